@@ -1,0 +1,391 @@
+"""Direct quotations and their speakers.
+
+Three passes over an article body:
+
+1. ``find_spans`` pairs quotation marks paragraph by paragraph. Straight marks are told apart
+   by what stands beside them; marks of the other kind inside an open quote, and single
+   quotes, are nested and stay part of the outer quote. A paragraph that ends inside a quote
+   and is followed by one that re-opens with a mark continues the same quote
+   (``multi-paragraph``); an unclosed quote otherwise ends with its paragraph, so one odd mark
+   never costs the article its other quotes.
+2. ``attribute`` looks for the speech cue and its subject after the quote (``"...," X said``,
+   ``"...," said X``, ``"...," X, the Y of Z, said``), then before it in the same sentence
+   (``X said: "..."``, ``X said it would be "..."``, ``according to X``), then falls back to
+   the previous quote's speaker for a quote with no cue of its own that opens a paragraph or
+   follows an attributed quote in the same paragraph (``continuation``).
+3. Speakers are resolved: a name through the article's entities ("Kirby" -> "John Kirby"),
+   a role phrase through the name it stood beside earlier ("Kerry's spokesman"), a pronoun
+   to the last person named outside quotes before it.
+
+Short quotes with no cue anywhere in their sentence are scare quotes or titles, not speech.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from transforms.lexicons import fold
+from transforms.parse import Block
+from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
+
+OPENERS = {"“": "”", "«": "»", "„": "”"}
+CLOSERS = {"”", "»"}
+STRAIGHT = '"'
+
+CUES = """said says say saying told tells tell added adds wrote writes write declared declares
+warned warns insisted insists asked asks explained explains noted notes stated states argued
+argues claimed claims continued continues replied replies responded responds answered answers
+sneered tweeted tweets posted posts announced announces acknowledged acknowledges admitted
+admits recalled recalls suggested suggests urged urges concluded concludes conceded concedes
+countered counters cautioned cautions predicted predicts promised promises vowed vows boasted
+boasts complained complains joked jokes quipped quips observed observes remarked remarks
+emphasized emphasizes emphasised stressed stresses threatened threatens demanded demands
+reported reports testified testifies shouted shouts yelled yells whispered mused wondered
+acknowledged agreed agrees disagreed contended contends maintained maintains pointed
+described describes called calls labeled labelled dubbed questioned charged charges alleged
+alleges blasted slammed praised praises lamented laments explained adding noting writing
+saying telling""".split()
+_CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
+_CUE = re.compile(rf"\b(?:according to|(?:{_CUE_ALT}))\b")
+_SPEECH_VERBS = frozenset(CUES) - {"called", "calls", "described", "describes", "labeled", "labelled", "dubbed"}
+
+PRONOUNS = {"he", "she", "they", "we", "i", "it", "you"}
+_PERSON_PRONOUNS = {"he", "she", "i"}
+# Words that make a quoted phrase a name, title or label rather than speech.
+_LABEL_BEFORE = re.compile(
+    r"(?:so-called|dubbed|nicknamed|titled|entitled|known as|called|named|the word|the term|"
+    r"the phrase|the slogan|film|movie|book|song|album|show|series|novel|play|headline|hashtag)\s*[,:]?\s*$",
+    re.IGNORECASE)
+_NP_BREAK = re.compile(r"(?:[,;:()\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
+                       r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
+_ADVERB = r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+)?"
+_SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
+
+
+@dataclass
+class QuoteSpan:
+    start: int  # offset of the first quoted character (after the opening mark)
+    end: int  # offset after the last quoted character (before the closing mark, if any)
+    open_pos: int
+    close_pos: int | None  # position of the closing mark, None when the quote was never closed
+    first_block: int
+    last_block: int
+
+
+@dataclass
+class Quote:
+    start: int
+    end: int
+    text: str
+    paragraph_index: int
+    paragraph_count: int
+    kind: str
+    cue: str | None = None
+    speaker_text: str | None = None
+    speaker_start: int | None = None
+    speaker_end: int | None = None
+    speaker: str | None = None
+    speaker_entity_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _is_open_straight(text: str, i: int, lo: int, hi: int) -> bool | None:
+    """True for an opening straight mark, False for a closing one, None when it cannot be told."""
+    before = text[i - 1] if i > lo else " "
+    after = text[i + 1] if i + 1 < hi else " "
+    if before.isspace() or before in "([{—–-/:":
+        return None if after.isspace() else True
+    if after.isspace() or after in ".,;:!?)]}—–-'’":
+        return False
+    return None
+
+
+def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
+    """Pair the double quotation marks of a body into quote spans (see module docstring)."""
+    spans: list[QuoteSpan] = []
+    carry: tuple[int, int] | None = None  # (open_pos, first_block) of a quote running on
+    for bi, blk in enumerate(blocks):
+        lo, hi = blk.start, blk.end
+        stack: list[str] = []  # expected closing marks, outermost first
+        open_pos = None
+        first_block = bi
+        if carry is not None:
+            # The previous paragraph ended inside a quote: this one must re-open it.
+            if body[lo] in OPENERS or body[lo] == STRAIGHT:
+                open_pos, first_block = carry
+                stack = [OPENERS.get(body[lo], STRAIGHT)]
+                lo += 1
+            carry = None
+        for i in range(lo, hi):
+            ch = body[i]
+            if ch in OPENERS:
+                if not stack:
+                    open_pos, first_block = i, bi
+                stack.append(OPENERS[ch])
+            elif ch in CLOSERS:
+                if stack:
+                    if len(stack) == 1 or ch not in stack[1:]:
+                        stack.pop()
+                    else:
+                        del stack[stack.index(ch, 1):]
+                    if not stack and open_pos is not None:
+                        spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
+                        open_pos = None
+            elif ch == STRAIGHT:
+                role = _is_open_straight(body, i, blk.start, hi)
+                if stack and stack[-1] == STRAIGHT and role is not True:
+                    stack.pop()
+                    if not stack and open_pos is not None:
+                        spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
+                        open_pos = None
+                elif role is not False and (not stack or stack[-1] != STRAIGHT):
+                    if not stack:
+                        open_pos, first_block = i, bi
+                    stack.append(STRAIGHT)
+        if stack and open_pos is not None:
+            nxt = blocks[bi + 1] if bi + 1 < len(blocks) else None
+            if nxt is not None and (body[nxt.start] in OPENERS or body[nxt.start] == STRAIGHT):
+                carry = (open_pos, first_block)
+            else:
+                spans.append(QuoteSpan(open_pos + 1, hi, open_pos, None, first_block, bi))
+    return spans
+
+
+def _block_of(blocks: list[Block], pos: int) -> int:
+    for i, b in enumerate(blocks):
+        if b.start <= pos <= b.end:
+            return i
+    return len(blocks) - 1
+
+
+def _sentence_start(body: str, lo: int, pos: int) -> int:
+    start = lo
+    for m in _SENT_END.finditer(body, lo, pos):
+        start = m.end()
+    return start
+
+
+def _sentence_end(body: str, pos: int, hi: int) -> int:
+    m = _SENT_END.search(body, pos, hi)
+    return m.end() if m else hi
+
+
+@dataclass
+class Attribution:
+    cue: str
+    speaker_text: str
+    start: int
+    end: int
+
+
+def _trim_np(text: str, start: int) -> tuple[str, int] | None:
+    """Clean a candidate speaker phrase; None when it cannot be a speaker."""
+    raw = text
+    lead = len(raw) - len(raw.lstrip(" ,"))
+    raw = raw.strip(" ,")
+    start += lead
+    if not raw or len(raw.split()) > 9 or any(c in raw for c in "\"“”.!?;"):
+        return None
+    if raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | {"the", "a", "an", "his", "her", "their",
+                                                                    "its", "our", "one", "two", "another",
+                                                                    "both", "many", "some", "several",
+                                                                    "officials", "critics", "sources"}:
+        if not re.match(r"[a-z]+ [A-Z]", raw):  # "spokesman Mark Toner"
+            return None
+    return raw, start
+
+
+def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
+    """Cue and speaker right after a closing mark: '," X said' / '," said X' / '," X, the Y, said'."""
+    seg_end = _sentence_end(body, close, hi)
+    seg = body[close:seg_end]
+    m = re.match(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,.;:!?\"“”]+)", seg)
+    if m and m.group("cue") in _SPEECH_VERBS:
+        np = m.group("np")
+        np = re.split(r"\s+(?:in|on|at|during|after|before|about|to|of a|from|with|when|while|as)\s", np)[0]
+        np = _NP_BREAK.split(np)[0]
+        trimmed = _trim_np(np, close + m.start("np"))
+        if trimmed:
+            return Attribution(m.group("cue"), trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
+    m = re.match(r"[\s,]*(?P<np>[^,.;:!?\"“”]{1,80}?)(?:,[^\"“”.;]{1,100}?,)?\s+" + _ADVERB
+                 + r"(?P<cue>" + _CUE_ALT + r")\b", seg)
+    if m and m.group("cue") in _SPEECH_VERBS:
+        trimmed = _trim_np(m.group("np"), close + m.start("np"))
+        if trimmed:
+            return Attribution(m.group("cue"), trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
+    m = re.match(r"[\s,]*according to (?P<np>[^,.;:!?\"“”]+)", seg, re.IGNORECASE)
+    if m:
+        trimmed = _trim_np(m.group("np"), close + m.start("np"))
+        if trimmed:
+            return Attribution("according to", trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
+    return None
+
+
+def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | None:
+    """The noun phrase right before a cue verb, back to the nearest clause boundary."""
+    left = body[lo:cue_start]
+    left = re.sub(_ADVERB + r"$", "", left.rstrip() + " ").rstrip()
+    cut = 0
+    for m in _NP_BREAK.finditer(left):
+        cut = m.end()
+    for m in _CUE.finditer(left):
+        cut = max(cut, m.end())
+    np = left[cut:]
+    return _trim_np(np, lo + cut)
+
+
+def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
+    """The last cue before the quote in its sentence, with its subject: 'X said: "...'."""
+    text = body[lo:open_pos]
+    best = None
+    introduced = bool(re.search(r"[:,]\s*$", text))
+    for m in _CUE.finditer(text):
+        if m.group(0) in _SPEECH_VERBS or m.group(0).lower() == "according to" or (
+                introduced and m.end() >= len(text.rstrip(" :,")) - 1):
+            best = m
+    if not best:
+        return None
+    cue = best.group(0)
+    if cue.lower() == "according to":
+        m = re.match(r"\s*(?P<np>[^,.;:!?\"“”]+)", text[best.end():])
+        if m:
+            trimmed = _trim_np(m.group("np"), lo + best.end() + m.start("np"))
+            if trimmed:
+                return Attribution("according to", trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
+        return None
+    subj = _subject_before(body, lo, lo + best.start())
+    if subj is None:
+        # "said X: '...'" inversion: subject after the cue.
+        m = re.match(r"\s+(?P<np>[A-Z][^,.;:!?\"“”]{0,60}?)\s*[:,]?\s*$", text[best.end():])
+        if m:
+            subj = _trim_np(m.group("np"), lo + best.end() + m.start("np"))
+    if subj is None:
+        return None
+    return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
+
+
+class SpeakerResolver:
+    """Turns speaker phrases into canonical names, remembering roles and the last person named."""
+
+    def __init__(self, body: str, entities: ArticleEntities, quote_spans: list[QuoteSpan]):
+        self.body = body
+        self.entities = entities
+        self.roles: dict[str, Resolved] = {}
+        for r in entities.resolved:
+            if r.title and r.entity_type == PERSON:
+                self.roles.setdefault(fold(r.title), r)
+                self.roles.setdefault(fold(r.title.split()[-1]), r)
+        inside = [(q.open_pos, q.end) for q in quote_spans]
+        self.people = [r for r in entities.body_people()
+                       if not any(a <= r.start < b for a, b in inside)]
+
+    def _mentions_in(self, start: int, end: int) -> list[Resolved]:
+        return [r for r in self.entities.resolved
+                if r.field == "body" and start <= r.start and r.end <= end and r.entity_type in (PERSON, ORG)]
+
+    def resolve(self, phrase: str, start: int, end: int) -> tuple[str | None, str | None]:
+        """(canonical speaker, entity id) for the phrase at body[start:end]."""
+        key = fold(phrase)
+        if key in PRONOUNS:
+            if key not in _PERSON_PRONOUNS:
+                return None, None
+            before = [p for p in self.people if p.end <= start]
+            if before:
+                p = max(before, key=lambda r: r.end)
+                return p.name, p.entity_id
+            return None, None
+        found = self._mentions_in(start, end)
+        people = [r for r in found if r.entity_type == PERSON]
+        pick = people[-1] if people else (found[-1] if found else None)
+        if pick is None:
+            hit = self.entities.lookup(phrase)
+            if hit is not None:
+                return hit.name, hit.entity_id
+            role = re.sub(r"^(?:the|a|an)\s+", "", key)
+            if role in self.roles:
+                r = self.roles[role]
+                return r.name, r.entity_id
+            return re.sub(r"^(?:the|a|an)\s+", "", phrase, flags=re.IGNORECASE), None
+        role_text = self.body[start:pick.start].strip()
+        if role_text and pick.entity_type == PERSON:
+            self.roles[re.sub(r"^(?:the|a|an)\s+", "", fold(role_text))] = pick
+        return pick.name, pick.entity_id
+
+    def note_speaker(self, resolved: Resolved | None) -> None:
+        if resolved is not None:
+            self.people.append(resolved)
+
+
+def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
+    return bool(_LABEL_BEFORE.search(body[max(lo, span.open_pos - 40):span.open_pos]))
+
+
+def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) -> list[Quote]:
+    """All direct quotations of a body, attributed and resolved (see module docstring)."""
+    spans = find_spans(body, blocks)
+    resolver = SpeakerResolver(body, entities, spans)
+    quotes: list[Quote] = []
+    prev: Quote | None = None
+    prev_span: QuoteSpan | None = None
+    for k, sp in enumerate(spans):
+        text = body[sp.start:sp.end]
+        stripped = text.strip()
+        if not stripped:
+            continue
+        lead = len(text) - len(text.lstrip())
+        start, end = sp.start + lead, sp.start + lead + len(stripped)
+        blk_first, blk_last = blocks[sp.first_block], blocks[sp.last_block]
+        next_open = spans[k + 1].open_pos if k + 1 < len(spans) and spans[k + 1].first_block == sp.last_block \
+            else blk_last.end
+        prev_close = (prev_span.close_pos + 1 if prev_span and prev_span.last_block == sp.first_block
+                      and prev_span.close_pos is not None else blk_first.start)
+        sent_lo = max(prev_close, _sentence_start(body, blk_first.start, sp.open_pos))
+
+        attr = None
+        if sp.close_pos is not None:
+            attr = _after_attribution(body, sp.close_pos + 1, next_open)
+        if attr is None:
+            attr = _before_attribution(body, sent_lo, sp.open_pos)
+        if attr is None and sp.open_pos == blk_first.start and sp.first_block > 0:
+            # A quote opening its paragraph after one that ends with "X said:".
+            pb = blocks[sp.first_block - 1]
+            if body[pb.start:pb.end].rstrip().endswith(":"):
+                last_lo = _sentence_start(body, pb.start, pb.end - 1)
+                attr = _before_attribution(body, last_lo, pb.end)
+
+        words = len(stripped.split())
+        kind = "multi-paragraph" if sp.last_block > sp.first_block else None
+        q = Quote(start, end, stripped, sp.first_block, sp.last_block - sp.first_block + 1, kind or "full")
+        if attr is not None:
+            q.cue, q.speaker_text = attr.cue, attr.speaker_text
+            q.speaker_start, q.speaker_end = attr.start, attr.end
+            q.speaker, q.speaker_entity_id = resolver.resolve(attr.speaker_text, attr.start, attr.end)
+        else:
+            opens_paragraph = sp.open_pos == blk_first.start
+            follows_prev = prev is not None and prev_span is not None and (
+                prev_span.last_block == sp.first_block
+                or (opens_paragraph and prev_span.last_block == sp.first_block - 1))
+            if follows_prev and (opens_paragraph or prev_span.last_block == sp.first_block):
+                q.speaker_text, q.speaker = prev.speaker_text, prev.speaker
+                q.speaker_entity_id = prev.speaker_entity_id
+                q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
+                kind = kind or "continuation"
+            elif words <= 4 or _is_label(body, sp, blk_first.start):
+                continue  # scare quote, title or nickname: no one said it
+        if attr is not None and words <= 4 and _is_label(body, sp, blk_first.start):
+            continue
+        if kind is None:
+            before = body[blk_first.start:sp.open_pos].rstrip(" \t")
+            sentence_opening = not before or before[-1] in ".!?:\n" or before.endswith(("—", "--"))
+            kind = "full" if sentence_opening and stripped[0].isupper() else "partial"
+        q.kind = kind
+        q.extra["words"] = words
+        quotes.append(q)
+        prev, prev_span = q, sp
+        if q.speaker_entity_id:
+            hit = next((r for r in entities.resolved if r.entity_id == q.speaker_entity_id), None)
+            if hit is not None and hit.entity_type == PERSON:
+                resolver.note_speaker(Resolved("body", sp.open_pos, sp.open_pos, hit.text, hit.entity_type,
+                                               hit.name, hit.entity_id))
+    return quotes

@@ -1,0 +1,139 @@
+"""Resolve the mentions of one article to canonical entities.
+
+Inside an article, news names a person in full once and by surname afterwards ("John Kerry",
+"Kerry", "Secretary Kerry"), a country by several spellings ("US", "U.S.", "United States")
+and an organisation by its initials after its name. The canonical name is the longest form the
+article uses; ``entity_id`` is a hash of type and canonical name, so the same person in two
+articles gets the same id and reruns keep ids stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.ids import stable_id
+from transforms.lexicons import Lexicons, fold, load
+from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, Mention
+
+_ORG_STOP = {"of", "the", "and", "for", "&", "on"}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    field: str
+    start: int
+    end: int
+    text: str
+    entity_type: str
+    name: str
+    entity_id: str
+    title: str | None = None
+
+
+def entity_id(entity_type: str, name: str) -> str:
+    return stable_id(entity_type, fold(name))
+
+
+def _surname_key(name: str, lex: Lexicons) -> str:
+    last = name.split()[-1]
+    head, sep, tail = last.partition("-")
+    if sep and fold(head) in lex.particles:
+        last = tail
+    return fold(last)
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in name.replace("-", " ").split() if fold(w) not in _ORG_STOP).upper()
+
+
+class ArticleEntities:
+    """The entities of one article, built from its mentions; also resolves speaker names."""
+
+    def __init__(self, mentions: list[tuple[str, Mention]], lex: Lexicons | None = None):
+        self.lex = lex or load()
+        self._full_names: dict[str, set[str]] = {}  # surname key -> full names
+        self._given: dict[str, set[str]] = {}  # given-name key -> full names
+        self._orgs: dict[str, str] = {}  # initials -> full org name
+        for _, m in mentions:
+            if m.entity_type == PERSON and len(m.text.split()) >= 2:
+                full = " ".join(m.text.split())
+                self._full_names.setdefault(_surname_key(full, self.lex), set()).add(full)
+                self._given.setdefault(fold(full.split()[0]), set()).add(full)
+            elif m.entity_type == ORG and len(m.text.split()) >= 2:
+                full = self._org_name(m.text)
+                self._orgs.setdefault(_initials(full), full)
+        self.resolved: list[Resolved] = []
+        for field, m in mentions:
+            r = self._resolve_mention(field, m)
+            if r is not None:
+                self.resolved.append(r)
+        self._by_name = {fold(r.name): r for r in self.resolved}
+
+    @staticmethod
+    def _org_name(text: str) -> str:
+        words = text.split()
+        if words and fold(words[0]) == "the":
+            words = words[1:]
+        return " ".join(words)
+
+    def person(self, text: str) -> str | None:
+        """Canonical full name for a person written as ``text`` ("Kerry" -> "John Kerry")."""
+        words = text.split()
+        if not words:
+            return None
+        if len(words) >= 2:
+            return " ".join(words)
+        fulls = self._full_names.get(_surname_key(text, self.lex)) or self._given.get(fold(text))
+        if fulls and len(fulls) == 1:
+            return next(iter(fulls))
+        if fulls:
+            return max(fulls, key=len) if len({_surname_key(f, self.lex) for f in fulls}) == 1 else None
+        return None
+
+    def _resolve_mention(self, field: str, m: Mention) -> Resolved | None:
+        etype, name = m.entity_type, m.canonical or " ".join(m.text.split())
+        if etype in (PERSON, MISC) and len(m.text.split()) == 1:
+            full = self.person(m.text)
+            if full:
+                etype, name = PERSON, full
+            elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1):
+                return None
+        elif etype == ORG:
+            name = self._org_name(name)
+            if name.replace(".", "").isupper():
+                name = self._orgs.get(name.replace(".", ""), name)
+        elif etype in (GPE, LOC, NORP) and name.isupper() and len(name) > 3:
+            name = name.title()
+        return Resolved(field, m.start, m.end, m.text, etype, name, entity_id(etype, name), m.title)
+
+    def lookup(self, text: str) -> Resolved | None:
+        """The entity a name written as ``text`` refers to in this article, if any."""
+        key = fold(" ".join(text.split()))
+        if key in self._by_name:
+            return self._by_name[key]
+        full = self.person(text)
+        if full and fold(full) in self._by_name:
+            return self._by_name[fold(full)]
+        place = self.lex.places.get(key)
+        if place and fold(place[0]) in self._by_name:
+            return self._by_name[fold(place[0])]
+        return None
+
+    def body_people(self) -> list[Resolved]:
+        return [r for r in self.resolved if r.field == "body" and r.entity_type == PERSON]
+
+
+def resolve_article(fields: dict[str, str | None], lex: Lexicons | None = None) -> ArticleEntities:
+    """Extract and resolve the mentions of every field of one article."""
+    from transforms.mentions import extract_mentions
+
+    lex = lex or load()
+    mentions: list[tuple[str, Mention]] = []
+    for field, text in fields.items():
+        if text:
+            mentions.extend((field, m) for m in extract_mentions(text, lex))
+    return ArticleEntities(mentions, lex)
+
+
+__all__ = ["GPE", "LOC", "MISC", "NORP", "ORG", "PERSON", "ArticleEntities", "Resolved", "entity_id",
+           "resolve_article"]
