@@ -30,6 +30,8 @@ class RawFile:
     path: str
     data: bytes | None
     error: str | None = None
+    reason: str = "unreadable"
+    size_bytes: int | None = None
 
 
 @dataclass
@@ -96,7 +98,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
     seconds: dict[str, float] = defaultdict(float)
     for f in files:
         if f.data is None:
-            _reject(rejected, f, run_id, now, "unreadable", f.error or "could not be read", "read")
+            _reject(rejected, f, run_id, now, f.reason, f.error or "could not be read", "read", f.size_bytes)
             continue
         t0 = time.perf_counter()
         try:

@@ -1,0 +1,1 @@
+"""Data-quality suites (Great Expectations), the code that runs them, and the report."""

@@ -1,0 +1,16 @@
+"""Where a warehouse's GX project and data-quality report live (cheap to import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def gx_root(db_path: str | Path) -> Path:
+    """The GX file context of a warehouse: ``<db folder>/<db name>.gx``."""
+    p = Path(db_path)
+    return p.parent / f"{p.stem}.gx"
+
+
+def report_path(db_path: str | Path) -> Path:
+    """The Data Docs index of this warehouse; stable across runs."""
+    return gx_root(db_path) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

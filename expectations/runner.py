@@ -1,0 +1,145 @@
+"""Running the suites with Great Expectations, storing results, building Data Docs.
+
+GX is imported here only (it costs ~4 s), and runs in a file context kept beside the
+warehouse (``<db folder>/<db name>.gx/``) so that Data Docs accumulate every run's
+validations at a stable path. Frames are validated through ``to_pandas()``, GX having no
+Polars or DuckDB support that works here (see DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from expectations.paths import gx_root, report_path
+from expectations.suites import CRITICAL, SUITES, WAREHOUSE_INVARIANTS, Check, warehouse_checks
+from transforms.schema import DQ_RESULTS
+
+DATASOURCE = "newsetl"
+
+
+class DataQualityError(RuntimeError):
+    """A critical expectation failed: the load is refused."""
+
+    def __init__(self, message: str, rows: pl.DataFrame):
+        super().__init__(message)
+        self.rows = rows
+
+
+@dataclass
+class Validator:
+    """A GX file context bound to one warehouse, reused for every suite of a run."""
+
+    db_path: Path
+    run_id: str
+
+    def __post_init__(self) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        root = gx_root(self.db_path)
+        root.mkdir(parents=True, exist_ok=True)
+        self.context = gx.get_context(mode="file", project_root_dir=str(root))
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.context.variables.analytics_enabled = False
+        self.context.variables.save()
+        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        self.run_time = dt.datetime.now(dt.UTC)
+
+    def _expectation(self, check: Check, suite: str):
+        import great_expectations.expectations as gxe
+
+        cls = getattr(gxe, check.expectation)
+        meta = {"severity": check.severity, "check": check.name, "suite": suite, "notes": check.description}
+        return cls(**check.kwargs, meta=meta)
+
+    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame) -> pl.DataFrame:
+        """Validate one frame against one suite; returns ``dq_results`` rows."""
+        gx = self.gx
+        try:
+            asset = self.datasource.get_asset(suite_name)
+        except LookupError:
+            asset = self.datasource.add_dataframe_asset(suite_name)
+        try:
+            batch_def = asset.get_batch_definition("whole")
+        except KeyError:
+            batch_def = asset.add_batch_definition_whole_dataframe("whole")
+        suite = gx.ExpectationSuite(name=suite_name)
+        for check in checks:
+            suite.add_expectation(self._expectation(check, suite_name))
+        suite = self.context.suites.add_or_update(suite)
+        vd = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[],
+                          result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}))
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        pdf = frame.to_pandas(use_pyarrow_extension_array=False)
+        result = checkpoint.run(batch_parameters={"dataframe": pdf},
+                                run_id=RunIdentifier(run_name=self.run_id, run_time=self.run_time))
+        rows = []
+        now = dt.datetime.now(dt.UTC)
+        for vr in result.run_results.values():
+            for r in vr.results:
+                meta = r.expectation_config.meta or {}
+                kwargs = {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"}
+                res = r.result or {}
+                rows.append({
+                    "run_id": self.run_id, "table_name": suite_name,
+                    "expectation": r.expectation_config.type,
+                    "column": str(kwargs.get("column") or kwargs.get("column_A") or ""),
+                    "check_name": meta.get("check", r.expectation_config.type),
+                    "success": bool(r.success), "severity": meta.get("severity", CRITICAL),
+                    "element_count": res.get("element_count"),
+                    "unexpected_count": res.get("unexpected_count",
+                                                0 if r.success else res.get("observed_value")),
+                    "unexpected_examples": json.dumps(res.get("partial_unexpected_list", [])[:5], default=str),
+                    "details": json.dumps(kwargs, default=str), "evaluated_at": now,
+                })
+        return DQ_RESULTS.frame(rows)
+
+    def validate_warehouse(self, con) -> pl.DataFrame:
+        """Run the entities suite and the warehouse invariants on the connection's current state."""
+        entities = con.execute("SELECT * FROM entities").pl()
+        rows = [self.validate("entities", SUITES["entities"], entities)]
+        inv = pl.DataFrame(
+            {"check": list(WAREHOUSE_INVARIANTS),
+             "violations": [con.execute(sql).fetchone()[0] for _, sql in WAREHOUSE_INVARIANTS.values()]},
+            schema={"check": pl.Utf8, "violations": pl.Int64})
+        wh = self.validate("warehouse", warehouse_checks(), inv)
+        counts = dict(zip(inv["check"], inv["violations"], strict=True))
+        wh = wh.with_columns(pl.col("check_name").replace_strict(counts, default=None, return_dtype=pl.Int64)
+                             .alias("unexpected_count"))
+        rows.append(wh)
+        return pl.concat(rows)
+
+    def build_docs(self) -> Path:
+        self.context.build_data_docs()
+        return report_path(self.db_path)
+
+
+def critical_failures(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.filter(~pl.col("success") & (pl.col("severity") == CRITICAL))
+
+
+def failure_message(rows: pl.DataFrame) -> str:
+    """Human-readable list of failed critical expectations with example bad values."""
+    lines = []
+    for r in critical_failures(rows).iter_rows(named=True):
+        lines.append(f"  - {r['table_name']}: {r['check_name']} ({r['expectation']}"
+                     f"{', column ' + r['column'] if r['column'] else ''}): "
+                     f"{r['unexpected_count']} unexpected; examples: {r['unexpected_examples']}")
+    return "critical data-quality expectations failed, nothing was loaded:\n" + "\n".join(lines)
+
+
+def raise_on_critical(rows: pl.DataFrame) -> None:
+    if critical_failures(rows).height:
+        raise DataQualityError(failure_message(rows), rows)

@@ -1,0 +1,1 @@
+"""Orchestration only: the Prefect flow, its tasks and the command line."""

@@ -1,0 +1,252 @@
+"""The newsetl Prefect flow: seeds folder in, checked DuckDB warehouse out.
+
+discover -> read (chunk) -> transform (chunk: decode, parse, mentions, quotes) -> validate
+(GX on the frames) -> load (one DuckDB transaction, warehouse-wide GX checks before commit)
+-> Data Docs -> run summary. Tasks work on chunks of many files; a Prefect task costs ~10 ms,
+so one task per article would cost more than the article.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from flows.runtime import configure
+
+configure()
+
+import polars as pl  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.runtime import flow_run  # noqa: E402
+
+from flows import io  # noqa: E402
+from transforms.decode import DEFAULT_MAX_BYTES  # noqa: E402
+from transforms.frames import ChunkFrames, RawFile, drop_duplicate_articles, process_files  # noqa: E402
+from warehouse.connection import DEFAULT_DB, connect  # noqa: E402
+
+DEFAULT_SEEDS = Path("seeds")
+DEFAULT_CHUNK = 500
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str
+    seeds_dir: str
+    db_path: str
+    files_seen: int = 0
+    files_loaded: int = 0
+    files_rejected: int = 0
+    files_skipped: int = 0
+    table_rows: dict[str, int] = field(default_factory=dict)
+    loaded_rows: dict[str, int] = field(default_factory=dict)
+    dq_success: bool | None = None
+    dq_checks: int = 0
+    dq_critical_failures: int = 0
+    dq_warnings: list[str] = field(default_factory=list)
+    report_path: str | None = None
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@task(name="discover", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def discover_task(seeds_dir: str) -> list[str]:
+    return io.discover(seeds_dir)
+
+
+@task(name="read-chunk", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
+def read_chunk(paths: list[str], max_bytes: int) -> list[RawFile]:
+    return io.read_files(paths, max_bytes)
+
+
+@task(name="transform-chunk", cache_policy=NO_CACHE)
+def transform_chunk(files: list[RawFile], run_id: str, now: dt.datetime, max_bytes: int) -> ChunkFrames:
+    return process_files(files, run_id, now, max_bytes)
+
+
+@task(name="validate-frames", cache_policy=NO_CACHE)
+def validate_frames(frames: ChunkFrames, db_path: str, run_id: str):
+    from expectations.runner import Validator
+    from expectations.suites import SUITES, prepare_articles, prepare_mentions, prepare_quotes
+
+    validator = Validator(Path(db_path), run_id)
+    rows = pl.concat([
+        validator.validate("articles", SUITES["articles"],
+                           prepare_articles(frames.articles, frames.mentions, frames.quotes)),
+        validator.validate("mentions", SUITES["mentions"], prepare_mentions(frames.mentions, frames.articles)),
+        validator.validate("quotes", SUITES["quotes"],
+                           prepare_quotes(frames.quotes, frames.articles, frames.mentions)),
+    ])
+    return validator, rows
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: str):
+    from expectations.runner import critical_failures, raise_on_critical
+    from warehouse.loader import load_run
+
+    def check(con):
+        post = validator.validate_warehouse(con)
+        if critical_failures(post).height:
+            raise_on_critical(post)
+        return post
+
+    con = connect(db_path)
+    try:
+        return load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, dq_rows, check)
+    finally:
+        con.close()
+
+
+def _record_start(db_path: str, run_id: str, seeds_dir: str, started: dt.datetime) -> None:
+    from warehouse.loader import record_run_start
+
+    con = connect(db_path)
+    try:
+        record_run_start(con, run_id, str(flow_run.get_id() or ""), started, seeds_dir)
+    finally:
+        con.close()
+
+
+def _record_end(db_path: str, summary: RunSummary, rejected: pl.DataFrame | None = None,
+                dq_rows: pl.DataFrame | None = None) -> None:
+    from warehouse.loader import record_diagnostics, record_run_end
+
+    con = connect(db_path)
+    try:
+        if rejected is not None or dq_rows is not None:
+            from transforms.schema import DQ_RESULTS, REJECTED_FILES
+
+            record_diagnostics(con, rejected if rejected is not None else REJECTED_FILES.empty(),
+                               dq_rows if dq_rows is not None else DQ_RESULTS.empty())
+        rows = summary.table_rows
+        record_run_end(
+            con, summary.run_id, summary.status,
+            files_seen=summary.files_seen, files_loaded=summary.files_loaded,
+            files_skipped=summary.files_skipped, files_rejected=summary.files_rejected,
+            articles_rows=rows.get("articles"), mentions_rows=rows.get("mentions"),
+            quotes_rows=rows.get("quotes"), entities_rows=rows.get("entities"),
+            dq_success=summary.dq_success, dq_critical_failures=summary.dq_critical_failures,
+            dq_warnings=len(summary.dq_warnings), report_path=summary.report_path, error=summary.error,
+        )
+    finally:
+        con.close()
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+@flow(name="newsetl", log_prints=False)
+def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT_DB),
+                 chunk_size: int = DEFAULT_CHUNK, max_bytes: int = DEFAULT_MAX_BYTES) -> RunSummary:
+    """Extract the seed files, check them with GX and load them into the DuckDB warehouse."""
+    from expectations.runner import DataQualityError, critical_failures
+
+    log = get_run_logger()
+    t_start = time.perf_counter()
+    started = dt.datetime.now(dt.UTC)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    db_path = str(Path(db_path).resolve())
+    summary = RunSummary(run_id=run_id, status="running", seeds_dir=str(seeds_dir), db_path=db_path)
+    _record_start(db_path, run_id, str(seeds_dir), started)
+    log.info("run %s: seeds %s -> warehouse %s", run_id, seeds_dir, db_path)
+
+    dq_rows = None
+    frames = None
+    validator = None
+    try:
+        paths = discover_task(str(seeds_dir))
+        summary.files_seen = len(paths)
+        log.info("discovered %d *.txt file(s) under %s", len(paths), seeds_dir)
+        parts: list[ChunkFrames] = []
+        done = 0
+        for chunk in _chunks(paths, max(1, chunk_size)):
+            files = read_chunk(chunk, max_bytes)
+            parts.append(transform_chunk(files, run_id, started, max_bytes))
+            done += len(chunk)
+            rate = done / max(time.perf_counter() - t_start, 1e-9)
+            log.info("extract: %d/%d files done, %.0f articles/s", done, len(paths), rate)
+        frames = drop_duplicate_articles(ChunkFrames.concat(parts), run_id, started)
+        summary.stage_seconds = {k: round(v, 3) for k, v in frames.seconds.items()}
+        summary.files_loaded = frames.articles.height
+        summary.files_rejected = frames.rejected.height
+        summary.rejected = [(r["source_path"], r["reason"], r["detail"]) for r in
+                            frames.rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
+        for path, reason, detail in summary.rejected:
+            log.warning("rejected %s: %s (%s)", path, reason, detail)
+
+        log.info("validate: running the GX suites on %d articles, %d mentions, %d quotes",
+                 frames.articles.height, frames.mentions.height, frames.quotes.height)
+        validator, dq_rows = validate_frames(frames, db_path, run_id)
+        if critical_failures(dq_rows).height:
+            from expectations.runner import failure_message
+
+            raise DataQualityError(failure_message(dq_rows), dq_rows)
+
+        log.info("load: one transaction into %s", db_path)
+        result, post_rows = load_task(frames, dq_rows, validator, db_path)
+        dq_rows = pl.concat([dq_rows, post_rows])
+        summary.table_rows = result.table_rows
+        summary.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,
+                               "quotes": result.quotes_loaded}
+        summary.status = "completed"
+    except DataQualityError as exc:
+        dq_rows = exc.rows if dq_rows is None else pl.concat([dq_rows, exc.rows]).unique(
+            subset=["table_name", "check_name"], keep="last", maintain_order=True)
+        summary.status, summary.error = "failed", str(exc)
+        log.error("%s", exc)
+    except Exception as exc:
+        summary.status, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        log.error("run failed: %s", summary.error)
+    finally:
+        if dq_rows is not None:
+            summary.dq_checks = dq_rows.height
+            summary.dq_critical_failures = critical_failures(dq_rows).height
+            summary.dq_success = summary.dq_critical_failures == 0
+            summary.dq_warnings = [
+                f"{r['table_name']}: {r['check_name']} ({r['unexpected_count']} unexpected)"
+                for r in dq_rows.filter(~pl.col("success") & (pl.col("severity") == "warning")).iter_rows(named=True)
+            ]
+        if validator is not None:
+            try:
+                summary.report_path = str(validator.build_docs())
+            except Exception as exc:  # the report must not hide the run's own outcome
+                log.warning("could not build Data Docs: %s", exc)
+        summary.seconds = round(time.perf_counter() - t_start, 3)
+        failed_diag = summary.status != "completed"
+        try:
+            if failed_diag:
+                from warehouse.loader import table_counts
+
+                con = connect(db_path)
+                try:
+                    summary.table_rows = table_counts(con)
+                finally:
+                    con.close()
+            _record_end(db_path, summary,
+                        frames.rejected if failed_diag and frames is not None else None,
+                        dq_rows if failed_diag else None)
+        except Exception as exc:
+            log.error("could not record the end of run %s: %s", run_id, exc)
+    if summary.status != "completed":
+        raise RunFailed(summary)
+    log.info("run %s completed in %.1f s", run_id, summary.seconds)
+    return summary
+
+
+class RunFailed(RuntimeError):
+    """The run did not load; carries the summary so the CLI can explain what happened."""
+
+    def __init__(self, summary: RunSummary):
+        super().__init__(summary.error or "run failed")
+        self.summary = summary

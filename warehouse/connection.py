@@ -1,0 +1,85 @@
+"""Opening the DuckDB warehouse: paths, the file lock, schema creation.
+
+DuckDB lets one read-write process hold a database file and locks out every other process,
+readers included. Opening therefore waits a bounded time for a lock held by another process
+and then fails with a message that names the holder, instead of hanging or corrupting.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+#: Default warehouse file, relative to the directory newsetl runs from.
+DEFAULT_DB = Path("warehouse") / "news.duckdb"
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse path cannot be opened (missing, read-only, not a DuckDB file)."""
+
+
+def _sql_files(kind: str) -> list[tuple[str, str]]:
+    folder = resources.files("warehouse").joinpath("sql", kind)
+    files = sorted((p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir() if p.name.endswith(".sql"))
+    return files
+
+
+def ddl_statements() -> list[tuple[str, str]]:
+    """(file name, SQL) of every table's DDL, in file order."""
+    return _sql_files("ddl")
+
+
+def view_statements() -> list[tuple[str, str]]:
+    return _sql_files("views")
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables and (re)create the views. Idempotent."""
+    for _, sql in ddl_statements():
+        con.execute(sql)
+    for _, sql in view_statements():
+        con.execute(sql)
+
+
+def _holder(message: str) -> str:
+    m = re.search(r"\(PID (\d+)\)", message)
+    return f"process {m.group(1)}" if m else "another process"
+
+
+def connect(db_path: str | Path, read_only: bool = False, wait_seconds: float = 30.0,
+            create: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting up to ``wait_seconds`` for another process's lock."""
+    path = Path(db_path)
+    if read_only and not path.exists():
+        raise WarehouseUnavailable(f"no warehouse at {path}: run `newsetl run --db {path}` first")
+    if not read_only and create:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnavailable(f"cannot create the folder of {path}: {exc}") from exc
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.1
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" not in msg.lower():
+                raise WarehouseUnavailable(f"cannot open {path}: {msg}") from exc
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(
+                    f"the warehouse {path} is in use by {_holder(msg)} (a newsetl run loading it, or an "
+                    f"open DuckDB session); waited {wait_seconds:.0f} s. Try again when it has finished."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        except duckdb.Error as exc:
+            raise WarehouseUnavailable(f"cannot open {path}: {exc}") from exc

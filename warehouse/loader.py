@@ -1,0 +1,146 @@
+"""Loading a run's frames into DuckDB in one transaction, and the ``runs`` bookkeeping.
+
+Idempotence comes from replacing, not appending: before the new rows go in, every row of an
+article whose ``source_path`` or ``article_id`` is being loaded is deleted (with its mentions
+and quotes), so a rerun over the same files leaves identical row counts and a changed file
+replaces its old rows. ``entities`` is rebuilt from all mentions inside the same transaction.
+A check callback runs inside the transaction before the commit; if it raises, everything is
+rolled back and the warehouse stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from transforms.schema import ARTICLES, DQ_RESULTS, MENTIONS, QUOTES, REJECTED_FILES, RUNS
+from warehouse.connection import ensure_schema
+
+ENTITIES_REBUILD = """
+DELETE FROM entities;
+INSERT INTO entities BY NAME
+SELECT
+    entity_id,
+    mode(entity_name) AS name,
+    any_value(entity_type) AS entity_type,
+    list_sort(list_distinct(list(text))) AS aliases,
+    count(*) AS mention_count,
+    count(DISTINCT article_id) AS article_count
+FROM mentions
+GROUP BY entity_id;
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    articles_loaded: int
+    mentions_loaded: int
+    quotes_loaded: int
+    rejected: int
+    table_rows: dict[str, int]
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    names = ("articles", "mentions", "entities", "quotes", "rejected_files", "runs", "dq_results")
+    return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
+
+
+def record_run_start(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: str | None,
+                     started_at: dt.datetime, seeds_dir: str) -> None:
+    """Insert the run as ``running``: a run that dies before the end stays visibly unfinished."""
+    ensure_schema(con)
+    row = RUNS.frame([{"run_id": run_id, "flow_run_id": flow_run_id, "started_at": started_at,
+                       "status": "running", "seeds_dir": seeds_dir}])
+    con.register("run_row", row)
+    try:
+        con.execute("INSERT INTO runs BY NAME SELECT * FROM run_row")
+    finally:
+        con.unregister("run_row")
+
+
+def record_run_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **fields: object) -> None:
+    """Set the run's final status and counters (only known columns are accepted)."""
+    allowed = set(RUNS.names) - {"run_id"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"unknown runs columns: {sorted(unknown)}")
+    fields = {"status": status, "finished_at": dt.datetime.now(dt.UTC), **fields}
+    sets = ", ".join(f'"{k}" = ?' for k in fields)
+    con.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [*fields.values(), run_id])
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:
+    if df.height == 0:
+        return 0
+    name = f"stage_{table}"
+    con.register(name, df)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
+    return df.height
+
+
+def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, dq_rows: pl.DataFrame) -> None:
+    """Store a run's rejections and data-quality results (also for runs whose load failed)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _insert(con, "rejected_files", REJECTED_FILES.conform(rejected))
+        _insert(con, "dq_results", DQ_RESULTS.conform(dq_rows))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def load_run(
+    con: duckdb.DuckDBPyConnection,
+    articles: pl.DataFrame,
+    mentions: pl.DataFrame,
+    quotes: pl.DataFrame,
+    rejected: pl.DataFrame,
+    dq_rows: pl.DataFrame,
+    check: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame] | None = None,
+) -> tuple[LoadResult, pl.DataFrame]:
+    """Replace the run's articles (and their mentions and quotes) in one transaction.
+
+    ``dq_rows`` (the checks run on the frames before the load) and ``rejected`` are stored in
+    the same transaction. ``check`` is called inside it after the load, with the connection;
+    it returns more data-quality rows, and raises to veto the commit. Returns the load counts
+    and the check's rows.
+    """
+    ensure_schema(con)
+    articles, mentions, quotes = ARTICLES.conform(articles), MENTIONS.conform(mentions), QUOTES.conform(quotes)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("incoming", articles.select("article_id", "source_path"))
+        try:
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE replaced AS
+                SELECT article_id FROM articles
+                WHERE source_path IN (SELECT source_path FROM incoming)
+                   OR article_id IN (SELECT article_id FROM incoming)
+            """)
+        finally:
+            con.unregister("incoming")
+        for table in ("mentions", "quotes", "articles"):
+            con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
+        con.execute("DROP TABLE replaced")
+        n_art = _insert(con, "articles", articles)
+        n_men = _insert(con, "mentions", mentions)
+        n_quo = _insert(con, "quotes", quotes)
+        con.execute(ENTITIES_REBUILD)
+        post_rows = check(con) if check is not None else DQ_RESULTS.empty()
+        _insert(con, "rejected_files", REJECTED_FILES.conform(rejected))
+        _insert(con, "dq_results", DQ_RESULTS.conform(pl.concat([DQ_RESULTS.conform(dq_rows),
+                                                                 DQ_RESULTS.conform(post_rows)])))
+        counts = table_counts(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(n_art, n_men, n_quo, rejected.height, counts), post_rows
