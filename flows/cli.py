@@ -59,9 +59,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from warehouse.connection import WarehouseLocked, WarehouseUnavailable, connect
-
     import duckdb
+
+    from warehouse.connection import WarehouseLocked, WarehouseUnavailable, connect
 
     try:
         con = connect(args.db, read_only=True, wait_seconds=args.wait)

@@ -58,7 +58,14 @@ class RunSummary:
         return asdict(self)
 
 
-@task(name="discover", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def _worth_retrying(task, task_run, state) -> bool:
+    """Retry I/O hiccups, not a seeds folder that does not exist."""
+    exc = state.result(raise_on_failure=False)
+    return not isinstance(exc, io.SeedsNotFound)
+
+
+@task(name="discover", retries=2, retry_delay_seconds=1, retry_condition_fn=_worth_retrying,
+      cache_policy=NO_CACHE)
 def discover_task(seeds_dir: str) -> list[str]:
     return io.discover(seeds_dir)
 

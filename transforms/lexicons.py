@@ -17,22 +17,22 @@ from importlib import resources
 # Head nouns that make a capitalised phrase an organisation ("State Department",
 # "Atlantic Council"). A grammatical rule, not a gazetteer: no organisation is listed.
 ORG_HEADS = frozenset("""
-academy administration agency airline airlines alliance assembly association authority bank
-board brigade bureau cabinet center centre chamber church club coalition college commission
-committee company conference congress corp corporation council court department division
-embassy federation force forces foundation front fund government group guard house inc
-institute institution league legislature ltd media ministry movement network news office
-organisation organization parliament party police post press regime school senate service
-services society team times tribunal union university
+academy administration agency airline airlines alliance assembly association authority bank board
+brigade bureau cabinet center centre chamber church club coalition college commission committee
+company conference congress corp corporation council court department division embassy federation
+force forces foundation front fund government group guard house inc institute institution league
+legislature ltd media ministry movement network news office organisation organization parliament
+party police post press regime school senate service services society team times tribunal union
+university
 """.split())
 
 # Political and religious groups that behave like nationalities (NORP) in news prose.
 NORP_GROUPS = frozenset("""
 Republican Republicans Democrat Democrats Democratic Conservative Conservatives Labour Liberal
-Liberals Tory Tories Socialist Socialists Communist Communists Muslim Muslims Christian
-Christians Jewish Jew Jews Catholic Catholics Protestant Protestants Sunni Shia Shiite Shiites
-Hindu Hindus Buddhist Buddhists Islamist Islamists Kurd Kurds Kurdish Arab Arabs Sikh Sikhs
-Alawite Alawites Evangelical Evangelicals
+Liberals Tory Tories Socialist Socialists Communist Communists Muslim Muslims Christian Christians
+Jewish Jew Jews Catholic Catholics Protestant Protestants Sunni Shia Shiite Shiites Hindu Hindus
+Buddhist Buddhists Islamist Islamists Kurd Kurds Kurdish Arab Arabs Sikh Sikhs Alawite Alawites
+Evangelical Evangelicals
 """.split())
 
 # Continents and large regions that are places but not polities (LOC, not GPE).

@@ -27,12 +27,16 @@ PERSON, ORG, GPE, LOC, NORP, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "MISC
 
 _TOKEN = re.compile(r"[^\W_](?:[\w&]|[’'.\-](?=[^\W_]))*")
 _DOTTED_ABBR = re.compile(r"(?:[A-Za-z]\.){2,}")
-_ABBREV_WITH_DOT = frozenset("mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr".split())
+_ABBREV_WITH_DOT = frozenset("""
+mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr
+""".split())
 _CONNECTORS = frozenset({"of", "the", "for", "&", "on", "de", "du"})
 # Closed-class words that never start a name, wherever they stand.
-_FUNCTION = frozenset("""the a an but and or nor in on at of for to from by with as if so yet this that
-these those his her its their our my your while when after before since until although though
-because whether both either neither""".split())
+_FUNCTION = frozenset("""
+the a an but and or nor in on at of for to from by with as if so yet this that these those his her
+its their our my your while when after before since until although though because whether both
+either neither
+""".split())
 _DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr] if x)
 _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
 _POSSESSIVE = ("’s", "'s", "’", "'")

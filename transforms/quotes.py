@@ -33,19 +33,20 @@ OPENERS = {"“": "”", "«": "»", "„": "”"}
 CLOSERS = {"”", "»"}
 STRAIGHT = '"'
 
-CUES = """said says say saying told tells tell added adds wrote writes write declared declares
-warned warns insisted insists asked asks explained explains noted notes stated states argued
-argues claimed claims continued continues replied replies responded responds answered answers
-sneered tweeted tweets posted posts announced announces acknowledged acknowledges admitted
-admits recalled recalls suggested suggests urged urges concluded concludes conceded concedes
-countered counters cautioned cautions predicted predicts promised promises vowed vows boasted
-boasts complained complains joked jokes quipped quips observed observes remarked remarks
-emphasized emphasizes emphasised stressed stresses threatened threatens demanded demands
-reported reports testified testifies shouted shouts yelled yells whispered mused wondered
-acknowledged agreed agrees disagreed contended contends maintained maintains pointed
-described describes called calls labeled labelled dubbed questioned charged charges alleged
-alleges blasted slammed praised praises lamented laments explained adding noting writing
-saying telling""".split()
+CUES = """
+said says say saying told tells tell added adds wrote writes write declared declares warned warns
+insisted insists asked asks explained explains noted notes stated states argued argues claimed
+claims continued continues replied replies responded responds answered answers sneered tweeted
+tweets posted posts announced announces acknowledged acknowledges admitted admits recalled recalls
+suggested suggests urged urges concluded concludes conceded concedes countered counters cautioned
+cautions predicted predicts promised promises vowed vows boasted boasts complained complains joked
+jokes quipped quips observed observes remarked remarks emphasized emphasizes emphasised stressed
+stresses threatened threatens demanded demands reported reports testified testifies shouted shouts
+yelled yells whispered mused wondered acknowledged agreed agrees disagreed contended contends
+maintained maintains pointed described describes called calls labeled labelled dubbed questioned
+charged charges alleged alleges blasted slammed praised praises lamented laments explained adding
+noting writing saying telling
+""".split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:according to|(?:{_CUE_ALT}))\b")
 _SPEECH_VERBS = frozenset(CUES) - {"called", "calls", "described", "describes", "labeled", "labelled", "dubbed"}
@@ -60,6 +61,11 @@ _LABEL_BEFORE = re.compile(
 _NP_BREAK = re.compile(r"(?:[,;:()\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 _ADVERB = r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+)?"
+_APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:the|a|an|his|her|its|their|[a-z]+ly|[a-z]+er)\b[^,;:\"“”]*,$")
+# Lowercase words a speaker phrase may start with ("the campaign", "officials").
+_NP_STARTERS = frozenset("""
+the a an his her their its our one two another both many some several officials critics sources
+""".split())
 _SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
 
 
@@ -161,8 +167,10 @@ def _block_of(blocks: list[Block], pos: int) -> int:
 
 def _sentence_start(body: str, lo: int, pos: int) -> int:
     start = lo
-    for m in _SENT_END.finditer(body, lo, pos):
-        start = m.end()
+    # Search a little past pos: the boundary's look-ahead must see the capital after it.
+    for m in _SENT_END.finditer(body, lo, min(len(body), pos + 3)):
+        if m.end() <= pos:
+            start = m.end()
     return start
 
 
@@ -187,12 +195,9 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     start += lead
     if not raw or len(raw.split()) > 9 or any(c in raw for c in "\"“”.!?;"):
         return None
-    if raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | {"the", "a", "an", "his", "her", "their",
-                                                                    "its", "our", "one", "two", "another",
-                                                                    "both", "many", "some", "several",
-                                                                    "officials", "critics", "sources"}:
-        if not re.match(r"[a-z]+ [A-Z]", raw):  # "spokesman Mark Toner"
-            return None
+    lowercase_start = raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | _NP_STARTERS
+    if lowercase_start and not re.match(r"[a-z]+ [A-Z]", raw):  # "spokesman Mark Toner" is fine
+        return None
     return raw, start
 
 
@@ -226,6 +231,16 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     """The noun phrase right before a cue verb, back to the nearest clause boundary."""
     left = body[lo:cue_start]
     left = re.sub(_ADVERB + r"$", "", left.rstrip() + " ").rstrip()
+    # "X, the Y of Z, said": the speaker is X, before the appositive.
+    m = _APPOSITIVE.search(left)
+    if m:
+        head = m.group("np")
+        cut = 0
+        for b in _NP_BREAK.finditer(head):
+            cut = b.end()
+        trimmed = _trim_np(head[cut:], lo + m.start("np") + cut)
+        if trimmed:
+            return trimmed
     cut = 0
     for m in _NP_BREAK.finditer(left):
         cut = m.end()

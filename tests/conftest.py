@@ -1,0 +1,70 @@
+"""Shared fixtures: the seed article, the shared data folder, and a warehouse built by the real flow."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED = SEEDS / "000_a6cf31c31b9b3c7e.txt"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def seed_parsed(seed_text):
+    from transforms.parse import parse_article
+
+    return parse_article(seed_text)
+
+
+@pytest.fixture(scope="session")
+def seed_entities(seed_parsed):
+    from transforms.resolve import resolve_article
+
+    a = seed_parsed
+    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body})
+
+
+@pytest.fixture(scope="session")
+def seed_quotes(seed_parsed, seed_entities):
+    from transforms.quotes import extract_quotes
+
+    return extract_quotes(seed_parsed.body, seed_parsed.blocks, seed_entities)
+
+
+def copy_seed(dest: Path, name: str = "seed.txt") -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / name
+    shutil.copyfile(SEED, target)
+    return target
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_prefect_server_before_capture_closes():
+    """Stop Prefect's temporary server while pytest still captures output.
+
+    Prefect stops it from an atexit hook, after pytest closed its capture streams, which
+    makes its log handler print a traceback; stopping it here keeps the output clean.
+    """
+    yield
+    import logging
+    import sys
+
+    if "prefect.server.api.server" in sys.modules:
+        from prefect.logging.handlers import APILogHandler
+        from prefect.server.api.server import SubprocessASGIServer
+
+        APILogHandler().flush()  # send queued run logs while the server still listens
+        # Its console handler may hold a capture stream pytest already closed: keep it quiet.
+        logging.getLogger("prefect").setLevel(logging.WARNING)
+
+        for server in list(SubprocessASGIServer._instances.values()):
+            server.stop()

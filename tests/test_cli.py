@@ -1,0 +1,84 @@
+"""The newsetl command line as a user runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, copy_seed
+
+pytestmark = pytest.mark.integration
+NEWSETL = Path(sys.executable).parent / "newsetl"
+
+
+def newsetl(*args, cwd=ROOT, timeout=300):
+    return subprocess.run([str(NEWSETL), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cli_warehouse(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    seeds = root / "seeds"
+    copy_seed(seeds)
+    (seeds / "broken.txt").write_bytes(b"\x00\x01\x02 binary")
+    db = root / "news.duckdb"
+    proc = newsetl("run", "--seeds", str(seeds), "--db", str(db))
+    return db, proc
+
+
+def test_run_prints_summary(cli_warehouse):
+    _, proc = cli_warehouse
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "COMPLETED" in out
+    assert "2 seen, 1 loaded, 1 rejected" in out
+    assert "broken.txt: binary" in out
+    assert "data quality: PASSED" in out
+    assert "report:" in out and "index.html" in out
+    assert "newsetl sql" in out
+    assert "rows:       articles 1, mentions" in out
+
+
+def test_sql_prints_a_table(cli_warehouse):
+    db, _ = cli_warehouse
+    proc = newsetl("sql", "--db", str(db), "SELECT speaker, count(*) AS n FROM quotes GROUP BY ALL ORDER BY n DESC")
+    assert proc.returncode == 0, proc.stderr
+    assert "John Kirby" in proc.stdout and "speaker" in proc.stdout
+
+
+def test_sql_error_is_clear(cli_warehouse):
+    db, _ = cli_warehouse
+    proc = newsetl("sql", "--db", str(db), "SELECT nope FROM quotes")
+    assert proc.returncode == 1 and "nope" in proc.stderr
+
+
+def test_sql_on_missing_warehouse(tmp_path):
+    proc = newsetl("sql", "--db", str(tmp_path / "none.duckdb"), "SELECT 1")
+    assert proc.returncode == 2 and "run `newsetl run" in proc.stderr
+
+
+def test_report_prints_stable_path(cli_warehouse):
+    db, proc = cli_warehouse
+    rep = newsetl("report", "--db", str(db))
+    assert rep.returncode == 0
+    path = Path(rep.stdout.strip())
+    assert path.exists() and path.name == "index.html"
+    assert str(path) in proc.stdout
+
+
+def test_run_on_missing_folder_fails_with_message(tmp_path):
+    proc = newsetl("run", "--seeds", str(tmp_path / "missing"), "--db", str(tmp_path / "w.duckdb"))
+    assert proc.returncode == 1
+    assert "FAILED" in proc.stderr and "does not exist" in proc.stderr
+
+
+def test_sql_path_imports_neither_prefect_nor_gx(cli_warehouse):
+    db, _ = cli_warehouse
+    code = (f"import sys; from flows.cli import main; rc = main(['sql', '--db', {str(db)!r}, 'SELECT 1']); "
+            "assert rc == 0; bad = [m for m in ('prefect', 'great_expectations') if m in sys.modules]; "
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr

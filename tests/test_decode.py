@@ -1,0 +1,56 @@
+import codecs
+
+import pytest
+
+from transforms.decode import Rejection, decode_bytes
+
+
+def test_utf8_plain_and_bom_decode_to_same_text():
+    plain = decode_bytes("Café “quoted”\n".encode())
+    bom = decode_bytes(codecs.BOM_UTF8 + "Café “quoted”\n".encode())
+    assert plain.text == bom.text == "Café “quoted”\n"
+    assert (plain.encoding, bom.encoding) == ("utf-8", "utf-8-sig")
+    assert not plain.fallback and not bom.fallback
+
+
+def test_crlf_and_cr_become_lf():
+    d = decode_bytes(b"Title\r\n\r\nBody one\rBody two\r\n")
+    assert d.text == "Title\n\nBody one\nBody two\n"
+
+
+def test_cp1252_fallback_is_recorded_and_keeps_curly_quotes():
+    d = decode_bytes("He said \u201cno\u201d \u2013 caf\u00e9".encode("cp1252"))
+    assert d.encoding == "cp1252" and d.fallback
+    assert "\u201cno\u201d" in d.text and "café" in d.text
+
+
+def test_latin1_when_cp1252_cannot_decode():
+    d = decode_bytes(b"abc \x81 caf\xe9")  # 0x81 is undefined in cp1252
+    assert d.encoding == "latin-1" and d.fallback
+
+
+def test_utf16_with_bom():
+    d = decode_bytes("Title\n\nBody “x”".encode("utf-16"))
+    assert d.encoding == "utf-16" and d.text.startswith("Title")
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"  \n\t\n ", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (bytes(range(1, 32)) * 10, "binary"),
+    ],
+)
+def test_rejections(data, reason):
+    with pytest.raises(Rejection) as exc:
+        decode_bytes(data)
+    assert exc.value.reason == reason
+    assert exc.value.detail
+
+
+def test_too_large():
+    with pytest.raises(Rejection) as exc:
+        decode_bytes(b"a" * 101, max_bytes=100)
+    assert exc.value.reason == "too_large" and "101" in exc.value.detail

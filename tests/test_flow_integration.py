@@ -1,0 +1,175 @@
+"""The real Prefect flow over real files into a real DuckDB file, with real GX suites."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import polars as pl
+import pytest
+
+from tests.conftest import SEED, copy_seed
+
+pytestmark = pytest.mark.integration
+
+CP1252_ARTICLE = ("Caf\u00e9 owners protest\n\n"
+                  "LYON (AFP) - Jean Dupont said \u201cwe will not close our doors\u201d on Monday.\n")
+
+
+def make_seeds(root):
+    copy_seed(root)
+    nested = root / "nested" / "deeper"
+    nested.mkdir(parents=True)
+    (nested / "crlf.txt").write_bytes(
+        b"Markets rally in Tokyo\r\n\r\nTOKYO (Reuters) - Shares rose, Sony said in a statement on Friday.\r\n")
+    (root / "legacy.txt").write_bytes(CP1252_ARTICLE.encode("cp1252"))
+    (root / "empty.txt").write_bytes(b"")
+    (root / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    (root / "notes.md").write_text("not a .txt: ignored")
+    return root
+
+
+def counts(db):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("articles", "mentions", "entities", "quotes")}
+    finally:
+        con.close()
+
+
+def query(db, sql):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def flow():
+    from flows.pipeline import newsetl_flow
+
+    return newsetl_flow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, flow):
+    root = tmp_path_factory.mktemp("run")
+    seeds = make_seeds(root / "seeds")
+    db = root / "wh" / "news.duckdb"
+    summary = flow(seeds_dir=str(seeds), db_path=str(db))
+    return seeds, db, summary
+
+
+def test_first_run_loads_good_files_and_rejects_bad_ones(built):
+    _, db, s = built
+    assert s.status == "completed"
+    assert (s.files_seen, s.files_loaded, s.files_rejected) == (5, 3, 2)
+    reasons = dict(query(db, "SELECT regexp_extract(source_path, '[^/]+$'), reason FROM rejected_files"))
+    assert reasons == {"empty.txt": "empty", "binary.txt": "binary"}
+    enc = dict(query(db, "SELECT regexp_extract(source_path, '[^/]+$'), encoding FROM articles"))
+    assert enc["legacy.txt"] == "cp1252" and enc["crlf.txt"] == "utf-8"
+
+
+def test_seed_quotes_land_with_speakers(built):
+    _, db, _ = built
+    rows = dict(query(db, "SELECT left(q.text, 20), q.speaker FROM quotes q JOIN articles a USING (article_id) "
+                          "WHERE a.source_path LIKE '%seed.txt'"))
+    assert rows["Unless we see someth"] == "John Kirby"
+    assert rows["This is the sad, poi"] == "Fred Hof"
+
+
+def test_run_is_recorded_with_dq_results_and_report(built):
+    _, db, s = built
+    status, dq, loaded = query(db, f"SELECT status, dq_success, files_loaded FROM runs WHERE run_id = '{s.run_id}'")[0]
+    assert (status, dq, loaded) == ("completed", True, 3)
+    n, suites = query(db, f"SELECT count(*), count(DISTINCT table_name) FROM dq_results WHERE run_id = '{s.run_id}'")[0]
+    assert n == s.dq_checks and suites == 5
+    from pathlib import Path
+
+    assert s.report_path and Path(s.report_path).exists()
+
+
+def test_invariants_hold_in_the_warehouse(built):
+    _, db, _ = built
+    bad = query(db, """
+        SELECT count(*) FROM quotes q JOIN articles a USING (article_id)
+        WHERE substr(a.body, q.char_start + 1, q.char_end - q.char_start) <> q.text""")[0][0]
+    assert bad == 0
+    orphans = query(db, "SELECT count(*) FROM mentions ANTI JOIN entities USING (entity_id)")[0][0]
+    assert orphans == 0
+
+
+def test_rerun_is_idempotent(built, flow):
+    seeds, db, _ = built
+    before = counts(db)
+    s2 = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert s2.status == "completed"
+    assert counts(db) == before
+    assert query(db, "SELECT count(*) FROM articles GROUP BY source_path HAVING count(*) > 1") == []
+
+
+def test_changed_file_replaces_old_rows(tmp_path, flow):
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    db = tmp_path / "news.duckdb"
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    (seeds / "seed.txt").write_text("Short story\n\nBRUSSELS (AFP) - Anna Berg said \"the summit went well today\".")
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    assert counts(db)["articles"] == 1
+    assert query(db, "SELECT speaker FROM quotes") == [("Anna Berg",)]
+    assert query(db, "SELECT count(*) FROM entities WHERE name = 'John Kerry'") == [(0,)]
+
+
+def test_critical_failure_blocks_load_and_leaves_warehouse_unchanged(tmp_path, flow, monkeypatch):
+    from flows import pipeline
+    from flows.pipeline import RunFailed
+
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    db = tmp_path / "news.duckdb"
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    before = counts(db)
+    snapshot = query(db, "SELECT quote_id, text FROM quotes ORDER BY quote_id")
+    shutil.copyfile(SEED, seeds / "copy-with-change.txt")
+    with (seeds / "copy-with-change.txt").open("a", encoding="utf-8") as fh:
+        fh.write("\n\nA new paragraph, Kirby said.")
+
+    real = pipeline.process_files
+
+    def broken_extractor(*args, **kwargs):  # an extractor bug: offsets one off
+        out = real(*args, **kwargs)
+        out.quotes = out.quotes.with_columns(pl.col("char_end") + 1)
+        return out
+
+    monkeypatch.setattr(pipeline, "process_files", broken_extractor)
+    with pytest.raises(RunFailed) as exc:
+        flow(seeds_dir=str(seeds), db_path=str(db))
+    message = str(exc.value)
+    assert "offsets slice the text" in message and "examples" in message
+    assert counts(db) == before
+    assert query(db, "SELECT quote_id, text FROM quotes ORDER BY quote_id") == snapshot
+    run = exc.value.summary.run_id
+    status, err = query(db, f"SELECT status, error FROM runs WHERE run_id = '{run}'")[0]
+    assert status == "failed" and "offsets slice the text" in err
+    failed = query(db, f"SELECT check_name FROM dq_results WHERE run_id = '{run}' AND NOT success")
+    assert ("offsets slice the text",) in failed
+
+
+def test_missing_seeds_folder_fails_clearly(tmp_path, flow):
+    from flows.pipeline import RunFailed
+
+    with pytest.raises(RunFailed, match="does not exist"):
+        flow(seeds_dir=str(tmp_path / "nope"), db_path=str(tmp_path / "news.duckdb"))
+    assert query(tmp_path / "news.duckdb", "SELECT status FROM runs") == [("failed",)]
+
+
+def test_duplicate_content_under_two_paths_loads_once(tmp_path, flow):
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds, "a.txt")
+    copy_seed(seeds, "b.txt")
+    db = tmp_path / "news.duckdb"
+    s = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert s.files_loaded == 1 and s.files_rejected == 1
+    assert query(db, "SELECT reason FROM rejected_files") == [("duplicate_content",)]

@@ -1,0 +1,92 @@
+from collections import defaultdict
+
+import pytest
+
+from transforms.mentions import GPE, NORP, ORG, PERSON, extract_mentions
+from transforms.resolve import resolve_article
+
+
+def types(text):
+    return [(m.text, m.entity_type) for m in extract_mentions(text)]
+
+
+def test_titles_are_not_part_of_names():
+    assert ("Vladimir Putin", PERSON) in types("It seems unlikely President Vladimir Putin will back down.")
+    assert ("Sergei Lavrov", PERSON) in types("He called Foreign Minister Sergei Lavrov on Monday.")
+
+
+def test_possessive_is_trimmed():
+    found = types("They met John Kerry. Later, Kerry’s spokesman spoke.")
+    assert ("Kerry", "MISC") in found or ("Kerry", PERSON) in found
+    assert not any(t.endswith("’s") for t, _ in found)
+
+
+def test_particle_names():
+    assert ("Bashar al-Assad", PERSON) in types("He urged Syrian leader Bashar al-Assad to stop.")
+    assert ("Staffan de Mistura", PERSON) in types("The UN peace envoy Staffan de Mistura said so.")
+    assert ("Jeroen van der Veer", PERSON) in types("The chief executive Jeroen van der Veer quit.")
+
+
+def test_sentence_initial_words_are_not_names():
+    found = types("But the talks failed. Washington’s Arab allies were angry.")
+    assert ("But", "MISC") not in found
+    assert ("Washington", GPE) in found and ("Arab", NORP) in found
+
+
+def test_demonym_split_from_title_and_name():
+    found = types("Even hawkish Republican Senator John McCain sneered.")
+    assert ("Republican", NORP) in found and ("John McCain", PERSON) in found
+
+
+def test_orgs_made_of_common_words_and_acronyms():
+    found = types("He wrote on the blog of think tank the Atlantic Council, and the State Department and UN agreed.")
+    assert ("Atlantic Council", ORG) in found
+    assert ("State Department", ORG) in found
+    assert ("UN", ORG) in found
+
+
+def test_places_from_lexicons_and_compounds():
+    found = types("A joint US-Russia cell in Aleppo, Syria.")
+    assert ("US", GPE) in found and ("Russia", GPE) in found
+    assert ("Aleppo", GPE) in found and ("Syria", GPE) in found
+
+
+def test_all_caps_dateline_is_a_place():
+    assert ("WASHINGTON", GPE) in types("WASHINGTON (AFP) - On Monday, officials met.")
+
+
+def test_dates_are_not_entities():
+    found = types("On Monday, the minister met in September.")
+    assert not any(t in ("Monday", "On Monday", "September") for t, _ in found)
+
+
+@pytest.fixture(scope="module")
+def by_name(seed_entities):
+    out = defaultdict(set)
+    for r in seed_entities.resolved:
+        out[(r.name, r.entity_type)].add(r.text)
+    return out
+
+
+def test_seed_resolution_surnames_to_full_names(by_name):
+    assert {"John Kerry", "Kerry"} <= by_name[("John Kerry", PERSON)]
+    assert {"Bashar al-Assad", "Assad"} <= by_name[("Bashar al-Assad", PERSON)]
+    assert {"John Kirby", "Kirby"} <= by_name[("John Kirby", PERSON)]
+    assert {"Fred Hof", "Hof"} <= by_name[("Fred Hof", PERSON)]
+
+
+def test_seed_country_spellings_are_one_entity(by_name):
+    assert {"US", "United States"} <= by_name[("United States", GPE)]
+
+
+def test_seed_entity_ids_are_stable_and_shared_across_articles(seed_entities):
+    other = resolve_article({"title": None, "standfirst": None, "body": "John Kerry met Lavrov. Kerry said no."})
+    kerry_seed = {r.entity_id for r in seed_entities.resolved if r.name == "John Kerry"}
+    kerry_other = {r.entity_id for r in other.resolved if r.name == "John Kerry"}
+    assert len(kerry_seed) == 1 and kerry_seed == kerry_other
+
+
+def test_seed_offsets_slice_fields(seed_parsed, seed_entities):
+    fields = {"title": seed_parsed.title, "standfirst": seed_parsed.standfirst, "body": seed_parsed.body}
+    for r in seed_entities.resolved:
+        assert fields[r.field][r.start:r.end] == r.text

@@ -1,0 +1,120 @@
+"""Quote extraction on the seed article and on the shapes news copy uses."""
+
+import pytest
+
+from transforms.parse import parse_article
+from transforms.quotes import extract_quotes, find_spans
+from transforms.resolve import resolve_article
+
+
+def quotes_of(text):
+    a = parse_article(text)
+    ents = resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body})
+    return a, extract_quotes(a.body, a.blocks, ents)
+
+
+def find(qs, start):
+    hits = [q for q in qs if q.text.startswith(start)]
+    assert hits, f"no quote starting {start!r}: {[q.text[:30] for q in qs]}"
+    return hits[0]
+
+
+# (start of the quote, expected speaker, expected kind)
+SEED_QUOTES = [
+    ("diplomatic malpractice", "John Kerry", "partial"),
+    ("He informed the foreign minister", "John Kirby", "full"),
+    ("we are ready to continue joint work", "defense ministry", "partial"),
+    ("senseless", "Sergei Lavrov", "partial"),
+    ("Unless we see something extraordinary", "John Kirby", "full"),
+    ("The purpose of the call today", "John Kirby", "continuation"),
+    ("really, until the past few weeks", "Mark Toner", "partial"),
+    ("Finally, a real power move", "John McCain", "multi-paragraph"),
+    ("There’s nothing that the secretary", "John Kirby", "full"),
+    ("But as he also has said", "John Kirby", "continuation"),
+    ("This is the sad, pointless diplomacy", "Fred Hof", "full"),
+    ("A careful consideration of military options", "Fred Hof", "full"),
+]
+
+
+@pytest.mark.parametrize(("start", "speaker", "kind"), SEED_QUOTES)
+def test_seed_quote_speaker_and_kind(seed_quotes, start, speaker, kind):
+    q = find(seed_quotes, start)
+    assert q.speaker == speaker
+    assert q.kind == kind
+
+
+def test_seed_offsets_slice_body(seed_parsed, seed_quotes):
+    for q in seed_quotes:
+        assert seed_parsed.body[q.start:q.end] == q.text
+
+
+def test_seed_speaker_text_is_as_written(seed_quotes):
+    assert find(seed_quotes, "This is the sad").speaker_text == "he"
+    assert find(seed_quotes, "This is the sad").cue == "wrote"
+    assert find(seed_quotes, "He informed").speaker_text == "Kerry’s spokesman John Kirby"
+    assert find(seed_quotes, "Unless we see").speaker_text == "Kirby"
+
+
+def test_seed_speaker_entity_links_to_mentions(seed_quotes, seed_entities):
+    ids = {r.entity_id for r in seed_entities.resolved}
+    kirby = find(seed_quotes, "Unless we see")
+    assert kirby.speaker_entity_id in ids
+    assert find(seed_quotes, "we are ready").speaker_entity_id is None  # not a named entity
+
+
+def test_seed_multi_paragraph_quote_is_one_quote_with_nested_nickname(seed_quotes):
+    q = find(seed_quotes, "Finally, a real power move")
+    assert q.paragraph_count == 3
+    assert "‘Not Delusional’" in q.text and q.text.endswith("dialogue with Secretary Kerry.")
+    assert not any(x.text.startswith("Not Delusional") for x in seed_quotes)
+
+
+def test_seed_nested_single_quote_stays_inside(seed_quotes):
+    q = find(seed_quotes, "The purpose of the call")
+    assert q.text.endswith("‘We haven’t seen you do the right thing.’")
+    assert not any(x.text.startswith("We haven’t seen") for x in seed_quotes)
+
+
+def test_split_quote_around_cue():
+    _, qs = quotes_of('Title\n\nBob Smith met them.\n\n"First part," he said. "Second part here and more."')
+    assert [q.speaker for q in qs] == ["Bob Smith", "Bob Smith"]
+    assert qs[1].kind == "continuation"
+
+
+def test_said_x_and_according_to():
+    _, qs = quotes_of('T\n\n"We will win this fight for sure," said Jane Doe, the mayor.\n\n'
+                      'The plan is "a total disaster for the city," according to Tom Lee.')
+    assert qs[0].speaker == "Jane Doe" and qs[0].cue == "said"
+    assert qs[1].speaker == "Tom Lee" and qs[1].cue == "according to"
+
+
+def test_appositive_between_speaker_and_cue():
+    _, qs = quotes_of('T\n\n"It is over now, and we know it," Flynn, a top Trump surrogate, said Thursday.')
+    assert qs[0].speaker_text == "Flynn" and qs[0].cue == "said"
+
+
+def test_organisation_speaker():
+    _, qs = quotes_of('T\n\nIn Moscow, the defense ministry said "we are ready to continue our joint work".')
+    assert qs[0].speaker_text == "the defense ministry"
+
+
+def test_unbalanced_marks_do_not_lose_other_quotes():
+    text = ('T\n\n"This one never closes, said nobody at all here.\n\n'
+            'Later, Ann Lee said: "We will keep going no matter what happens."\n\n'
+            '"And this is another full sentence of speech," Lee added.')
+    _, qs = quotes_of(text)
+    starts = [q.text[:12] for q in qs]
+    assert any(s.startswith("We will keep") for s in starts)
+    assert any(s.startswith("And this is") for s in starts)
+
+
+def test_scare_quotes_and_titles_are_not_quotes():
+    _, qs = quotes_of('T\n\nThe so-called "deal" collapsed. She starred in the film "Gone Girl" last year. '
+                      'The "experts" were wrong.')
+    assert qs == []
+
+
+def test_straight_quotes_pair_like_curly():
+    a = parse_article('T\n\nHe said "one two three four five" and then "six seven eight nine ten".')
+    spans = find_spans(a.body, a.blocks)
+    assert [a.body[s.start:s.end] for s in spans] == ["one two three four five", "six seven eight nine ten"]
