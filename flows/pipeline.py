@@ -189,8 +189,8 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
         summary.files_rejected = frames.rejected.height
         summary.rejected = [(r["source_path"], r["reason"], r["detail"]) for r in
                             frames.rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
-        for path, reason, detail in summary.rejected:
-            log.warning("rejected %s: %s (%s)", path, reason, detail)
+        for r in frames.rejected.iter_rows(named=True):
+            log.warning("rejected %s at step %s: %s (%s)", r["source_path"], r["step"], r["reason"], r["detail"])
 
         log.info("validate: running the GX suites on %d articles, %d mentions, %d quotes",
                  frames.articles.height, frames.mentions.height, frames.quotes.height)

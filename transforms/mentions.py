@@ -20,12 +20,13 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
+from functools import cache
 
-from transforms.lexicons import NORP_GROUPS, ORG_HEADS, Lexicons, fold, load
+from transforms.lexicons import AGENCIES, EVENT_HEADS, LOC_HEADS, NORP_GROUPS, ORG_HEADS, Lexicons, fold, load
 
-PERSON, ORG, GPE, LOC, NORP, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "MISC"
+PERSON, ORG, GPE, LOC, NORP, EVENT, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"
 
-_TOKEN = re.compile(r"[^\W_](?:[\w&]|[’'.\-](?=[^\W_]))*")
+_TOKEN = re.compile(r"[^\W_](?:[\w&]|[’'.\-](?=[^\W_]))*|&")
 _DOTTED_ABBR = re.compile(r"(?:[A-Za-z]\.){2,}")
 _ABBREV_WITH_DOT = frozenset("""
 mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr
@@ -61,27 +62,22 @@ class Mention:
     title: str | None = None  # role words trimmed off a person's name: "Foreign Minister"
 
 
-def tokenize(text: str) -> list[Token]:
+def tokenize(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[Token]:
     """Words with offsets; "U.S." and "Mr." keep their dots, "Kerry’s" its apostrophe-s."""
     out = []
-    for m in _TOKEN.finditer(text):
+    particles = load().particles
+    for m in pattern.finditer(text):
         s, e = m.start(), m.end()
+        if text[s].islower() and "-" in text[s:e]:
+            head = text[s:text.index("-", s)]
+            if head not in particles:
+                s += len(head) + 1
         if e < len(text) and text[e] == ".":
             word = text[s:e]
             if _DOTTED_ABBR.fullmatch(word + ".") or fold(word) in _ABBREV_WITH_DOT or len(word) == 1:
                 e += 1
         out.append(Token(s, e, text[s:e]))
     return out
-
-
-def _is_cap(tok: str, lex: Lexicons) -> bool:
-    if tok[0].isupper():
-        return True
-    # Particle-hyphen names: "al-Assad", "bin-Laden"
-    if "-" in tok:
-        head, _, tail = tok.partition("-")
-        return fold(head) in lex.particles and tail[:1].isupper()
-    return False
 
 
 def _sentence_initial(text: str, pos: int) -> bool:
@@ -91,40 +87,53 @@ def _sentence_initial(text: str, pos: int) -> bool:
     return i < 0 or text[i] in ".!?:\n—–-"
 
 
+@cache
+def _patterns(particles: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(capitalised-word regex, regex of the gap that links two words of one name).
+
+    Only capitalised words are tokens ("al-Assad" counts: a particle joined by a hyphen), so
+    the regex engine skips ordinary prose quickly. Two tokens belong to one name when the gap
+    between them is a single space, or particles and connectors ("de", "van der", "of", "&").
+    """
+    small = sorted({w for w in particles | _CONNECTORS if w.isalpha()}, key=len, reverse=True)
+    alt = "|".join(map(re.escape, small))
+    cap = r"[^\W\d_a-zß-öø-ÿ][\w&]*(?:[’'.\-][^\W_][\w&]*)*"
+    # A short lowercase prefix joined by a hyphen is kept when it is a particle ("al-Assad");
+    # tokenize() cuts any other ("ex-England" -> "England").
+    word = re.compile(rf"(?<![\w’'.\-])(?:[a-z]{{1,4}}-)?{cap}")
+    link = re.compile(rf" (?:(?:{alt}|&) ){{1,2}}")
+    return word, link
+
+
 def candidate_spans(text: str, lex: Lexicons | None = None) -> list[list[Token]]:
     """Maximal runs of capitalised tokens separated by single spaces (or particles/connectors)."""
     lex = lex or load()
-    toks = tokenize(text)
+    word, link = _patterns(lex.particles)
     spans: list[list[Token]] = []
     cur: list[Token] = []
-    pending: list[Token] = []  # lowercase particles/connectors waiting for a capitalised word
-
-    def flush() -> None:
-        nonlocal cur, pending
+    prev_end = -1
+    for tok in tokenize(text, word):
         if cur:
-            spans.append(cur)
-        cur, pending = [], []
-
-    prev_end = None
-    for tok in toks:
-        gap = text[prev_end:tok.start] if prev_end is not None else None
-        joined = gap == " "
-        if not joined:
-            flush()
-        is_cap = _is_cap(tok.text, lex)
-        if is_cap:
-            if cur and pending:
-                cur.extend(pending)
-            pending = []
-            cur.append(tok)
-            if tok.text.endswith(_POSSESSIVE[:2]):
-                flush()
-        elif cur and (fold(tok.text) in lex.particles or fold(tok.text) in _CONNECTORS) and len(pending) < 2:
-            pending.append(tok)
+            gap = text[prev_end:tok.start]
+            if gap == " ":
+                cur.append(tok)
+            elif link.fullmatch(gap) and len(gap) < 12:
+                pos = prev_end + 1
+                for w in gap.split():  # the connectors become tokens of the name
+                    cur.append(Token(pos, pos + len(w), w))
+                    pos += len(w) + 1
+                cur.append(tok)
+            else:
+                spans.append(cur)
+                cur = [tok]
         else:
-            flush()
+            cur = [tok]
         prev_end = tok.end
-    flush()
+        if tok.text.endswith(_POSSESSIVE[:2]):
+            spans.append(cur)
+            cur = []
+    if cur:
+        spans.append(cur)
     return spans
 
 
@@ -178,16 +187,25 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
         return [_mention(text, toks, NORP, lex.demonyms[key])]
     if span in NORP_GROUPS:
         return [_mention(text, toks, NORP)]
+    if span in AGENCIES:
+        return [_mention(text, toks, ORG)]
     if shouting:
         # All-capitals text (headlines, tables): only lexicon hits are trusted.
         return []
-    last = fold(toks[-1].text)
-    if len(toks) >= 2 and last in ORG_HEADS:
+    folded = [fold(t.text) for t in toks]
+    first, last = folded[0], folded[-1]
+    if len(toks) >= 2 and last in LOC_HEADS:
+        return [_mention(text, toks, LOC)]
+    if len(toks) >= 2 and last in EVENT_HEADS:
+        return [_mention(text, toks, EVENT)]
+    # An organisation head noun anywhere but first ("State Department", "Chicago Board of
+    # Trade"), or first before "of" ("Bank of England").
+    if len(toks) >= 2 and (any(w in ORG_HEADS for w in folded[1:])
+                           or (first in ORG_HEADS and folded[1] in ("of", "for"))):
         return [_mention(text, toks, ORG)]
     if len(toks) == 1 and _is_acronym(toks[0].text):
         return [_mention(text, toks, ORG)]
     # A leading demonym or group name is a mention of its own.
-    first = fold(toks[0].text)
     if len(toks) >= 2 and (first in lex.demonyms or toks[0].text in NORP_GROUPS):
         head = [_mention(text, toks[:1], NORP, lex.demonyms.get(first))]
         return head + classify(text, toks[1:], lex)
@@ -201,18 +219,39 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
             return []
         m = _mention(text, toks, PERSON)
         return [Mention(m.start, m.end, m.text, PERSON, None, text[title_start:toks[0].start].strip())]
-    if len(toks) == 1 and fold(toks[0].text).rstrip(".") in lex.titles:
-        return []
-    if len(toks) >= 2 and first in lex.given_names:
+    if len(toks) == 1:
+        return [_single(text, toks[0], lex, initial)]
+    if first in lex.given_names or _SPEECH_AFTER.match(text, toks[-1].end):
         return [_mention(text, toks, PERSON)]
-    if len(toks) >= 2 and _SPEECH_AFTER.match(text, toks[-1].end):
+    # A place with words that are not places is a team or a company: "Dynamo Moscow".
+    if any(w in lex.places for w in folded) and not all(w in lex.places for w in folded):
+        return [_mention(text, toks, ORG)]
+    if last in lex.surnames:
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
 
 
+_LOC_BEFORE = re.compile(r"(?:\b(?:in|near|outside|across|into|northern|southern|eastern|western|central|"
+                         r"north|south|east|west)\s+(?:the\s+)?)$")
+
+
+def _single(text: str, tok: Token, lex: Lexicons, initial: bool) -> Mention:
+    """Type a lone capitalised word that no lexicon knows, from the words around it."""
+    key = fold(tok.text)
+    if key.rstrip(".") in lex.titles:
+        return Mention(tok.start, tok.end, tok.text, MISC)
+    if _SPEECH_AFTER.match(text, tok.end) and (not initial or key in lex.surnames or key in lex.given_names):
+        return Mention(tok.start, tok.end, tok.text, PERSON)
+    if _LOC_BEFORE.search(text, max(0, tok.start - 20), tok.start):
+        return Mention(tok.start, tok.end, tok.text, LOC)
+    if key in lex.surnames and not initial:
+        return Mention(tok.start, tok.end, tok.text, PERSON)
+    return Mention(tok.start, tok.end, tok.text, MISC)
+
+
 def _is_shouting(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.6
+    letters = sum(map(str.isalpha, text))
+    return letters >= 8 and sum(map(str.isupper, text)) / letters > 0.6
 
 
 def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
@@ -229,10 +268,13 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
         line_start = text.rfind("\n", 0, toks[0].start) + 1
         line_end = text.find("\n", toks[0].start)
         line_end = len(text) if line_end < 0 else line_end
-        if line_start not in shouting_lines:
-            shouting_lines[line_start] = _is_shouting(text[line_start:line_end])
+        shouting = False
+        if toks[0].text.isupper() and len(toks[0].text) > 1:  # only then can the line be in capitals
+            if line_start not in shouting_lines:
+                shouting_lines[line_start] = _is_shouting(text[line_start:line_end])
+            shouting = shouting_lines[line_start]
         initial = _sentence_initial(text, toks[0].start)
-        for m in classify(text, toks, lex, shouting_lines[line_start], initial):
+        for m in classify(text, toks, lex, shouting, initial):
             if m.entity_type == MISC and _preceded_by_title(text, m.start, lex):
                 m = Mention(m.start, m.end, m.text, PERSON)
             out.append(m)

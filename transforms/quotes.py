@@ -32,6 +32,7 @@ from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
 OPENERS = {"“": "”", "«": "»", "„": "”"}
 CLOSERS = {"”", "»"}
 STRAIGHT = '"'
+_MARKS = re.compile('["“”«»„]')
 
 CUES = """
 said says say saying told tells tell added adds wrote writes write declared declares warned warns
@@ -123,8 +124,8 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                 stack = [OPENERS.get(body[lo], STRAIGHT)]
                 lo += 1
             carry = None
-        for i in range(lo, hi):
-            ch = body[i]
+        for mark in _MARKS.finditer(body, lo, hi):
+            i, ch = mark.start(), mark.group()
             if ch in OPENERS:
                 if not stack:
                     open_pos, first_block = i, bi
