@@ -89,8 +89,33 @@ def test_said_x_and_according_to():
 
 
 def test_appositive_between_speaker_and_cue():
-    _, qs = quotes_of('T\n\n"It is over now, and we know it," Flynn, a top Trump surrogate, said Thursday.')
-    assert qs[0].speaker_text == "Flynn" and qs[0].cue == "said"
+    _, qs = quotes_of('T\n\nMichael Flynn met them.\n\n"It is over now, and we know it," Flynn, a top Trump surrogate, '
+                      'said Thursday.')
+    # speaker_text is the source as written, appositive included (as PolNeAR annotates it);
+    # speaker is the resolved name
+    assert qs[0].speaker_text == "Flynn, a top Trump surrogate" and qs[0].cue == "said"
+    assert qs[0].speaker == "Michael Flynn"
+
+
+def test_appositive_after_inverted_cue():
+    _, qs = quotes_of('T\n\n"It is a clear threat to peace," said Daryl Kimball, executive director of the '
+                      'Arms Control Association. "We must act."')
+    assert qs[0].speaker_text == "Daryl Kimball, executive director of the Arms Control Association"
+    assert qs[0].speaker == "Daryl Kimball"
+    assert qs[1].speaker == "Daryl Kimball" and qs[1].kind == "continuation"
+
+
+def test_abbreviations_do_not_end_the_speaker():
+    _, qs = quotes_of('T\n\n"It was the least bad outcome," Mr. Morgan of the Sierra Club said.\n\n'
+                      '"We will see," said Representative Charles B. Rangel of New York.')
+    assert qs[0].speaker_text == "Mr. Morgan of the Sierra Club"
+    assert qs[1].speaker_text == "Representative Charles B. Rangel of New York"
+
+
+def test_participle_is_not_an_appositive():
+    _, qs = quotes_of('T\n\nFred Hof and Bashar al-Assad.\n\n"It must be done now," wrote Hof, arguing that '
+                      'Assad’s brutality must exact a price.')
+    assert qs[0].speaker_text == "Hof" and qs[0].speaker == "Fred Hof"
 
 
 def test_organisation_speaker():
@@ -110,7 +135,7 @@ def test_unbalanced_marks_do_not_lose_other_quotes():
 
 def test_scare_quotes_and_titles_are_not_quotes():
     _, qs = quotes_of('T\n\nThe so-called "deal" collapsed. She starred in the film "Gone Girl" last year. '
-                      'The "experts" were wrong.')
+                      'He watched "Face the Nation" on Sunday.')
     assert qs == []
 
 

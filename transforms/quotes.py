@@ -33,6 +33,8 @@ OPENERS = {"“": "”", "«": "»", "„": "”"}
 CLOSERS = {"”", "»"}
 STRAIGHT = '"'
 _MARKS = re.compile('["“”«»„]')
+# Markup that survived into the text (<tweet author="x">): its quotation marks are not speech.
+_MARKUP = re.compile(r"<[^<>\n]{0,800}>")
 
 CUES = """
 said says say saying told tells tell added adds wrote writes write declared declares warned warns
@@ -49,8 +51,10 @@ charged charges alleged alleges blasted slammed praised praises lamented laments
 noting writing saying telling
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
-_CUE = re.compile(rf"\b(?:according to|(?:{_CUE_ALT}))\b")
-_SPEECH_VERBS = frozenset(CUES) - {"called", "calls", "described", "describes", "labeled", "labelled", "dubbed"}
+_CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT}))\b")
+# Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
+# (see _LABEL_BEFORE), but "called Trump a 'pathological liar'" is Cruz's words.
+_SPEECH_VERBS = frozenset(CUES)
 
 PRONOUNS = {"he", "she", "they", "we", "i", "it", "you"}
 _PERSON_PRONOUNS = {"he", "she", "i"}
@@ -59,7 +63,7 @@ _LABEL_BEFORE = re.compile(
     r"(?:so-called|dubbed|nicknamed|titled|entitled|known as|called|named|the word|the term|"
     r"the phrase|the slogan|film|movie|book|song|album|show|series|novel|play|headline|hashtag)\s*[,:]?\s*$",
     re.IGNORECASE)
-_NP_BREAK = re.compile(r"(?:[,;:()\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
+_NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 _ADVERB = r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+)?"
 _APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:the|a|an|his|her|its|their|[a-z]+ly|[a-z]+er)\b[^,;:\"“”]*,$")
@@ -67,6 +71,15 @@ _APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:the|a|an|his|her|its|th
 _NP_STARTERS = frozenset("""
 the a an his her their its our one two another both many some several officials critics sources
 """.split())
+_WORD_BEFORE = re.compile(r"[\w.]+$")
+_ABBREVIATIONS = frozenset("""
+mr mrs ms dr st jr sr rep reps sen sens gov gen lt col sgt capt maj adm cmdr prof rev hon pres
+sec supt insp det corp inc ltd co no vs mt ft jan feb mar apr jun jul aug sep sept oct nov dec
+""".split())
+# ", the top Democrat on the committee," after a speaker's name; not ", adding that ...".
+_APPOS_AFTER = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|according|who said)"
+                          r"(?:the|a|an|who|whose|[a-z]+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,150}?)"
+                          r"(?=,\s+(?!who\b)|,?$|\.?$|\.\s)")
 _SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
 
 
@@ -124,8 +137,11 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                 stack = [OPENERS.get(body[lo], STRAIGHT)]
                 lo += 1
             carry = None
+        tags = [(m.start(), m.end()) for m in _MARKUP.finditer(body, lo, hi)] if "<" in body[lo:hi] else []
         for mark in _MARKS.finditer(body, lo, hi):
             i, ch = mark.start(), mark.group()
+            if tags and any(a < i < b for a, b in tags):
+                continue
             if ch in OPENERS:
                 if not stack:
                     open_pos, first_block = i, bi
@@ -166,18 +182,29 @@ def _block_of(blocks: list[Block], pos: int) -> int:
     return len(blocks) - 1
 
 
+def _is_boundary(body: str, m: re.Match[str]) -> bool:
+    """A sentence end, not the dot of "Mr." or "Charles B." or "U.S."."""
+    if body[m.start()] != ".":
+        return True
+    w = _WORD_BEFORE.search(body, max(0, m.start() - 12), m.start())
+    word = w.group(0) if w else ""
+    return not (len(word) == 1 or word.lower() in _ABBREVIATIONS or "." in word)
+
+
 def _sentence_start(body: str, lo: int, pos: int) -> int:
     start = lo
     # Search a little past pos: the boundary's look-ahead must see the capital after it.
     for m in _SENT_END.finditer(body, lo, min(len(body), pos + 3)):
-        if m.end() <= pos:
+        if m.end() <= pos and _is_boundary(body, m):
             start = m.end()
     return start
 
 
 def _sentence_end(body: str, pos: int, hi: int) -> int:
-    m = _SENT_END.search(body, pos, hi)
-    return m.end() if m else hi
+    for m in _SENT_END.finditer(body, pos, hi):
+        if _is_boundary(body, m):
+            return m.end()
+    return hi
 
 
 @dataclass
@@ -194,7 +221,8 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     lead = len(raw) - len(raw.lstrip(" ,"))
     raw = raw.strip(" ,")
     start += lead
-    if not raw or len(raw.split()) > 9 or any(c in raw for c in "\"“”.!?;"):
+    raw = raw.rstrip(".")
+    if not raw or len(raw.split()) > 9 or any(c in raw for c in "\"“”!?;"):
         return None
     lowercase_start = raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | _NP_STARTERS
     if lowercase_start and not re.match(r"[a-z]+ [A-Z]", raw):  # "spokesman Mark Toner" is fine
@@ -202,29 +230,53 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     return raw, start
 
 
+def _with_appositive(body: str, end: int, seg_end: int) -> int:
+    """Extend a speaker phrase over its appositive: "Daryl Kimball, executive director of X"."""
+    m = _APPOS_AFTER.match(body, end, seg_end)
+    return m.end("appos") if m else end
+
+
+def _attribution(cue: str, body: str, np: str, start: int, seg_end: int | None = None) -> Attribution | None:
+    trimmed = _trim_np(np, start)
+    if not trimmed:
+        return None
+    text, s = trimmed
+    e = s + len(text)
+    if seg_end is not None:
+        e = _with_appositive(body, e, seg_end)
+    return Attribution(cue, body[s:e], s, e)
+
+
 def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
     """Cue and speaker right after a closing mark: '," X said' / '," said X' / '," X, the Y, said'."""
     seg_end = _sentence_end(body, close, hi)
     seg = body[close:seg_end]
-    m = re.match(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,.;:!?\"“”]+)", seg)
+    m = re.match(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)", seg)
     if m and m.group("cue") in _SPEECH_VERBS:
         np = m.group("np")
-        np = re.split(r"\s+(?:in|on|at|during|after|before|about|to|of a|from|with|when|while|as)\s", np)[0]
+        np = re.split(r"\s+(?:in|on|at|during|after|before|about|to|of a|from|with|when|while|as|"
+                      r"this|last|earlier|later|yesterday|today|\w+day)\b", np)[0]
         np = _NP_BREAK.split(np)[0]
-        trimmed = _trim_np(np, close + m.start("np"))
-        if trimmed:
-            return Attribution(m.group("cue"), trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
-    m = re.match(r"[\s,]*(?P<np>[^,.;:!?\"“”]{1,80}?)(?:,[^\"“”.;]{1,100}?,)?\s+" + _ADVERB
+        attr = _attribution(m.group("cue"), body, np, close + m.start("np"), seg_end)
+        if attr:
+            return attr
+    m = re.match(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
                  + r"(?P<cue>" + _CUE_ALT + r")\b", seg)
     if m and m.group("cue") in _SPEECH_VERBS:
-        trimmed = _trim_np(m.group("np"), close + m.start("np"))
-        if trimmed:
-            return Attribution(m.group("cue"), trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
-    m = re.match(r"[\s,]*according to (?P<np>[^,.;:!?\"“”]+)", seg, re.IGNORECASE)
+        attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
+        if attr:
+            if m.group("appos"):
+                e = close + m.end("appos") - 1
+                return Attribution(attr.cue, body[attr.start:e], attr.start, e)
+            return attr
+    m = re.match(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", seg, re.IGNORECASE)
     if m:
-        trimmed = _trim_np(m.group("np"), close + m.start("np"))
-        if trimmed:
-            return Attribution("according to", trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
+        attr = _attribution("according to", body, m.group("np"), close + m.start("np"), seg_end)
+        if attr:
+            return attr
+    m = re.match(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})", seg)
+    if m:
+        return _attribution("—", body, m.group("np"), close + m.start("np"))
     return None
 
 
@@ -232,7 +284,7 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     """The noun phrase right before a cue verb, back to the nearest clause boundary."""
     left = body[lo:cue_start]
     left = re.sub(_ADVERB + r"$", "", left.rstrip() + " ").rstrip()
-    # "X, the Y of Z, said": the speaker is X, before the appositive.
+    # "X, the Y of Z, said": the speaker is X; its appositive is part of the source as written.
     m = _APPOSITIVE.search(left)
     if m:
         head = m.group("np")
@@ -241,7 +293,8 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
             cut = b.end()
         trimmed = _trim_np(head[cut:], lo + m.start("np") + cut)
         if trimmed:
-            return trimmed
+            end = lo + len(left.rstrip(" ,"))
+            return body[trimmed[1]:end], trimmed[1]
     cut = 0
     for m in _NP_BREAK.finditer(left):
         cut = m.end()
@@ -252,33 +305,29 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
 
 
 def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
-    """The last cue before the quote in its sentence, with its subject: 'X said: "...'."""
+    """The nearest cue before the quote in its sentence that has a subject: 'X said: "...'.
+
+    Cues are tried from the quote backwards, so in 'Lavrov declared calls for a ceasefire
+    "senseless"' the noun "calls" (no subject) gives way to "declared" (subject Lavrov).
+    """
     text = body[lo:open_pos]
-    best = None
-    introduced = bool(re.search(r"[:,]\s*$", text))
-    for m in _CUE.finditer(text):
-        if m.group(0) in _SPEECH_VERBS or m.group(0).lower() == "according to" or (
-                introduced and m.end() >= len(text.rstrip(" :,")) - 1):
-            best = m
-    if not best:
-        return None
-    cue = best.group(0)
-    if cue.lower() == "according to":
-        m = re.match(r"\s*(?P<np>[^,.;:!?\"“”]+)", text[best.end():])
-        if m:
-            trimmed = _trim_np(m.group("np"), lo + best.end() + m.start("np"))
-            if trimmed:
-                return Attribution("according to", trimmed[0], trimmed[1], trimmed[1] + len(trimmed[0]))
-        return None
-    subj = _subject_before(body, lo, lo + best.start())
-    if subj is None:
-        # "said X: '...'" inversion: subject after the cue.
-        m = re.match(r"\s+(?P<np>[A-Z][^,.;:!?\"“”]{0,60}?)\s*[:,]?\s*$", text[best.end():])
-        if m:
-            subj = _trim_np(m.group("np"), lo + best.end() + m.start("np"))
-    if subj is None:
-        return None
-    return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
+    for cue_match in reversed(list(_CUE.finditer(text))):
+        cue = cue_match.group(0)
+        if cue.lower() == "according to":
+            m = re.match(r"\s*(?P<np>[^,;:!?\"“”]+)", text[cue_match.end():])
+            attr = m and _attribution("according to", body, m.group("np"), lo + cue_match.end() + m.start("np"))
+            if attr:
+                return attr
+            continue
+        subj = _subject_before(body, lo, lo + cue_match.start())
+        if subj is None:
+            # "said X: '...'" inversion: subject after the cue.
+            m = re.match(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]?\s*$", text[cue_match.end():])
+            if m:
+                subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
+        if subj is not None:
+            return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
+    return None
 
 
 class SpeakerResolver:
@@ -302,6 +351,9 @@ class SpeakerResolver:
 
     def resolve(self, phrase: str, start: int, end: int) -> tuple[str | None, str | None]:
         """(canonical speaker, entity id) for the phrase at body[start:end]."""
+        if ", " in phrase:  # "Daryl Kimball, executive director of X": the name is the head
+            phrase = phrase.split(", ")[0]
+            end = start + len(phrase)
         key = fold(phrase)
         if key in PRONOUNS:
             if key not in _PERSON_PRONOUNS:
@@ -331,6 +383,21 @@ class SpeakerResolver:
     def note_speaker(self, resolved: Resolved | None) -> None:
         if resolved is not None:
             self.people.append(resolved)
+
+
+#: Quotes of this many words or fewer need more care: many are titles, names or scare quotes.
+SHORT_WORDS = 4
+
+
+def _capitalised(text: str) -> bool:
+    """Every word starts with a capital: "Face the Nation", "Morning Joe", "Not Delusional".
+
+    Measured on PolNeAR train: unattributed short quotes written like this are attributed
+    speech only 28% of the time, against 78% for the other unattributed short quotes.
+    """
+    words = [w for w in text.split() if w[:1].isalpha()]
+    minor = {"the", "of", "a", "an", "and", "in", "on", "for", "to", "at"}
+    return bool(words) and all(w[0].isupper() or w in minor for w in words) and words[0][0].isupper()
 
 
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
@@ -387,8 +454,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 q.speaker_entity_id = prev.speaker_entity_id
                 q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
                 kind = kind or "continuation"
-            elif words <= 4 or _is_label(body, sp, blk_first.start):
-                continue  # scare quote, title or nickname: no one said it
+            elif _is_label(body, sp, blk_first.start) or (words <= SHORT_WORDS and _capitalised(stripped)):
+                continue  # a title, name or nickname in quotation marks: no one said it
         if attr is not None and words <= 4 and _is_label(body, sp, blk_first.start):
             continue
         if kind is None:
