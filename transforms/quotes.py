@@ -48,7 +48,12 @@ stresses threatened threatens demanded demands reported reports testified testif
 yelled yells whispered mused wondered acknowledged agreed agrees disagreed contended contends
 maintained maintains pointed described describes called calls labeled labelled dubbed questioned
 charged charges alleged alleges blasted slammed praised praises lamented laments explained adding
-noting writing saying telling
+noting writing saying telling calling commented comments read reads pledged pledges issued
+accused accuses accusing referred chanted chants chanting spoke arguing asking citing cited
+remarking assured explaining stating declaring blamed warning interjected tweeting proclaimed
+lauded condemned condemns characterized characterizes denounced denounces hailed hails asserted
+asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
+likened encouraging
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT}))\b")
@@ -79,7 +84,7 @@ sec supt insp det corp inc ltd co no vs mt ft jan feb mar apr jun jul aug sep se
 # ", the top Democrat on the committee," after a speaker's name; not ", adding that ...".
 _APPOS_AFTER = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|according|who said)"
                           r"(?:the|a|an|who|whose|[a-z]+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,150}?)"
-                          r"(?=,\s+(?!who\b)|,?$|\.?$|\.\s)")
+                          r"(?=,\s+(?!who\b)|[,.]?\s*$)")
 _SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
 
 
@@ -325,9 +330,32 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
             m = re.match(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]?\s*$", text[cue_match.end():])
             if m:
                 subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
+        if subj is None and (cue.endswith("ing") or re.search(r"(?:,|\band|\bthen)\s+$", text[:cue_match.start()])):
+            # "Trump attacked Clinton, saying, '...'": the participle's speaker is the subject
+            # of the sentence.
+            subj = _sentence_subject(body, lo, lo + cue_match.start())
         if subj is not None:
             return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
     return None
+
+
+_LEAD_ADVERBIAL = re.compile(
+    r"(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
+    r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
+    r"Once|Asked|Speaking|Back)\b[^,;:\"“”]{0,80},\s+)+")
+_SUBJECT = re.compile(
+    r"(?P<np>(?:He|She|They|We|I|It)\b|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?"
+    r"[A-Z][\w.’'\-]*)*(?:\s*\([^()]{1,20}\))?(?:,\s[^,;:\"“”]{2,100},)?)\s+(?:\w+ly\s+)?[a-z]")
+
+
+def _sentence_subject(body: str, lo: int, hi: int) -> tuple[str, int] | None:
+    """The subject that opens the sentence at ``lo``: a name, a pronoun or "The X"."""
+    m = _LEAD_ADVERBIAL.match(body, lo, hi)
+    start = m.end() if m else lo
+    m = _SUBJECT.match(body, start, hi)
+    if not m:
+        return None
+    return _trim_np(m.group("np"), start)
 
 
 class SpeakerResolver:
