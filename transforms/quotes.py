@@ -53,7 +53,7 @@ accused accuses accusing referred chanted chants chanting spoke arguing asking c
 remarking assured explaining stating declaring blamed warning interjected tweeting proclaimed
 lauded condemned condemns characterized characterizes denounced denounces hailed hails asserted
 asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
-likened encouraging
+likened encouraging reiterated reiterates recounted recounts credited
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT}))\b")
@@ -71,7 +71,7 @@ _LABEL_BEFORE = re.compile(
 _NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 _ADVERB = r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+)?"
-_APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:the|a|an|his|her|its|their|[a-z]+ly|[a-z]+er)\b[^,;:\"“”]*,$")
+_APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
 # Lowercase words a speaker phrase may start with ("the campaign", "officials").
 _NP_STARTERS = frozenset("""
 the a an his her their its our one two another both many some several officials critics sources
@@ -83,7 +83,7 @@ sec supt insp det corp inc ltd co no vs mt ft jan feb mar apr jun jul aug sep se
 """.split())
 # ", the top Democrat on the committee," after a speaker's name; not ", adding that ...".
 _APPOS_AFTER = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|according|who said)"
-                          r"(?:the|a|an|who|whose|[a-z]+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,150}?)"
+                          r"(?:the|a|an|who|whose|[a-z]+|\d+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,300}?)"
                           r"(?=,\s+(?!who\b)|[,.]?\s*$)")
 _SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
 
@@ -327,7 +327,7 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
         subj = _subject_before(body, lo, lo + cue_match.start())
         if subj is None:
             # "said X: '...'" inversion: subject after the cue.
-            m = re.match(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]?\s*$", text[cue_match.end():])
+            m = re.match(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$", text[cue_match.end():])
             if m:
                 subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
         if subj is None and (cue.endswith("ing") or re.search(r"(?:,|\band|\bthen)\s+$", text[:cue_match.start()])):
@@ -344,12 +344,14 @@ _LEAD_ADVERBIAL = re.compile(
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
     r"Once|Asked|Speaking|Back)\b[^,;:\"“”]{0,80},\s+)+")
 _SUBJECT = re.compile(
-    r"(?P<np>(?:He|She|They|We|I|It)\b|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?"
+    r"(?P<np>(?:He|She|They|We|I)\b|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?"
     r"[A-Z][\w.’'\-]*)*(?:\s*\([^()]{1,20}\))?(?:,\s[^,;:\"“”]{2,100},)?)\s+(?:\w+ly\s+)?[a-z]")
 
 
 def _sentence_subject(body: str, lo: int, hi: int) -> tuple[str, int] | None:
     """The subject that opens the sentence at ``lo``: a name, a pronoun or "The X"."""
+    while lo < hi and body[lo] in " ,;:—–-\"”’)":
+        lo += 1
     m = _LEAD_ADVERBIAL.match(body, lo, hi)
     start = m.end() if m else lo
     m = _SUBJECT.match(body, start, hi)
@@ -428,6 +430,21 @@ def _capitalised(text: str) -> bool:
     return bool(words) and all(w[0].isupper() or w in minor for w in words) and words[0][0].isupper()
 
 
+def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span: QuoteSpan) -> bool:
+    """True when only the previous quote's attribution stands between it and this one.
+
+    '"First part," he said. "Second part."' continues; '"...," Trump told a rally, saying
+    Clinton would "abolish the amendment."' does not.
+    """
+    if prev_span.close_pos is None:
+        return False
+    gap = body[prev_span.close_pos + 1:span.open_pos]
+    n = len(re.findall(r"\w+", gap))
+    if prev.speaker_start is not None and prev.speaker_start > prev_span.close_pos:
+        n -= len(re.findall(r"\w+", prev.speaker_text or "")) + len((prev.cue or "").split())
+    return n <= 3
+
+
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
     return bool(_LABEL_BEFORE.search(body[max(lo, span.open_pos - 40):span.open_pos]))
 
@@ -474,16 +491,27 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             q.speaker, q.speaker_entity_id = resolver.resolve(attr.speaker_text, attr.start, attr.end)
         else:
             opens_paragraph = sp.open_pos == blk_first.start
-            follows_prev = prev is not None and prev_span is not None and (
-                prev_span.last_block == sp.first_block
-                or (opens_paragraph and prev_span.last_block == sp.first_block - 1))
-            if follows_prev and (opens_paragraph or prev_span.last_block == sp.first_block):
+            same_paragraph = prev is not None and prev_span.last_block == sp.first_block
+            after_quote_paragraph = (prev is not None and opens_paragraph
+                                     and prev_span.last_block == sp.first_block - 1)
+            tight = same_paragraph and _only_attribution_between(body, prev_span, prev, sp)
+            subject = None
+            if not (after_quote_paragraph or tight):
+                if _is_label(body, sp, blk_first.start) or (words <= SHORT_WORDS and _capitalised(stripped)):
+                    continue  # a title, name or nickname in quotation marks: no one said it
+                # No cue: the subject of the quote's sentence is its source ("Sanders credited
+                # Clinton's victory to '...'").
+                subject = _sentence_subject(body, _sentence_start(body, blk_first.start, sp.open_pos),
+                                            sp.open_pos)
+            if subject is not None:
+                q.speaker_text, q.speaker_start = subject
+                q.speaker_end = q.speaker_start + len(subject[0])
+                q.speaker, q.speaker_entity_id = resolver.resolve(subject[0], q.speaker_start, q.speaker_end)
+            elif prev is not None and (after_quote_paragraph or same_paragraph):
                 q.speaker_text, q.speaker = prev.speaker_text, prev.speaker
                 q.speaker_entity_id = prev.speaker_entity_id
                 q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
                 kind = kind or "continuation"
-            elif _is_label(body, sp, blk_first.start) or (words <= SHORT_WORDS and _capitalised(stripped)):
-                continue  # a title, name or nickname in quotation marks: no one said it
         if attr is not None and words <= 4 and _is_label(body, sp, blk_first.start):
             continue
         if kind is None:
