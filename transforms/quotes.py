@@ -410,6 +410,15 @@ class SpeakerResolver:
             self.roles[re.sub(r"^(?:the|a|an)\s+", "", fold(role_text))] = pick
         return pick.name, pick.entity_id
 
+    def names_someone(self, phrase: str, start: int) -> bool:
+        """A pronoun for a person, a phrase holding a person or organisation, or "the campaign"."""
+        first = phrase.split()[0]
+        if fold(first) in _PERSON_PRONOUNS | {"they", "we"}:
+            return True
+        if self._mentions_in(start, start + len(phrase)):
+            return True
+        return fold(first) in {"the", "a", "an"} and len(phrase.split()) >= 2
+
     def note_speaker(self, resolved: Resolved | None) -> None:
         if resolved is not None:
             self.people.append(resolved)
@@ -500,9 +509,11 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 if _is_label(body, sp, blk_first.start) or (words <= SHORT_WORDS and _capitalised(stripped)):
                     continue  # a title, name or nickname in quotation marks: no one said it
                 # No cue: the subject of the quote's sentence is its source ("Sanders credited
-                # Clinton's victory to '...'").
-                subject = _sentence_subject(body, _sentence_start(body, blk_first.start, sp.open_pos),
-                                            sp.open_pos)
+                # Clinton's victory to '...'"), when it names someone.
+                if not (same_paragraph and prev_close > _sentence_start(body, blk_first.start, sp.open_pos)):
+                    subject = _sentence_subject(body, sent_lo, sp.open_pos)
+                    if subject is not None and not resolver.names_someone(*subject):
+                        subject = None
             if subject is not None:
                 q.speaker_text, q.speaker_start = subject
                 q.speaker_end = q.speaker_start + len(subject[0])
