@@ -237,8 +237,12 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
 
 def _with_appositive(body: str, end: int, seg_end: int) -> int:
     """Extend a speaker phrase over its appositive: "Daryl Kimball, executive director of X"."""
-    m = _APPOS_AFTER.match(body, end, seg_end)
-    return m.end("appos") if m else end
+    for _ in range(3):  # "Donna Lages, 39, a waitress at the Golden Bear, which serves ..."
+        m = _APPOS_AFTER.match(body, end, seg_end)
+        if not m:
+            break
+        end = m.end("appos")
+    return end
 
 
 def _attribution(cue: str, body: str, np: str, start: int, seg_end: int | None = None) -> Attribution | None:
@@ -259,7 +263,7 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
     m = re.match(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)", seg)
     if m and m.group("cue") in _SPEECH_VERBS:
         np = m.group("np")
-        np = re.split(r"\s+(?:in|on|at|during|after|before|about|to|of a|from|with|when|while|as|"
+        np = re.split(r"\s+(?:in|on|at|during|after|before|about|of a|from|when|while|as|"
                       r"this|last|earlier|later|yesterday|today|\w+day)\b", np)[0]
         np = _NP_BREAK.split(np)[0]
         attr = _attribution(m.group("cue"), body, np, close + m.start("np"), seg_end)
@@ -300,13 +304,20 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
         if trimmed:
             end = lo + len(left.rstrip(" ,"))
             return body[trimmed[1]:end], trimmed[1]
-    cut = 0
-    for m in _NP_BREAK.finditer(left):
-        cut = m.end()
-    for m in _CUE.finditer(left):
-        cut = max(cut, m.end())
-    np = left[cut:]
-    return _trim_np(np, lo + cut)
+    breaks = [(m.start(), m.end()) for m in _NP_BREAK.finditer(left)]
+    breaks += [(m.start(), m.end()) for m in _CUE.finditer(left)]
+    breaks.sort()
+    cut = breaks[-1][1] if breaks else 0
+    found = _trim_np(left[cut:], lo + cut)
+    if found is None and breaks and re.fullmatch(r"\s*(?:who|which)\s*", left[breaks[-1][0]:breaks[-1][1]] + " "):
+        # "a White House official who spoke anonymously said": the source is the noun phrase
+        # before the relative clause, which stays part of it as written.
+        prev_cut = breaks[-2][1] if len(breaks) > 1 else 0
+        head = _trim_np(left[prev_cut:breaks[-1][0]], lo + prev_cut)
+        if head is not None:
+            end = lo + len(left.rstrip(" ,"))
+            return body[head[1]:end], head[1]
+    return found
 
 
 def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
@@ -328,7 +339,7 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
         if subj is None:
             # "said X: '...'" inversion: subject after the cue.
             m = re.match(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$", text[cue_match.end():])
-            if m:
+            if m and not _DATE_WORDS.match(m.group("np")):
                 subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
         if subj is None and (cue.endswith("ing") or re.search(r"(?:,|\band|\bthen)\s+$", text[:cue_match.start()])):
             # "Trump attacked Clinton, saying, '...'": the participle's speaker is the subject
@@ -339,6 +350,9 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
     return None
 
 
+_DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
+                         r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
+                         r"Last|This|Earlier|Later)\b")
 _LEAD_ADVERBIAL = re.compile(
     r"(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
