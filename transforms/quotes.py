@@ -153,7 +153,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                 stack.append(OPENERS[ch])
             elif ch in CLOSERS:
                 if stack:
-                    if len(stack) == 1 or ch not in stack[1:]:
+                    if len(stack) == 1 or ch not in stack[1:]:  # also closes a straight opener
                         stack.pop()
                     else:
                         del stack[stack.index(ch, 1):]
@@ -162,7 +162,11 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                         open_pos = None
             elif ch == STRAIGHT:
                 role = _is_open_straight(body, i, blk.start, hi)
-                if stack and stack[-1] == STRAIGHT and role is not True:
+                # A straight mark closes the quote it matches, or, typed by mistake, an outer
+                # curly one ("“Our roads are crumbling," she said.) when no curly closer follows.
+                mixed_close = (role is False and len(stack) == 1 and stack[-1] != STRAIGHT
+                               and stack[-1] not in body[i:hi])
+                if stack and (stack[-1] == STRAIGHT and role is not True or mixed_close):
                     stack.pop()
                     if not stack and open_pos is not None:
                         spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
