@@ -38,7 +38,7 @@ _MARKUP = re.compile(r"<[^<>\n]{0,800}>")
 
 CUES = """
 said says say saying told tells tell added adds wrote writes write declared declares warned warns
-insisted insists asked asks explained explains noted notes stated states argued argues claimed
+insisted insists asked asks explained explains noted notes stated argued argues claimed
 claims continued continues replied replies responded responds answered answers sneered tweeted
 tweets posted posts announced announces acknowledged acknowledges admitted admits recalled recalls
 suggested suggests urged urges concluded concludes conceded concedes countered counters cautioned
@@ -472,6 +472,15 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
     return n <= 3
 
 
+def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
+    """A show, book or programme name after its cue: 'told "Fox and Friends"', 'on ABC's "Good
+    Morning America."'. Introduced speech ('said: "Yes, Sir"') is not a title."""
+    if words < 2 or not _capitalised(text):
+        return False
+    before = body[max(0, span.open_pos - 3):span.open_pos]
+    return not re.search(r"[:,]\s*$", before)
+
+
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
     return bool(_LABEL_BEFORE.search(body[max(lo, span.open_pos - 40):span.open_pos]))
 
@@ -541,7 +550,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 q.speaker_entity_id = prev.speaker_entity_id
                 q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
                 kind = kind or "continuation"
-        if attr is not None and words <= 4 and _is_label(body, sp, blk_first.start):
+        if attr is not None and words <= SHORT_WORDS and (
+                _is_label(body, sp, blk_first.start) or _is_title(body, sp, stripped, words)):
             continue
         if kind is None:
             before = body[blk_first.start:sp.open_pos].rstrip(" \t")
