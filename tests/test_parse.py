@@ -77,3 +77,17 @@ def test_dateline_after_standfirst_without_publisher():
     assert a.publisher is None
     assert a.standfirst == "A short standfirst sentence."
     assert a.dateline == "BEIRUT" and a.body.startswith("BEIRUT (AFP)")
+
+
+def test_one_paragraph_per_line_without_blank_lines():
+    para = "This is a long paragraph of news prose that goes on well past eighty characters in all. "
+    text = f"Title line\n\nDATELINE ― {para}\n“A quote here,” said Someone Important, {para}\n{para}"
+    a = parse_article(text)
+    assert len(a.blocks) == 3
+    assert a.body[a.blocks[1].start:a.blocks[1].end].startswith("“A quote here,”")
+
+
+def test_hard_wrapped_paragraph_stays_one_block():
+    text = "Title\n\nShort wrapped lines of a\nparagraph that was hard\nwrapped at a narrow width.\n\nNext."
+    a = parse_article(text)
+    assert len(a.blocks) == 2

@@ -143,3 +143,24 @@ def test_straight_quotes_pair_like_curly():
     a = parse_article('T\n\nHe said "one two three four five" and then "six seven eight nine ten".')
     spans = find_spans(a.body, a.blocks)
     assert [a.body[s.start:s.end] for s in spans] == ["one two three four five", "six seven eight nine ten"]
+
+
+def test_transcript_turns_are_separate_quotes_with_their_speakers():
+    _, qs = quotes_of('T\n\nThe exchange went like this:\n\n"WALLACE: Will Gennifer Flowers be there?\n\n'
+                      '"PENCE: Gennifer Flowers will not be attending the debate tomorrow night."')
+    assert [(q.speaker_text, q.cue) for q in qs] == [("WALLACE", ":"), ("PENCE", ":")]
+
+
+def test_curly_open_straight_close_is_one_quote():
+    _, qs = quotes_of('T\n\n“Our roads and bridges are crumbling," she said. "Families endure blackouts."')
+    assert [q.text for q in qs] == ["Our roads and bridges are crumbling,", "Families endure blackouts."]
+
+
+def test_participle_cue_takes_the_sentence_subject():
+    _, qs = quotes_of('T\n\nDuring a speech, Trump attacked Clinton over Iraq, saying, "She is trigger-happy."')
+    assert qs[0].speaker_text == "Trump" and qs[0].cue == "saying"
+
+
+def test_quote_without_cue_takes_a_named_sentence_subject():
+    _, qs = quotes_of('T\n\nBernie Sanders spoke. Sanders credited the victory to "a closed primary system".')
+    assert qs[0].speaker == "Bernie Sanders" and qs[0].cue is None

@@ -87,14 +87,30 @@ class Dateline:
     length: int  # characters of the block the dateline takes, separator included
 
 
+#: Lines this long on average are paragraphs of their own, not a hard-wrapped paragraph.
+PARAGRAPH_LINE_CHARS = 80
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    seg = text[start:end]
+    return start + len(seg) - len(seg.lstrip()), end - (len(seg) - len(seg.rstrip()))
+
+
 def _blocks(text: str) -> list[tuple[int, int]]:
+    """Paragraph spans: runs of lines between blank lines; in files that put one paragraph on
+    each line with no blank line between (common in web exports), each long line."""
     out = []
     for m in _BLOCK.finditer(text):
-        start, end = m.start(), m.end()
-        seg = text[start:end]
-        start += len(seg) - len(seg.lstrip())
-        end -= len(seg) - len(seg.rstrip())
-        out.append((start, end))
+        start, end = _trimmed(text, m.start(), m.end())
+        lines = text[start:end].split("\n")
+        if len(lines) > 1 and sum(map(len, lines)) / len(lines) >= PARAGRAPH_LINE_CHARS:
+            pos = start
+            for line in lines:
+                if line.strip():
+                    out.append(_trimmed(text, pos, pos + len(line)))
+                pos += len(line) + 1
+        else:
+            out.append((start, end))
     return out
 
 

@@ -32,6 +32,8 @@ from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
 OPENERS = {"“": "”", "«": "»", "„": "”"}
 CLOSERS = {"”", "»"}
 STRAIGHT = '"'
+# A transcript turn: '"PENCE: Well, look, ...' opens a new quote with its own speaker.
+_SPEAKER_LABEL = re.compile(r"(?P<label>[A-Z][A-Z.'\- ]{1,30}[A-Z]):\s")
 _MARKS = re.compile('["“”«»„]')
 # Markup that survived into the text (<tweet author="x">): its quotation marks are not speech.
 _MARKUP = re.compile(r"<[^<>\n]{0,800}>")
@@ -166,7 +168,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                 # curly one ("“Our roads are crumbling," she said.) when no curly closer follows.
                 mixed_close = (role is False and len(stack) == 1 and stack[-1] != STRAIGHT
                                and stack[-1] not in body[i:hi])
-                if stack and (stack[-1] == STRAIGHT and role is not True or mixed_close):
+                if stack and ((stack[-1] == STRAIGHT and role is not True) or mixed_close):
                     stack.pop()
                     if not stack and open_pos is not None:
                         spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
@@ -177,7 +179,8 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                     stack.append(STRAIGHT)
         if stack and open_pos is not None:
             nxt = blocks[bi + 1] if bi + 1 < len(blocks) else None
-            if nxt is not None and (body[nxt.start] in OPENERS or body[nxt.start] == STRAIGHT):
+            if (nxt is not None and (body[nxt.start] in OPENERS or body[nxt.start] == STRAIGHT)
+                    and not _SPEAKER_LABEL.match(body, nxt.start + 1)):
                 carry = (open_pos, first_block)
             else:
                 spans.append(QuoteSpan(open_pos + 1, hi, open_pos, None, first_block, bi))
@@ -507,9 +510,12 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         sent_lo = max(prev_close, _sentence_start(body, blk_first.start, sp.open_pos))
 
         attr = None
-        if sp.close_pos is not None:
+        label = _SPEAKER_LABEL.match(body, start)
+        if label:
+            attr = Attribution(":", label.group("label"), start, label.end("label"))
+        elif sp.close_pos is not None:
             attr = _after_attribution(body, sp.close_pos + 1, next_open)
-        if attr is None:
+        if attr is None and not label:
             attr = _before_attribution(body, sent_lo, sp.open_pos)
         if attr is None and sp.open_pos == blk_first.start and sp.first_block > 0:
             # A quote opening its paragraph after one that ends with "X said:".
