@@ -162,5 +162,5 @@ def test_participle_cue_takes_the_sentence_subject():
 
 
 def test_quote_without_cue_takes_a_named_sentence_subject():
-    _, qs = quotes_of('T\n\nBernie Sanders spoke. Sanders credited the victory to "a closed primary system".')
+    _, qs = quotes_of('T\n\nBernie Sanders spoke. Sanders compared the primary to "a rigged casino game".')
     assert qs[0].speaker == "Bernie Sanders" and qs[0].cue is None

@@ -308,7 +308,7 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
         for b in _NP_BREAK.finditer(head):
             cut = b.end()
         trimmed = _trim_np(head[cut:], lo + m.start("np") + cut)
-        if trimmed:
+        if trimmed and not _LEAD_ADVERBIAL.match(trimmed[0] + ", "):  # not "During a speech, ..."
             end = lo + len(left.rstrip(" ,"))
             return body[trimmed[1]:end], trimmed[1]
     breaks = [(m.start(), m.end()) for m in _NP_BREAK.finditer(left)]
