@@ -349,8 +349,8 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
             if m and not _DATE_WORDS.match(m.group("np")):
                 subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
         if subj is None and (cue.endswith("ing") or re.search(r"(?:,|\band|\bthen)\s+$", text[:cue_match.start()])):
-            # "Trump attacked Clinton, saying, '...'": the participle's speaker is the subject
-            # of the sentence.
+            # "Trump attacked Clinton, saying, '...'", "Geoff Garin, a pollster with X, a PAC,
+            # said": the speaker is the subject of the sentence.
             subj = _sentence_subject(body, lo, lo + cue_match.start())
         if subj is not None:
             return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
@@ -365,8 +365,13 @@ _LEAD_ADVERBIAL = re.compile(
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
     r"Once|Asked|Speaking|Back)\b[^,;:\"“”]{0,80},\s+)+")
 _SUBJECT = re.compile(
-    r"(?P<np>(?:He|She|They|We|I)\b|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?"
-    r"[A-Z][\w.’'\-]*)*(?:\s*\([^()]{1,20}\))?(?:,\s[^,;:\"“”]{2,100},)?)\s+(?:\w+ly\s+)?[a-z]")
+    r"(?P<np>(?:He|She|They|We|I)\b"
+    # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
+    r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
+    r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?"
+    # a description ending before its verb: "The former secretary of State began"
+    r"|(?:The|A|An)\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,5}?(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|[a-z]+s|has|had|was|is)\b))"
+    r"\s+(?:\w+ly\s+)?[a-z]")
 
 
 def _sentence_subject(body: str, lo: int, hi: int) -> tuple[str, int] | None:
