@@ -285,6 +285,15 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
                 e = close + m.end("appos") - 1
                 return Attribution(attr.cue, body[attr.start:e], attr.start, e)
             return attr
+    if body[close - 2:close - 1] in (",", "!", "?"):
+        # '"Mexico!" the audience screamed back': a quote ending in , ! or ? followed by a
+        # subject and a past-tense verb is attributed to that subject, whatever the verb.
+        m = re.match(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
+                     r"(?P<cue>[a-z]{3,}ed|sang|cried|wrote|spoke|shot back)\b", seg)
+        if m:
+            attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
+            if attr:
+                return attr
     m = re.match(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", seg, re.IGNORECASE)
     if m:
         attr = _attribution("according to", body, m.group("np"), close + m.start("np"), seg_end)
@@ -354,6 +363,11 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
             subj = _sentence_subject(body, lo, lo + cue_match.start())
         if subj is not None:
             return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
+    if text.rstrip().endswith(":"):
+        # 'Jeb Bush broke down what was wrong to the Dutch paper NRC Handelsblad: "..."'
+        subj = _sentence_subject(body, lo, lo + len(text.rstrip()))
+        if subj is not None:
+            return Attribution(":", subj[0], subj[1], subj[1] + len(subj[0]))
     return None
 
 
