@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from transforms.lexicons import AGENCIES, EVENT_HEADS, LOC_HEADS, NORP_GROUPS, ORG_HEADS, Lexicons, fold, load
 
@@ -43,15 +43,14 @@ _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted
 _POSSESSIVE = ("’s", "'s", "’", "'")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     start: int
     end: int
     text: str
+    key: str  # fold(text), computed once: every rule looks words up by it
 
 
-@dataclass(frozen=True)
-class Mention:
+class Mention(NamedTuple):
     """A typed mention as offsets into its field's text."""
 
     start: int
@@ -60,6 +59,10 @@ class Mention:
     entity_type: str
     canonical: str | None = None  # lexicon canonical name (places, demonyms), else None
     title: str | None = None  # role words trimmed off a person's name: "Foreign Minister"
+
+
+def _token(start: int, end: int, text: str) -> Token:
+    return Token(start, end, text, fold(text))
 
 
 def tokenize(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[Token]:
@@ -76,7 +79,7 @@ def tokenize(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[Token]:
             word = text[s:e]
             if _DOTTED_ABBR.fullmatch(word + ".") or fold(word) in _ABBREV_WITH_DOT or len(word) == 1:
                 e += 1
-        out.append(Token(s, e, text[s:e]))
+        out.append(_token(s, e, text[s:e]))
     return out
 
 
@@ -120,7 +123,7 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[list[Token]]
             elif link.fullmatch(gap) and len(gap) < 12:
                 pos = prev_end + 1
                 for w in gap.split():  # the connectors become tokens of the name
-                    cur.append(Token(pos, pos + len(w), w))
+                    cur.append(_token(pos, pos + len(w), w))
                     pos += len(w) + 1
                 cur.append(tok)
             else:
@@ -140,7 +143,7 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[list[Token]]
 def _strip_possessive(tok: Token) -> Token:
     for suf in _POSSESSIVE[:2]:
         if tok.text.endswith(suf) and len(tok.text) > len(suf):
-            return Token(tok.start, tok.end - len(suf), tok.text[: -len(suf)])
+            return _token(tok.start, tok.end - len(suf), tok.text[: -len(suf)])
     return tok
 
 
@@ -160,12 +163,12 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     toks = [*toks[:-1], _strip_possessive(toks[-1])]
     # A sentence-initial common word ("But", "Last", "Under") is not part of a name; neither
     # are function words or dates at either end ("On Monday", "In Moscow").
-    if initial and toks and fold(toks[0].text) in lex.stopwords and not toks[0].text.isupper():
+    if initial and toks and toks[0].key in lex.stopwords and not toks[0].text.isupper():
         toks = toks[1:]
-    while toks and (fold(toks[0].text) in _FUNCTION or fold(toks[0].text) in _DATES):
+    while toks and (toks[0].key in _FUNCTION or toks[0].key in _DATES):
         toks = toks[1:]
-    while toks and (fold(toks[-1].text) in _DATES or fold(toks[-1].text) in _CONNECTORS
-                    or fold(toks[-1].text) in lex.particles):
+    while toks and (toks[-1].key in _DATES or toks[-1].key in _CONNECTORS
+                    or toks[-1].key in lex.particles):
         toks = toks[:-1]
     if not toks:
         return []
@@ -179,10 +182,10 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
         # "US-Russia": a compound of places is one mention per place.
         parts, pos = [], toks[0].start
         for piece in span.split("-"):
-            parts.append(Token(pos, pos + len(piece), piece))
+            parts.append(_token(pos, pos + len(piece), piece))
             pos += len(piece) + 1
-        if all(fold(p.text) in lex.places for p in parts):
-            return [_mention(text, [p], *reversed(lex.places[fold(p.text)])) for p in parts]
+        if all(p.key in lex.places for p in parts):
+            return [_mention(text, [p], *reversed(lex.places[p.key])) for p in parts]
     if key in lex.demonyms:
         return [_mention(text, toks, NORP, lex.demonyms[key])]
     if span in NORP_GROUPS:
@@ -192,7 +195,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     if shouting:
         # All-capitals text (headlines, tables): only lexicon hits are trusted.
         return []
-    folded = [fold(t.text) for t in toks]
+    folded = [t.key for t in toks]
     first, last = folded[0], folded[-1]
     if len(toks) >= 2 and last in LOC_HEADS:
         return [_mention(text, toks, LOC)]
@@ -212,10 +215,10 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     # Titles and roles are not part of a name: "Foreign Minister Sergei Lavrov".
     title_start = toks[0].start
     titled = False
-    while len(toks) >= 2 and (fold(toks[0].text).rstrip(".") in lex.titles or fold(toks[0].text) in _CONNECTORS):
+    while len(toks) >= 2 and (toks[0].key.rstrip(".") in lex.titles or toks[0].key in _CONNECTORS):
         toks, titled = toks[1:], True
     if titled:
-        if fold(toks[0].text).rstrip(".") in lex.titles and len(toks) == 1:
+        if toks[0].key.rstrip(".") in lex.titles and len(toks) == 1:
             return []
         m = _mention(text, toks, PERSON)
         return [Mention(m.start, m.end, m.text, PERSON, None, text[title_start:toks[0].start].strip())]
@@ -237,7 +240,7 @@ _LOC_BEFORE = re.compile(r"(?:\b(?:in|near|outside|across|into|northern|southern
 
 def _single(text: str, tok: Token, lex: Lexicons, initial: bool) -> Mention:
     """Type a lone capitalised word that no lexicon knows, from the words around it."""
-    key = fold(tok.text)
+    key = tok.key
     if key.rstrip(".") in lex.titles:
         return Mention(tok.start, tok.end, tok.text, MISC)
     if _SPEECH_AFTER.match(text, tok.end) and (not initial or key in lex.surnames or key in lex.given_names):
@@ -249,9 +252,14 @@ def _single(text: str, tok: Token, lex: Lexicons, initial: bool) -> Mention:
     return Mention(tok.start, tok.end, tok.text, MISC)
 
 
+_UPPER = re.compile(r"[A-Z]")
+_LOWER = re.compile(r"[a-z]")
+
+
 def _is_shouting(text: str) -> bool:
-    letters = sum(map(str.isalpha, text))
-    return letters >= 8 and sum(map(str.isupper, text)) / letters > 0.6
+    """Mostly capitals (a headline or table line in capitals): more than 60% of its letters."""
+    upper = len(_UPPER.findall(text))
+    return upper >= 8 and upper > 1.5 * len(_LOWER.findall(text))
 
 
 def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:

@@ -219,6 +219,27 @@ def _sentence_end(body: str, pos: int, hi: int) -> int:
     return hi
 
 
+# Patterns of the attribution rules, compiled once.
+_ROLE_NAME = re.compile(r"[a-z]+ [A-Z]")
+_CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
+_ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
+_DASH_NAME = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
+_TRAILING_ADVERB = re.compile(_ADVERB + r"$")
+_RELATIVE = re.compile(r"\s*(?:who|which)\s*")
+_NP_AHEAD = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
+_INVERTED = re.compile(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$")
+_CLAUSE_JOIN = re.compile(r"(?:,|\band|\bthen)\s+$")
+_WORDS = re.compile(r"\w+")
+_INTRODUCED = re.compile(r"[:,]\s*$")
+_DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_NP_TAIL = re.compile(r"\s+(?:in|on|at|during|after|before|about|of a|from|when|while|as|"
+                      r"this|last|earlier|later|yesterday|today|\w+day)\b")
+_NP_THEN_CUE = re.compile(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
+                          + r"(?P<cue>" + _CUE_ALT + r")\b")
+_NP_PAST_VERB = re.compile(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
+                           r"(?P<cue>[a-z]{3,}ed|sang|cried|wrote|spoke|shot back)\b")
+
+
 @dataclass
 class Attribution:
     cue: str
@@ -237,7 +258,7 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     if not raw or len(raw.split()) > 9 or any(c in raw for c in "\"“”!?;"):
         return None
     lowercase_start = raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | _NP_STARTERS
-    if lowercase_start and not re.match(r"[a-z]+ [A-Z]", raw):  # "spokesman Mark Toner" is fine
+    if lowercase_start and not _ROLE_NAME.match(raw):  # "spokesman Mark Toner" is fine
         return None
     return raw, start
 
@@ -267,17 +288,15 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
     """Cue and speaker right after a closing mark: '," X said' / '," said X' / '," X, the Y, said'."""
     seg_end = _sentence_end(body, close, hi)
     seg = body[close:seg_end]
-    m = re.match(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)", seg)
+    m = _CUE_THEN_NP.match(seg)
     if m and m.group("cue") in _SPEECH_VERBS:
         np = m.group("np")
-        np = re.split(r"\s+(?:in|on|at|during|after|before|about|of a|from|when|while|as|"
-                      r"this|last|earlier|later|yesterday|today|\w+day)\b", np)[0]
+        np = _NP_TAIL.split(np)[0]
         np = _NP_BREAK.split(np)[0]
         attr = _attribution(m.group("cue"), body, np, close + m.start("np"), seg_end)
         if attr:
             return attr
-    m = re.match(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
-                 + r"(?P<cue>" + _CUE_ALT + r")\b", seg)
+    m = _NP_THEN_CUE.match(seg)
     if m and m.group("cue") in _SPEECH_VERBS:
         attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
         if attr:
@@ -288,18 +307,17 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
     if body[close - 2:close - 1] in (",", "!", "?"):
         # '"Mexico!" the audience screamed back': a quote ending in , ! or ? followed by a
         # subject and a past-tense verb is attributed to that subject, whatever the verb.
-        m = re.match(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
-                     r"(?P<cue>[a-z]{3,}ed|sang|cried|wrote|spoke|shot back)\b", seg)
+        m = _NP_PAST_VERB.match(seg)
         if m:
             attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
             if attr:
                 return attr
-    m = re.match(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", seg, re.IGNORECASE)
+    m = _ACCORDING_TO.match(seg)
     if m:
         attr = _attribution("according to", body, m.group("np"), close + m.start("np"), seg_end)
         if attr:
             return attr
-    m = re.match(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})", seg)
+    m = _DASH_NAME.match(seg)
     if m:
         return _attribution("—", body, m.group("np"), close + m.start("np"))
     return None
@@ -308,7 +326,7 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
 def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | None:
     """The noun phrase right before a cue verb, back to the nearest clause boundary."""
     left = body[lo:cue_start]
-    left = re.sub(_ADVERB + r"$", "", left.rstrip() + " ").rstrip()
+    left = _TRAILING_ADVERB.sub("", left.rstrip() + " ").rstrip()
     # "X, the Y of Z, said": the speaker is X; its appositive is part of the source as written.
     m = _APPOSITIVE.search(left)
     if m:
@@ -325,7 +343,7 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     breaks.sort()
     cut = breaks[-1][1] if breaks else 0
     found = _trim_np(left[cut:], lo + cut)
-    if found is None and breaks and re.fullmatch(r"\s*(?:who|which)\s*", left[breaks[-1][0]:breaks[-1][1]] + " "):
+    if found is None and breaks and _RELATIVE.fullmatch(left[breaks[-1][0]:breaks[-1][1]] + " "):
         # "a White House official who spoke anonymously said": the source is the noun phrase
         # before the relative clause, which stays part of it as written.
         prev_cut = breaks[-2][1] if len(breaks) > 1 else 0
@@ -346,7 +364,7 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
     for cue_match in reversed(list(_CUE.finditer(text))):
         cue = cue_match.group(0)
         if cue.lower() == "according to":
-            m = re.match(r"\s*(?P<np>[^,;:!?\"“”]+)", text[cue_match.end():])
+            m = _NP_AHEAD.match(text[cue_match.end():])
             attr = m and _attribution("according to", body, m.group("np"), lo + cue_match.end() + m.start("np"))
             if attr:
                 return attr
@@ -354,10 +372,10 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
         subj = _subject_before(body, lo, lo + cue_match.start())
         if subj is None:
             # "said X: '...'" inversion: subject after the cue.
-            m = re.match(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$", text[cue_match.end():])
+            m = _INVERTED.match(text[cue_match.end():])
             if m and not _DATE_WORDS.match(m.group("np")):
                 subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
-        if subj is None and (cue.endswith("ing") or re.search(r"(?:,|\band|\bthen)\s+$", text[:cue_match.start()])):
+        if subj is None and (cue.endswith("ing") or _CLAUSE_JOIN.search(text[:cue_match.start()])):
             # "Trump attacked Clinton, saying, '...'", "Geoff Garin, a pollster with X, a PAC,
             # said": the speaker is the subject of the sentence.
             subj = _sentence_subject(body, lo, lo + cue_match.start())
@@ -440,14 +458,14 @@ class SpeakerResolver:
             hit = self.entities.lookup(phrase)
             if hit is not None:
                 return hit.name, hit.entity_id
-            role = re.sub(r"^(?:the|a|an)\s+", "", key)
+            role = _DETERMINER.sub("", key)
             if role in self.roles:
                 r = self.roles[role]
                 return r.name, r.entity_id
-            return re.sub(r"^(?:the|a|an)\s+", "", phrase, flags=re.IGNORECASE), None
+            return _DETERMINER.sub("", phrase), None
         role_text = self.body[start:pick.start].strip()
         if role_text and pick.entity_type == PERSON:
-            self.roles[re.sub(r"^(?:the|a|an)\s+", "", fold(role_text))] = pick
+            self.roles[_DETERMINER.sub("", fold(role_text))] = pick
         return pick.name, pick.entity_id
 
     def names_someone(self, phrase: str, start: int) -> bool:
@@ -488,9 +506,9 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
     if prev_span.close_pos is None:
         return False
     gap = body[prev_span.close_pos + 1:span.open_pos]
-    n = len(re.findall(r"\w+", gap))
+    n = len(_WORDS.findall(gap))
     if prev.speaker_start is not None and prev.speaker_start > prev_span.close_pos:
-        n -= len(re.findall(r"\w+", prev.speaker_text or "")) + len((prev.cue or "").split())
+        n -= len(_WORDS.findall(prev.speaker_text or "")) + len((prev.cue or "").split())
     return n <= 3
 
 
@@ -500,7 +518,7 @@ def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
     if words < 2 or not _capitalised(text):
         return False
     before = body[max(0, span.open_pos - 3):span.open_pos]
-    return not re.search(r"[:,]\s*$", before)
+    return not _INTRODUCED.search(before)
 
 
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
