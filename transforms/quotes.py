@@ -220,6 +220,7 @@ def _sentence_end(body: str, pos: int, hi: int) -> int:
 
 
 # Patterns of the attribution rules, compiled once.
+_NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
 _ROLE_NAME = re.compile(r"[a-z]+ [A-Z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
@@ -232,7 +233,10 @@ _CLAUSE_JOIN = re.compile(r"(?:,|\band|\bthen)\s+$")
 _WORDS = re.compile(r"\w+")
 _INTRODUCED = re.compile(r"[:,]\s*$")
 _DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
-_NP_TAIL = re.compile(r"\s+(?:in|on|at|during|after|before|about|of a|from|when|while|as|"
+# What ends the speaker after an inverted cue: '," said Smith on Tuesday in an interview'. A
+# bare "on"/"in" does not: "one Democratic source on the panel" is the source.
+_NP_TAIL = re.compile(r"\s+(?:in (?:a|an|his|her|their)|on (?:\w+day|Twitter|Facebook|CNN|Fox|MSNBC|NBC|ABC|CBS|"
+                      r"his|her|their|a|an)|at|during|after|before|about|of a|from|when|while|as|"
                       r"this|last|earlier|later|yesterday|today|\w+day)\b")
 _NP_THEN_CUE = re.compile(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
                           + r"(?P<cue>" + _CUE_ALT + r")\b")
@@ -550,7 +554,9 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         label = _SPEAKER_LABEL.match(body, start)
         if label:
             attr = Attribution(":", label.group("label"), start, label.end("label"))
-        elif sp.close_pos is not None:
+        elif sp.close_pos is not None and not (stripped.endswith(".") and _NEXT_SENTENCE.match(body, sp.close_pos + 1)):
+            # A quote ending with a full stop ends its sentence: what follows a capital is a new
+            # sentence, not an attribution ('"...timing." Gov. Pat McCrory said it would be').
             attr = _after_attribution(body, sp.close_pos + 1, next_open)
         if attr is None and not label:
             attr = _before_attribution(body, sent_lo, sp.open_pos)
