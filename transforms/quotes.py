@@ -55,7 +55,7 @@ accused accuses accusing referred chanted chants chanting spoke arguing asking c
 remarking assured explaining stating declaring blamed warning interjected tweeting proclaimed
 lauded condemned condemns characterized characterizes denounced denounces hailed hails asserted
 asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
-likened encouraging reiterated reiterates recounted recounts credited
+likened encouraging call reiterated reiterates recounted recounts credited
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT}))\b")
@@ -221,7 +221,7 @@ def _sentence_end(body: str, pos: int, hi: int) -> int:
 
 # Patterns of the attribution rules, compiled once.
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
-_ROLE_NAME = re.compile(r"[a-z]+ [A-Z]")
+_HAS_NAME = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
 _DASH_NAME = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
@@ -259,10 +259,12 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     raw = raw.strip(" ,")
     start += lead
     raw = raw.rstrip(".")
-    if not raw or len(raw.split()) > 9 or any(c in raw for c in "\"“”!?;"):
+    # The head (before an appositive) is short; the appositive may run on.
+    if not raw or len(raw.split(",")[0].split()) > 12 or any(c in raw for c in "\"“”!?;"):
         return None
     lowercase_start = raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | _NP_STARTERS
-    if lowercase_start and not _ROLE_NAME.match(raw):  # "spokesman Mark Toner" is fine
+    # "spokesman Mark Toner", "conservative talk radio host Rush Limbaugh" name someone
+    if lowercase_start and not _HAS_NAME.search(raw.split(",")[0]):
         return None
     return raw, start
 
@@ -401,7 +403,7 @@ _LEAD_ADVERBIAL = re.compile(
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
     r"Once|Asked|Speaking|Back)\b[^,;:\"“”]{0,80},\s+)+")
 _SUBJECT = re.compile(
-    r"(?P<np>(?:He|She|They|We|I)\b"
+    r"(?P<np>(?:He|She|They|We|I|It)\b"
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?"
