@@ -164,3 +164,31 @@ def test_participle_cue_takes_the_sentence_subject():
 def test_quote_without_cue_takes_a_named_sentence_subject():
     _, qs = quotes_of('T\n\nBernie Sanders spoke. Sanders compared the primary to "a rigged casino game".')
     assert qs[0].speaker == "Bernie Sanders" and qs[0].cue is None
+
+
+def test_inverted_sentence_initial_cue():
+    _, qs = quotes_of('T\n\nExperts disagree. Said Ellis: "I do not get the sense she cares about tax reform."')
+    assert qs[0].speaker_text == "Ellis"
+
+
+def test_attribution_after_a_short_tail():
+    _, qs = quotes_of('T\n\n"The only way Wall Street will change is jail time" for bad behavior, she said.')
+    assert qs[0].speaker_text == "she" and qs[0].cue == "said"
+
+
+def test_quote_after_a_reported_sentence_keeps_its_source():
+    _, qs = quotes_of('T\n\nThe administration may be slow to act, Adam Schiff said. "The other factor is the '
+                      'appearance of taking sides."')
+    assert qs[0].speaker == "Adam Schiff"
+
+
+def test_full_stop_quote_is_not_attributed_by_the_next_sentence():
+    _, qs = quotes_of('T\n\nJennifer Roberts said "the question is the timing." Gov. Pat McCrory said it would '
+                      'be "improper" to speak.')
+    assert qs[0].speaker == "Jennifer Roberts"
+    assert qs[1].speaker == "Pat McCrory"
+
+
+def test_past_tense_reporting_verb_after_exclamation():
+    _, qs = quotes_of('T\n\n"Who is going to pay for it?"\n\n"Mexico!" the audience screamed back.')
+    assert qs[1].speaker_text == "the audience"

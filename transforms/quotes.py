@@ -58,7 +58,7 @@ asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded cl
 likened encouraging call reiterated reiterates recounted recounts credited
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
-_CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT}))\b")
+_CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT})|(?:{_CUE_ALT.title()}))\b")
 # Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
 # (see _LABEL_BEFORE), but "called Trump a 'pathological liar'" is Cruz's words.
 _SPEECH_VERBS = frozenset(CUES)
@@ -220,6 +220,9 @@ def _sentence_end(body: str, pos: int, hi: int) -> int:
 
 
 # Patterns of the attribution rules, compiled once.
+_TAIL_ATTRIBUTION = re.compile(
+    r"[^\"“”.;]{1,80}?,\s+(?P<np>he|she|they|[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
+    r"(?P<cue>" + _CUE_ALT + r")\b[^\"“”]{0,60}$")
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
 _HAS_NAME = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
@@ -318,6 +321,11 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
             attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
             if attr:
                 return attr
+    m = _TAIL_ATTRIBUTION.match(seg)
+    if m and m.group("cue") in _SPEECH_VERBS:
+        attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
+        if attr:
+            return attr
     m = _ACCORDING_TO.match(seg)
     if m:
         attr = _attribution("according to", body, m.group("np"), close + m.start("np"), seg_end)
@@ -368,7 +376,7 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
     """
     text = body[lo:open_pos]
     for cue_match in reversed(list(_CUE.finditer(text))):
-        cue = cue_match.group(0)
+        cue = cue_match.group(0).lower()
         if cue.lower() == "according to":
             m = _NP_AHEAD.match(text[cue_match.end():])
             attr = m and _attribution("according to", body, m.group("np"), lo + cue_match.end() + m.start("np"))
@@ -479,7 +487,8 @@ class SpeakerResolver:
         first = phrase.split()[0]
         if fold(first) in _PERSON_PRONOUNS | {"they", "we"}:
             return True
-        if self._mentions_in(start, start + len(phrase)):
+        if any(r.field == "body" and start <= r.start and r.end <= start + len(phrase)
+               and r.entity_type not in ("GPE", "LOC") for r in self.entities.resolved):
             return True
         return fold(first) in {"the", "a", "an"} and len(phrase.split()) >= 2
 
@@ -592,6 +601,13 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                     subject = _sentence_subject(body, sent_lo, sp.open_pos)
                     if subject is not None and not resolver.names_someone(*subject):
                         subject = None
+                if subject is None and sent_lo == sp.open_pos and sp.open_pos > blk_first.start:
+                    # A quote opening its sentence after "..., Schiff said." or "X called him a
+                    # master. '...'": the previous sentence's source goes on speaking.
+                    prev_lo = max(prev_close, _sentence_start(body, blk_first.start, sent_lo - 2))
+                    carried = _before_attribution(body, prev_lo, sent_lo)
+                    if carried is not None:
+                        subject = (carried.speaker_text, carried.start)
             if subject is not None:
                 q.speaker_text, q.speaker_start = subject
                 q.speaker_end = q.speaker_start + len(subject[0])
