@@ -279,7 +279,7 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
         shouting = False
         if toks[0].text.isupper() and len(toks[0].text) > 1:  # only then can the line be in capitals
             if line_start not in shouting_lines:
-                shouting_lines[line_start] = _is_shouting(text[line_start:line_end])
+                shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
         initial = _sentence_initial(text, toks[0].start)
         for m in classify(text, toks, lex, shouting, initial):

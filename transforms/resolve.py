@@ -10,6 +10,7 @@ articles gets the same id and reruns keep ids stable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from transforms.ids import stable_id
 from transforms.lexicons import Lexicons, fold, load
@@ -30,7 +31,9 @@ class Resolved:
     title: str | None = None
 
 
+@lru_cache(maxsize=200_000)
 def entity_id(entity_type: str, name: str) -> str:
+    """Hash of type and folded canonical name: the same entity gets the same id everywhere."""
     return stable_id(entity_type, fold(name))
 
 
