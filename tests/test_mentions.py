@@ -90,3 +90,67 @@ def test_seed_offsets_slice_fields(seed_parsed, seed_entities):
     fields = {"title": seed_parsed.title, "standfirst": seed_parsed.standfirst, "body": seed_parsed.body}
     for r in seed_entities.resolved:
         assert fields[r.field][r.start:r.end] == r.text
+
+
+# One test per typing rule of transforms/mentions.py and lexicon source of transforms/lexicons.py.
+
+def test_international_given_names_from_gender_guesser():
+    assert ("Jesper Parnevik", PERSON) in types("The golfer Jesper Parnevik finished third.")
+
+
+def test_lone_surname_before_speech_verb_is_a_person():
+    assert ("Clinton", PERSON) in types("On the trail, Clinton said the plan was sound.")
+
+
+def test_lone_census_surname_mid_sentence_is_a_person():
+    assert ("Dole", PERSON) in types("Supporters of Dole gathered outside.")
+
+
+def test_unknown_word_after_in_is_a_place():
+    assert ("Tavildara", "LOC") in types("Fighting continued in Tavildara on Friday.")
+
+
+def test_org_head_anywhere_and_of_constructions():
+    found = types("Traders at the Chicago Board of Trade and the Bank of England watched.")
+    assert ("Chicago Board of Trade", ORG) in found and ("Bank of England", ORG) in found
+
+
+def test_place_heads_make_locations():
+    found = types("Ships crossed the Red Sea while Wall Street fell.")
+    assert ("Red Sea", "LOC") in found and ("Wall Street", "LOC") in found
+
+
+def test_event_heads():
+    assert ("World Cup", "EVENT") in types("He scored twice at the World Cup final.")
+
+
+def test_wire_agencies_are_organisations():
+    assert ("Reuters", ORG) in types("The minister told Reuters on Monday.")
+
+
+def test_place_plus_other_words_is_an_organisation():
+    assert ("Dynamo Moscow", ORG) in types("The striker joined Dynamo Moscow last year.")
+
+
+def test_subdivisions_and_short_country_names():
+    found = types("Fans in England, Ontario and Britain celebrated.")
+    assert ("England", GPE) in found and ("Ontario", GPE) in found and ("Britain", GPE) in found
+
+
+def test_capitals_line_trusts_only_lexicons():
+    found = types("SOCCER - ENGLAND BEAT MOLDOVA IN WORLD QUALIFIER")
+    assert ("ENGLAND", GPE) in found
+    assert not any(t in ("SOCCER", "BEAT", "WORLD QUALIFIER") for t, _ in found)
+
+
+def test_acronym_resolves_to_its_expansion_in_the_article():
+    ents = resolve_article({"title": None, "standfirst": None,
+                            "body": "The World Health Organization warned. Later the WHO said more."})
+    names = {(r.text, r.name) for r in ents.resolved}
+    assert ("WHO", "World Health Organization") in names
+
+
+def test_title_is_kept_as_role_for_speaker_resolution():
+    ents = resolve_article({"title": None, "standfirst": None, "body": "Foreign Minister Sergei Lavrov spoke."})
+    lavrov = [r for r in ents.resolved if r.name == "Sergei Lavrov"][0]
+    assert lavrov.title == "Foreign Minister"

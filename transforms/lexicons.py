@@ -95,7 +95,8 @@ class Lexicons:
     given_names: frozenset[str]  # folded
     surnames: frozenset[str]  # folded common surnames (US census), function words removed
     titles: frozenset[str]  # folded person titles and roles: president, senator, spokesman
-    particles: frozenset[str]  # folded name particles: al, bin, de, van, der
+    particles: frozenset[str]  # folded name particles written apart: bin, de, van, der
+    hyphen_particles: frozenset[str]  # folded particles joined by a hyphen: al, el, ash
     stopwords: frozenset[str]  # folded English function words
 
 
@@ -146,6 +147,9 @@ def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozense
             continue
         name = _subdivision_name(sub.name)
         key = fold(name)
+        # "Red Sea" (a region of Eritrea) is far more often the sea: geographical heads stay LOC.
+        if key.split()[-1] in LOC_HEADS:
+            continue
         if 1 <= len(name.split()) <= 3 and key not in given and key not in stop and name[:1].isupper():
             places.setdefault(key, (name, "GPE"))
 
@@ -217,6 +221,11 @@ def load() -> Lexicons:
     titles = frozenset(fold(t) for t in CONSTANTS.titles) | frozenset(
         {"spokesman", "spokeswoman", "spokesperson", "envoy", "adviser", "advisor", "aide",
          "negotiator", "lawmaker", "candidate", "nominee", "chancellor", "premier"})
-    particles = frozenset(fold(p).rstrip("-") for p in CONSTANTS.prefixes if p.isascii() and len(p) <= 4)
+    # Name particles written apart ("bin", "de", "van", "der"), without those that are English
+    # words ("as", "at", "an"), which would glue "Traders at the Chicago ..." together; and
+    # those joined by a hyphen ("al-Assad", "ash-Sharaa").
+    prefixes = [fold(p) for p in CONSTANTS.prefixes if p.isascii() and len(p) <= 5]
+    particles = frozenset(p for p in prefixes if not p.endswith("-") and p.isalpha() and p not in stop)
+    hyphened = frozenset(p.rstrip("-") for p in prefixes if p.endswith("-")) | particles
     return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=_surnames(stop),
-                    titles=titles, particles=particles, stopwords=stop)
+                    titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop)

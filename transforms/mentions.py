@@ -68,7 +68,7 @@ def _token(start: int, end: int, text: str) -> Token:
 def tokenize(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[Token]:
     """Words with offsets; "U.S." and "Mr." keep their dots, "Kerry’s" its apostrophe-s."""
     out = []
-    particles = load().particles
+    particles = load().hyphen_particles
     for m in pattern.finditer(text):
         s, e = m.start(), m.end()
         if text[s].islower() and "-" in text[s:e]:
@@ -193,8 +193,8 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     if span in AGENCIES:
         return [_mention(text, toks, ORG)]
     if shouting:
-        # All-capitals text (headlines, tables): only lexicon hits are trusted.
-        return []
+        # All-capitals text (headlines, tables): only lexicon hits are trusted, longest first.
+        return _lexicon_hits(text, toks, lex)
     folded = [t.key for t in toks]
     first, last = folded[0], folded[-1]
     if len(toks) >= 2 and last in LOC_HEADS:
@@ -229,9 +229,32 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     # A place with words that are not places is a team or a company: "Dynamo Moscow".
     if any(w in lex.places for w in folded) and not all(w in lex.places for w in folded):
         return [_mention(text, toks, ORG)]
+    # "Supporters of Dole": a connector that made no organisation or place joins nothing.
+    cut = next((i for i, t in enumerate(toks) if t.key in _CONNECTORS and i > 0), None)
+    if cut is not None:
+        return classify(text, toks[:cut], lex, initial=initial) + classify(text, toks[cut + 1:], lex)
     if last in lex.surnames:
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
+
+
+def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:
+    """Places, demonyms and agencies inside a run of words, longest match first."""
+    out, i = [], 0
+    while i < len(toks):
+        for j in range(min(len(toks), i + 4), i, -1):
+            key = fold(text[toks[i].start:toks[j - 1].end])
+            place = lex.places.get(key)
+            if place:
+                out.append(_mention(text, toks[i:j], place[1], place[0]))
+                break
+            if key in lex.demonyms:
+                out.append(_mention(text, toks[i:j], NORP, lex.demonyms[key]))
+                break
+        else:
+            j = i + 1
+        i = j
+    return out
 
 
 _LOC_BEFORE = re.compile(r"(?:\b(?:in|near|outside|across|into|northern|southern|eastern|western|central|"

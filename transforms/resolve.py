@@ -40,7 +40,7 @@ def entity_id(entity_type: str, name: str) -> str:
 def _surname_key(name: str, lex: Lexicons) -> str:
     last = name.split()[-1]
     head, sep, tail = last.partition("-")
-    if sep and fold(head) in lex.particles:
+    if sep and fold(head) in lex.hyphen_particles:
         last = tail
     return fold(last)
 
