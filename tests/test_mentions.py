@@ -152,5 +152,5 @@ def test_acronym_resolves_to_its_expansion_in_the_article():
 
 def test_title_is_kept_as_role_for_speaker_resolution():
     ents = resolve_article({"title": None, "standfirst": None, "body": "Foreign Minister Sergei Lavrov spoke."})
-    lavrov = [r for r in ents.resolved if r.name == "Sergei Lavrov"][0]
+    lavrov = next(r for r in ents.resolved if r.name == "Sergei Lavrov")
     assert lavrov.title == "Foreign Minister"
