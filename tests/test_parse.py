@@ -91,3 +91,10 @@ def test_hard_wrapped_paragraph_stays_one_block():
     text = "Title\n\nShort wrapped lines of a\nparagraph that was hard\nwrapped at a narrow width.\n\nNext."
     a = parse_article(text)
     assert len(a.blocks) == 2
+
+
+def test_headline_with_subtitle_on_a_second_line():
+    a = parse_article("Candidates vie for vets' support; \nTrump and Clinton point out own credentials.\n\n"
+                      "Donald Trump and Hillary Clinton spoke at a forum.")
+    assert a.title == "Candidates vie for vets' support; Trump and Clinton point out own credentials."
+    assert a.body.startswith("Donald Trump")

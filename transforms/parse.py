@@ -188,7 +188,12 @@ def _is_heading(s: str) -> bool:
 
 
 def _is_title(s: str) -> bool:
-    return _is_single_line(s) and len(s) <= 300 and len(s.split()) <= 40
+    """A headline: one line, or up to three when the first breaks mid-sentence ("Candidates vie
+    for vets' support; \nTrump and Clinton point out ..."), and short."""
+    if len(s) > 300 or len(s.split()) > 40:
+        return False
+    lines = s.split("\n")
+    return len(lines) == 1 or (len(lines) <= 3 and not lines[0].rstrip().endswith((".", "!", "?", '"', "”")))
 
 
 def parse_article(text: str) -> ParsedArticle:
@@ -200,7 +205,7 @@ def parse_article(text: str) -> ParsedArticle:
     i = 0
     title = publisher = standfirst = None
     if len(spans) >= 2 and _is_title(seg[0]):
-        title, i = seg[0], 1
+        title, i = " ".join(seg[0].split()), 1
         if len(spans) - i >= 2 and _is_publisher(seg[i]) and match_dateline(seg[i]) is None:
             publisher, i = seg[i], i + 1
 
