@@ -407,16 +407,20 @@ _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
 _LEAD_ADVERBIAL = re.compile(
-    r"(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
+    r"(?:(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
-    r"Once|Asked|Speaking|Back)\b[^,;:\"“”]{0,80},\s+)+")
+    r"Once|Asked|Speaking|Back)\b|[A-Z][a-z]+ing\b)[^,;:\"“”]{0,80},\s+)+")
+_VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|[a-z]+s|has|had|was|is|said|told|sent|made|took|gave|went|came|"
+               r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
 _SUBJECT = re.compile(
     r"(?P<np>(?:He|She|They|We|I|It)\b"
+    # a description ending before its verb: "The former secretary of State began", "The
+    # Democratic presidential front-runner and former secretary of state said", "Law's
+    # advocacy group One Nation began"
+    r"|(?:The|A|An|[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?" + _VERB_AHEAD +
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
-    r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?"
-    # a description ending before its verb: "The former secretary of State began"
-    r"|(?:The|A|An)\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,5}?(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|[a-z]+s|has|had|was|is)\b))"
+    r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
     r"\s+(?:\w+ly\s+)?[a-z]")
 
 
