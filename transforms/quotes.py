@@ -244,7 +244,7 @@ _NP_TAIL = re.compile(r"\s+(?:in (?:a|an|his|her|their)|on (?:\w+day|Twitter|Fac
 _NP_THEN_CUE = re.compile(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
                           + r"(?P<cue>" + _CUE_ALT + r")\b")
 _NP_PAST_VERB = re.compile(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
-                           r"(?P<cue>[a-z]{3,}ed|sang|cried|wrote|spoke|shot back)\b")
+                           r"(?P<cue>[a-z]{3,}ed|[a-z]{3,}[^s\W]s|sang|cried|wrote|spoke|shot back)\b")
 
 
 @dataclass
@@ -413,11 +413,11 @@ _LEAD_ADVERBIAL = re.compile(
 _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|[a-z]+s|has|had|was|is|said|told|sent|made|took|gave|went|came|"
                r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
 _SUBJECT = re.compile(
-    r"(?P<np>(?:He|She|They|We|I|It)\b"
+    r"(?P<np>(?:[Hh]e|[Ss]he|[Tt]hey|[Ww]e|I|[Ii]t)\b"
     # a description ending before its verb: "The former secretary of State began", "The
     # Democratic presidential front-runner and former secretary of state said", "Law's
     # advocacy group One Nation began"
-    r"|(?:The|A|An|[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?" + _VERB_AHEAD +
+    r"|(?:[Tt]he|[Aa]n?|[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?" + _VERB_AHEAD +
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
@@ -426,7 +426,7 @@ _SUBJECT = re.compile(
 
 def _sentence_subject(body: str, lo: int, hi: int) -> tuple[str, int] | None:
     """The subject that opens the sentence at ``lo``: a name, a pronoun or "The X"."""
-    while lo < hi and body[lo] in " ,;:—–-\"”’)":
+    while lo < hi and body[lo] in " ,;:—–-\"”’()":
         lo += 1
     m = _LEAD_ADVERBIAL.match(body, lo, hi)
     start = m.end() if m else lo
