@@ -223,6 +223,8 @@ def _sentence_end(body: str, pos: int, hi: int) -> int:
 _TAIL_ATTRIBUTION = re.compile(
     r"[^\"“”.;]{1,80}?,\s+(?P<np>he|she|they|[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
     r"(?P<cue>" + _CUE_ALT + r")\b[^\"“”]{0,60}$")
+_NAME_BEFORE_COLON = re.compile(
+    r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
 _HAS_NAME = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
@@ -396,7 +398,12 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
         if subj is not None:
             return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
     if text.rstrip().endswith(":"):
-        # 'Jeb Bush broke down what was wrong to the Dutch paper NRC Handelsblad: "..."'
+        # "Pollsters agree - Carl Bialik:", "doesn't surprise Republican pollster Daron Shaw:":
+        # a name right before the colon; else the clause's subject ('Jeb Bush broke down what
+        # was wrong to the Dutch paper NRC Handelsblad: "..."').
+        m = _NAME_BEFORE_COLON.search(text.rstrip())
+        if m:
+            return Attribution(":", m.group("np"), lo + m.start("np"), lo + m.end("np"))
         subj = _sentence_subject(body, lo, lo + len(text.rstrip()))
         if subj is not None:
             return Attribution(":", subj[0], subj[1], subj[1] + len(subj[0]))
@@ -406,6 +413,8 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
 _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
+_CONJUNCTION = re.compile(r"(?:And|But|So|Then|Yet|Or|Now)\s+")
+_FUNCTION_WORDS = frozenset("the a an and but so then yet or now each every what which this that these those".split())
 _LEAD_ADVERBIAL = re.compile(
     r"(?:(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
@@ -430,10 +439,15 @@ def _sentence_subject(body: str, lo: int, hi: int) -> tuple[str, int] | None:
         lo += 1
     m = _LEAD_ADVERBIAL.match(body, lo, hi)
     start = m.end() if m else lo
+    m = _CONJUNCTION.match(body, start, hi)
+    start = m.end() if m else start
     m = _SUBJECT.match(body, start, hi)
     if not m:
         return None
-    return _trim_np(m.group("np"), start)
+    np = m.group("np")
+    if " " not in np and fold(np) in _FUNCTION_WORDS:  # "The snarky headline reads:" is not "The"
+        return None
+    return _trim_np(np, start)
 
 
 class SpeakerResolver:
