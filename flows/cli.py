@@ -22,6 +22,8 @@ def _print_summary(s, out=sys.stdout) -> None:
     p(f"  seeds:      {s.seeds_dir}")
     p(f"  warehouse:  {s.db_path}")
     p(f"  files:      {s.files_seen} seen, {s.files_loaded} loaded, {s.files_rejected} rejected")
+    for note in s.notes:
+        p(f"  note:       {note}")
     for path, reason, detail in s.rejected[:10]:
         p(f"    rejected  {path}: {reason} ({detail})")
     if len(s.rejected) > 10:

@@ -26,7 +26,7 @@ from prefect.runtime import flow_run  # noqa: E402
 from flows import io  # noqa: E402
 from transforms.decode import DEFAULT_MAX_BYTES  # noqa: E402
 from transforms.frames import ChunkFrames, RawFile, drop_duplicate_articles, process_files  # noqa: E402
-from warehouse.connection import DEFAULT_DB, connect  # noqa: E402
+from warehouse.connection import DEFAULT_DB, WarehouseLocked, WarehouseUnavailable, connect  # noqa: E402
 
 DEFAULT_SEEDS = Path("seeds")
 DEFAULT_CHUNK = 500
@@ -52,6 +52,7 @@ class RunSummary:
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     error: str | None = None
 
     def as_dict(self) -> dict:
@@ -165,7 +166,13 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     db_path = str(Path(db_path).resolve())
     summary = RunSummary(run_id=run_id, status="running", seeds_dir=str(seeds_dir), db_path=db_path)
-    _record_start(db_path, run_id, str(seeds_dir), started)
+    try:
+        _record_start(db_path, run_id, str(seeds_dir), started)
+    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        # Nothing was read or written: the warehouse cannot even record the run.
+        summary.status, summary.error = "failed", str(exc)
+        log.error("cannot open the warehouse: %s", exc)
+        raise RunFailed(summary) from exc
     log.info("run %s: seeds %s -> warehouse %s", run_id, seeds_dir, db_path)
 
     dq_rows = None
@@ -175,6 +182,9 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
         paths = discover_task(str(seeds_dir))
         summary.files_seen = len(paths)
         log.info("discovered %d *.txt file(s) under %s", len(paths), seeds_dir)
+        if not paths:
+            summary.notes.append(f"no *.txt files under {seeds_dir}: nothing to load")
+            log.warning("no *.txt files under %s: nothing to load", seeds_dir)
         parts: list[ChunkFrames] = []
         done = 0
         for chunk in _chunks(paths, max(1, chunk_size)):

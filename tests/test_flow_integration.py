@@ -173,3 +173,19 @@ def test_duplicate_content_under_two_paths_loads_once(tmp_path, flow):
     s = flow(seeds_dir=str(seeds), db_path=str(db))
     assert s.files_loaded == 1 and s.files_rejected == 1
     assert query(db, "SELECT reason FROM rejected_files") == [("duplicate_content",)]
+
+
+def test_empty_seeds_folder_loads_nothing_and_says_so(tmp_path, flow):
+    (tmp_path / "seeds").mkdir()
+    s = flow(seeds_dir=str(tmp_path / "seeds"), db_path=str(tmp_path / "news.duckdb"))
+    assert s.status == "completed" and s.files_seen == 0
+    assert any("no *.txt files" in n for n in s.notes)
+
+
+def test_unusable_warehouse_path_fails_clearly(tmp_path, flow):
+    from flows.pipeline import RunFailed
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the warehouse folder should be")
+    with pytest.raises(RunFailed, match="cannot create the folder"):
+        flow(seeds_dir=str(SEED.parent), db_path=str(blocker / "news.duckdb"))
