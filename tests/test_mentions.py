@@ -154,3 +154,9 @@ def test_title_is_kept_as_role_for_speaker_resolution():
     ents = resolve_article({"title": None, "standfirst": None, "body": "Foreign Minister Sergei Lavrov spoke."})
     lavrov = next(r for r in ents.resolved if r.name == "Sergei Lavrov")
     assert lavrov.title == "Foreign Minister"
+
+
+def test_place_followed_by_a_score_is_a_team():
+    found = types("Leicestershire 22 points, Somerset 4.")
+    assert ("Leicestershire", ORG) in found and ("Somerset", ORG) in found
+    assert ("Paris", GPE) in types("Talks in Paris 3 days ago failed.")

@@ -257,6 +257,9 @@ def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:
     return out
 
 
+_SCORE_AFTER = re.compile(r"\s+\d+(?:-\d+)?(?:[\s,.;)]|$)"
+                          r"(?!\s*(?:percent|per cent|%|people|km|miles|years|days|dollars|million|billion))")
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|of|near|into|on)\s+$")
 _LOC_BEFORE = re.compile(r"(?:\b(?:in|near|outside|across|into|northern|southern|eastern|western|central|"
                          r"north|south|east|west)\s+(?:the\s+)?)$")
 
@@ -308,5 +311,9 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
         for m in classify(text, toks, lex, shouting, initial):
             if m.entity_type == MISC and _preceded_by_title(text, m.start, lex):
                 m = Mention(m.start, m.end, m.text, PERSON)
+            elif m.entity_type in (GPE, MISC) and _SCORE_AFTER.match(text, m.end) and not _PLACE_BEFORE.search(
+                    text, max(0, m.start - 12), m.start):
+                # "Leicestershire 22 points, Somerset 4": a place followed by a score is a team.
+                m = Mention(m.start, m.end, m.text, ORG)
             out.append(m)
     return out
