@@ -29,7 +29,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_extract.py
 
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock.new
+	@printf '%s\n' "# Full pinned dependency tree of newsetl (runtime + dev), made with pip freeze in the tested venv." \
+	  "# Regenerate with make lock after changing pyproject.toml." > requirements.lock.new
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' >> requirements.lock.new
 	@mv requirements.lock.new requirements.lock
 
 clean:
