@@ -226,6 +226,10 @@ _TAIL_ATTRIBUTION = re.compile(
 _NAME_BEFORE_COLON = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
+_CLAUSE_WORDS = frozenset("""
+though although when while as if because since after before but and so then yet or to by for with
+from into than unless until whether where
+""".split())
 _HAS_NAME = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
@@ -267,7 +271,10 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     # The head (before an appositive) is short; the appositive may run on.
     if not raw or len(raw.split(",")[0].split()) > 12 or any(c in raw for c in "\"“”!?;"):
         return None
-    lowercase_start = raw[0].islower() and fold(raw.split()[0]) not in PRONOUNS | _NP_STARTERS
+    first = fold(raw.split()[0])
+    if first in _CLAUSE_WORDS:  # "Though she", "to Ukraine and replacing it": not a speaker
+        return None
+    lowercase_start = raw[0].islower() and first not in PRONOUNS | _NP_STARTERS
     # "spokesman Mark Toner", "conservative talk radio host Rush Limbaugh" name someone
     if lowercase_start and not _HAS_NAME.search(raw.split(",")[0]):
         return None
