@@ -192,3 +192,25 @@ def test_full_stop_quote_is_not_attributed_by_the_next_sentence():
 def test_past_tense_reporting_verb_after_exclamation():
     _, qs = quotes_of('T\n\n"Who is going to pay for it?"\n\n"Mexico!" the audience screamed back.')
     assert qs[1].speaker_text == "the audience"
+
+
+def test_straight_closer_after_curly_opener_before_another_quote():
+    _, qs = quotes_of('T\n\n“They are trying to defeat it," she said "Ultimately they say no to families.”')
+    assert [q.text for q in qs] == ["They are trying to defeat it,", "Ultimately they say no to families."]
+    assert qs[0].speaker_text == "she"
+
+
+def test_inverted_attribution_after_a_tail():
+    _, qs = quotes_of('T\n\n"He can assert it, but it seems unlikely" that Sanders wins, said Steve Elmendorf, '
+                      'a strategist.')
+    assert qs[0].speaker == "Steve Elmendorf"
+
+
+def test_short_attribution_after_a_full_stop():
+    _, qs = quotes_of('T\n\n“I hope you are able to find the emails that are missing.” Trump said.')
+    assert qs[0].speaker_text == "Trump"
+
+
+def test_demonstrative_speaker_phrase():
+    _, qs = quotes_of('T\n\n“The kids do not like him at all,” this source told the Post.')
+    assert qs[0].speaker_text == "this source"

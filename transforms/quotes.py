@@ -34,6 +34,7 @@ CLOSERS = {"”", "»"}
 STRAIGHT = '"'
 # A transcript turn: '"PENCE: Well, look, ...' opens a new quote with its own speaker.
 _SPEAKER_LABEL = re.compile(r"(?P<label>[A-Z][A-Z.'\- ]{1,30}[A-Z]):\s")
+_OPENING_MARK = re.compile(r'“|(?:^|(?<=\s))"(?=\S)')
 _MARKS = re.compile('["“”«»„]')
 # Markup that survived into the text (<tweet author="x">): its quotation marks are not speech.
 _MARKUP = re.compile(r"<[^<>\n]{0,800}>")
@@ -77,6 +78,7 @@ _APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)
 # Lowercase words a speaker phrase may start with ("the campaign", "officials").
 _NP_STARTERS = frozenset("""
 the a an his her their its our one two another both many some several officials critics sources
+this that these those each
 """.split())
 _WORD_BEFORE = re.compile(r"[\w.]+$")
 _ABBREVIATIONS = frozenset("""
@@ -167,7 +169,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                 # A straight mark closes the quote it matches, or, typed by mistake, an outer
                 # curly one ("“Our roads are crumbling," she said.) when no curly closer follows.
                 mixed_close = (role is False and len(stack) == 1 and stack[-1] != STRAIGHT
-                               and stack[-1] not in body[i:hi])
+                               and _no_closer_for_this_quote(body, i, hi, stack[-1]))
                 if stack and ((stack[-1] == STRAIGHT and role is not True) or mixed_close):
                     stack.pop()
                     if not stack and open_pos is not None:
@@ -185,6 +187,13 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
             else:
                 spans.append(QuoteSpan(open_pos + 1, hi, open_pos, None, first_block, bi))
     return spans
+
+
+def _no_closer_for_this_quote(body: str, i: int, hi: int, closer: str) -> bool:
+    """True when the curly closer still expected does not belong to this quote: there is none
+    left in the paragraph, or another quote opens before it ('“...kids," she said "Ultimately ...”')."""
+    j = body.find(closer, i, hi)
+    return j < 0 or bool(_OPENING_MARK.search(body, i + 1, j))
 
 
 def _block_of(blocks: list[Block], pos: int) -> int:
@@ -223,8 +232,13 @@ def _sentence_end(body: str, pos: int, hi: int) -> int:
 _TAIL_ATTRIBUTION = re.compile(
     r"[^\"“”.;]{1,80}?,\s+(?P<np>he|she|they|[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
     r"(?P<cue>" + _CUE_ALT + r")\b[^\"“”]{0,60}$")
+# '"It seems unlikely" that Sanders can catch Clinton, said Steve Elmendorf, deputy ...'
+_TAIL_INVERTED = re.compile(
+    r"[^\"“”.;]{1,80}?,\s+(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})")
 _NAME_BEFORE_COLON = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
+# '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
+_SHORT_SAID = re.compile(r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
 _CLAUSE_WORDS = frozenset("""
 though although when while as if because since after before but and so then yet or to by for with
@@ -333,6 +347,11 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
     m = _TAIL_ATTRIBUTION.match(seg)
     if m and m.group("cue") in _SPEECH_VERBS:
         attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
+        if attr:
+            return attr
+    m = _TAIL_INVERTED.match(seg)
+    if m:
+        attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"), seg_end)
         if attr:
             return attr
     m = _ACCORDING_TO.match(seg)
@@ -590,7 +609,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         label = _SPEAKER_LABEL.match(body, start)
         if label:
             attr = Attribution(":", label.group("label"), start, label.end("label"))
-        elif sp.close_pos is not None and not (stripped.endswith(".") and _NEXT_SENTENCE.match(body, sp.close_pos + 1)):
+        elif sp.close_pos is not None and not (stripped.endswith(".") and _NEXT_SENTENCE.match(body, sp.close_pos + 1)
+                                               and not _SHORT_SAID.match(body, sp.close_pos + 1)):
             # A quote ending with a full stop ends its sentence: what follows a capital is a new
             # sentence, not an attribution ('"...timing." Gov. Pat McCrory said it would be').
             attr = _after_attribution(body, sp.close_pos + 1, next_open)
