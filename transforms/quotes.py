@@ -72,6 +72,7 @@ _LABEL_BEFORE = re.compile(
     r"the phrase|the slogan|film|movie|book|song|album|show|series|novel|play|headline|hashtag)\s*[,:]?\s*$",
     re.IGNORECASE)
 _NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
+                       r"though|although|since|unless|until|whereas|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 _ADVERB = r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+)?"
 _APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
@@ -445,7 +446,9 @@ _LEAD_ADVERBIAL = re.compile(
     r"(?:(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
     r"Once|Asked|Speaking|Back)\b|[A-Z][a-z]+ing\b)[^,;:\"“”]{0,80},\s+)+")
-_VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|[a-z]+s|has|had|was|is|said|told|sent|made|took|gave|went|came|"
+_VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
+               r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|was|is|said|told|sent|"
+               r"made|took|gave|went|came|"
                r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
 _SUBJECT = re.compile(
     r"(?P<np>(?:[Hh]e|[Ss]he|[Tt]hey|[Ww]e|I|[Ii]t)\b"
