@@ -214,3 +214,14 @@ def test_short_attribution_after_a_full_stop():
 def test_demonstrative_speaker_phrase():
     _, qs = quotes_of('T\n\n“The kids do not like him at all,” this source told the Post.')
     assert qs[0].speaker_text == "this source"
+
+
+def test_pronoun_right_before_the_cue_after_a_long_adverbial():
+    _, qs = quotes_of('T\n\nA few days ago in an interview with the network RT he blasted the media for being '
+                      '“unbelievably dishonest.”')
+    assert qs[0].speaker_text == "he"
+
+
+def test_a_country_can_be_the_source():
+    _, qs = quotes_of('T\n\nJapan branded North Korea an "outlaw nation in the neighborhood."')
+    assert qs[0].speaker_text == "Japan"

@@ -74,7 +74,8 @@ _LABEL_BEFORE = re.compile(
 _NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"though|although|since|unless|until|whereas|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
-_ADVERB = r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+)?"
+_ADVERB = (r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
+           r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)?")
 _APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
 # Lowercase words a speaker phrase may start with ("the campaign", "officials").
 _NP_STARTERS = frozenset("""
@@ -240,6 +241,7 @@ _NAME_BEFORE_COLON = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 # '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
 _SHORT_SAID = re.compile(r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
+_TRAILING_PRONOUN = re.compile(r"\b(he|she|they|we|I|He|She|They|We)\s*$")
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
 _CLAUSE_WORDS = frozenset("""
 though although when while as if because since after before but and so then yet or to by for with
@@ -386,6 +388,12 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     breaks.sort()
     cut = breaks[-1][1] if breaks else 0
     found = _trim_np(left[cut:], lo + cut)
+    if found is None:
+        # "even now at 86 she still says", "A few days ago in an interview with RT he blasted":
+        # a pronoun right before the verb is its subject.
+        m = _TRAILING_PRONOUN.search(left)
+        if m:
+            return m.group(1), lo + m.start(1)
     if found is None and breaks and _RELATIVE.fullmatch(left[breaks[-1][0]:breaks[-1][1]] + " "):
         # "a White House official who spoke anonymously said": the source is the noun phrase
         # before the relative clause, which stays part of it as written.
@@ -535,7 +543,7 @@ class SpeakerResolver:
         if fold(first) in _PERSON_PRONOUNS | {"they", "we"}:
             return True
         if any(r.field == "body" and start <= r.start and r.end <= start + len(phrase)
-               and r.entity_type not in ("GPE", "LOC") for r in self.entities.resolved):
+               and r.entity_type != "LOC" for r in self.entities.resolved):  # "Japan branded ..."
             return True
         return fold(first) in {"the", "a", "an"} and len(phrase.split()) >= 2
 
