@@ -236,7 +236,7 @@ _TAIL_ATTRIBUTION = re.compile(
     r"(?P<cue>" + _CUE_ALT + r")\b[^\"“”]{0,60}$")
 # '"It seems unlikely" that Sanders can catch Clinton, said Steve Elmendorf, deputy ...'
 _TAIL_INVERTED = re.compile(
-    r"[^\"“”.;]{1,80}?,\s+(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})")
+    r"[^\"“”.;]{1,80}?,\s+(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[A-Z][^,;:!?\"“”]{0,80})")
 _NAME_BEFORE_COLON = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 # '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
@@ -354,7 +354,8 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
             return attr
     m = _TAIL_INVERTED.match(seg)
     if m:
-        attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"), seg_end)
+        np = _NP_BREAK.split(_NP_TAIL.split(m.group("np"))[0])[0]
+        attr = _attribution(m.group("cue"), body, np, close + m.start("np"), seg_end)
         if attr:
             return attr
     m = _ACCORDING_TO.match(seg)
@@ -453,7 +454,7 @@ _FUNCTION_WORDS = frozenset("the a an and but so then yet or now each every what
 _LEAD_ADVERBIAL = re.compile(
     r"(?:(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
-    r"Once|Asked|Speaking|Back)\b|[A-Z][a-z]+ing\b)[^,;:\"“”]{0,80},\s+)+")
+    r"Once|Asked|Speaking|Back)\b|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
 _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
                r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|was|is|said|told|sent|"
                r"made|took|gave|went|came|"
