@@ -225,3 +225,15 @@ def test_pronoun_right_before_the_cue_after_a_long_adverbial():
 def test_a_country_can_be_the_source():
     _, qs = quotes_of('T\n\nJapan branded North Korea an "outlaw nation in the neighborhood."')
     assert qs[0].speaker_text == "Japan"
+
+
+def test_cue_words_used_as_nouns_or_infinitives_are_not_cues():
+    _, qs = quotes_of('T\n\nHillary Clinton once described the so-called partnership as “the gold standard” of deals.')
+    assert qs[0].speaker_text == "Hillary Clinton"
+    _, qs = quotes_of('T\n\nPolitiFact rated 32 percent of Republican claims as “false” or worse.')
+    assert qs[0].speaker_text != "32 percent of Republican"
+
+
+def test_name_right_before_a_participle_speaks():
+    _, qs = quotes_of('T\n\nThe spot concludes with footage of Trump saying during the debate, “That makes me smart.”')
+    assert qs[0].speaker_text == "Trump"

@@ -72,7 +72,7 @@ _LABEL_BEFORE = re.compile(
     r"the phrase|the slogan|film|movie|book|song|album|show|series|novel|play|headline|hashtag)\s*[,:]?\s*$",
     re.IGNORECASE)
 _NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
-                       r"though|although|since|unless|until|whereas|"
+                       r"though|although|since|unless|until|whereas|what|where|how|why|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 _ADVERB = (r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
            r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)?")
@@ -84,7 +84,8 @@ this that these those each
 """.split())
 _WORD_BEFORE = re.compile(r"[\w.]+$")
 _ABBREVIATIONS = frozenset("""
-mr mrs ms dr st jr sr rep reps sen sens gov gen lt col sgt capt maj adm cmdr prof rev hon pres
+mr mrs ms dr st jr sr rep reps sen sens gov gen lt col sgt capt maj adm cmdr prof rev hon pres del
+atty amb cpl pvt
 sec supt insp det corp inc ltd co no vs mt ft jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
 # ", the top Democrat on the committee," after a speaker's name; not ", adding that ...".
@@ -415,19 +416,28 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
     text = body[lo:open_pos]
     for cue_match in reversed(list(_CUE.finditer(text))):
         cue = cue_match.group(0).lower()
+        if _NOT_A_CUE.search(text, 0, cue_match.start()):
+            continue  # "so-called", "to tell", "Republican claims", "those reports": not speech
         if cue.lower() == "according to":
             m = _NP_AHEAD.match(text[cue_match.end():])
             attr = m and _attribution("according to", body, m.group("np"), lo + cue_match.end() + m.start("np"))
             if attr:
                 return attr
             continue
-        subj = _subject_before(body, lo, lo + cue_match.start())
+        participle = cue.endswith("ing")
+        if participle:
+            # "footage of Trump saying '...'": a name right before the participle speaks;
+            # otherwise "Trump attacked Clinton, saying '...'": the sentence's subject does.
+            m = _NAME_BEFORE_PARTICIPLE.search(text, 0, cue_match.start())
+            subj = (m.group(1), lo + m.start(1)) if m else _subject_before(body, lo, lo + cue_match.start())
+        else:
+            subj = _subject_before(body, lo, lo + cue_match.start())
         if subj is None:
             # "said X: '...'" inversion: subject after the cue.
             m = _INVERTED.match(text[cue_match.end():])
             if m and not _DATE_WORDS.match(m.group("np")):
                 subj = _trim_np(m.group("np"), lo + cue_match.end() + m.start("np"))
-        if subj is None and (cue.endswith("ing") or _CLAUSE_JOIN.search(text[:cue_match.start()])):
+        if subj is None and (participle or _CLAUSE_JOIN.search(text[:cue_match.start()])):
             # "Trump attacked Clinton, saying, '...'", "Geoff Garin, a pollster with X, a PAC,
             # said": the speaker is the subject of the sentence.
             subj = _sentence_subject(body, lo, lo + cue_match.start())
@@ -446,6 +456,12 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
     return None
 
 
+# Words before a cue word that make it no cue: a hyphen ("so-called"), an infinitive ("too
+# early to tell"), a determiner or adjective making it a noun ("Republican claims", "those
+# reports", "a statement calling" keeps: "calling" is no noun).
+_NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
+                        r"Republican|Democratic|false|new|recent|late-night)\s+)$")
+_NAME_BEFORE_PARTICIPLE = re.compile(r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+$")
 _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
