@@ -461,7 +461,8 @@ def _before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None
 # reports", "a statement calling" keeps: "calling" is no noun).
 _NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
                         r"Republican|Democratic|false|new|recent|late-night)\s+)$")
-_NAME_BEFORE_PARTICIPLE = re.compile(r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+$")
+_NAME_BEFORE_PARTICIPLE = re.compile(
+    r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+$")
 _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
