@@ -287,7 +287,7 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     start += lead
     raw = raw.rstrip(".")
     # The head (before an appositive) is short; the appositive may run on.
-    if not raw or len(raw.split(",")[0].split()) > 12 or any(c in raw for c in "\"“”!?;"):
+    if not raw or len(raw.split(",")[0].split()) > 10 or any(c in raw for c in "\"“”!?;"):
         return None
     first = fold(raw.split()[0])
     if first in _CLAUSE_WORDS:  # "Though she", "to Ukraine and replacing it": not a speaker
@@ -333,7 +333,7 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
         if attr:
             return attr
     m = _NP_THEN_CUE.match(seg)
-    if m and m.group("cue") in _SPEECH_VERBS:
+    if m and m.group("cue") in _SPEECH_VERBS and not _NOT_A_CUE.search(seg, 0, m.start("cue")):
         attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
         if attr:
             if m.group("appos"):
@@ -481,7 +481,8 @@ _SUBJECT = re.compile(
     # a description ending before its verb: "The former secretary of State began", "The
     # Democratic presidential front-runner and former secretary of state said", "Law's
     # advocacy group One Nation began"
-    r"|(?:[Tt]he|[Aa]n?|[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?" + _VERB_AHEAD +
+    r"|(?:[Tt]he|[Aa]n?|(?:[A-Z][\w.\-]*\s+){0,3}[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?"
+    + _VERB_AHEAD +
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
