@@ -237,3 +237,8 @@ def test_cue_words_used_as_nouns_or_infinitives_are_not_cues():
 def test_name_right_before_a_participle_speaks():
     _, qs = quotes_of('T\n\nThe spot concludes with footage of Trump saying during the debate, “That makes me smart.”')
     assert qs[0].speaker_text == "Trump"
+
+
+def test_title_case_names_of_works_are_not_quotes():
+    _, qs = quotes_of('T\n\nHoward had roles in “How the Grinch Stole Christmas” and many other films.')
+    assert qs == []

@@ -575,6 +575,15 @@ class SpeakerResolver:
 SHORT_WORDS = 4
 
 
+def _title_like(text: str, words: int) -> bool:
+    """A name or title in quotation marks: short and capitalised ("Not Delusional"), or
+    written in title case with no sentence inside ("How the Grinch Stole Christmas")."""
+    if words <= SHORT_WORDS:
+        return _capitalised(text)
+    return words <= 12 and _capitalised(text) and not re.search(r"[.!?]\s", text) and len(
+        [w for w in text.split() if w[:1].isupper()]) >= 3
+
+
 def _capitalised(text: str) -> bool:
     """Every word starts with a capital: "Face the Nation", "Morning Joe", "Not Delusional".
 
@@ -668,7 +677,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             tight = same_paragraph and _only_attribution_between(body, prev_span, prev, sp)
             subject = None
             if not (after_quote_paragraph or tight):
-                if _is_label(body, sp, blk_first.start) or (words <= SHORT_WORDS and _capitalised(stripped)):
+                if _is_label(body, sp, blk_first.start) or _title_like(stripped, words):
                     continue  # a title, name or nickname in quotation marks: no one said it
                 # No cue: the subject of the quote's sentence is its source ("Sanders credited
                 # Clinton's victory to '...'"), when it names someone.
