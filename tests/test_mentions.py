@@ -160,3 +160,12 @@ def test_place_followed_by_a_score_is_a_team():
     found = types("Leicestershire 22 points, Somerset 4.")
     assert ("Leicestershire", ORG) in found and ("Somerset", ORG) in found
     assert ("Paris", GPE) in types("Talks in Paris 3 days ago failed.")
+
+
+def test_context_typed_word_yields_to_a_person_named_in_full(seed_entities):
+    putin = [r for r in seed_entities.resolved if r.text == "Putin"]
+    assert putin and all(r.entity_type == PERSON and r.name == "Vladimir Putin" for r in putin)
+
+
+def test_sentence_initial_adverbs_are_not_entities(seed_entities):
+    assert not {"Finally", "Tougher"} & {r.text for r in seed_entities.resolved}

@@ -242,3 +242,8 @@ def test_name_right_before_a_participle_speaks():
 def test_title_case_names_of_works_are_not_quotes():
     _, qs = quotes_of('T\n\nHoward had roles in “How the Grinch Stole Christmas” and many other films.')
     assert qs == []
+
+
+def test_for_x_marks_the_source_of_a_view():
+    _, qs = quotes_of('T\n\nFred Hof spoke.\n\nFor Hof, the mission was a "fool’s errand" from the start.')
+    assert qs[0].speaker == "Fred Hof"

@@ -271,7 +271,7 @@ def _single(text: str, tok: Token, lex: Lexicons, initial: bool) -> Mention:
         return Mention(tok.start, tok.end, tok.text, MISC)
     if _SPEECH_AFTER.match(text, tok.end) and (not initial or key in lex.surnames or key in lex.given_names):
         return Mention(tok.start, tok.end, tok.text, PERSON)
-    if _LOC_BEFORE.search(text, max(0, tok.start - 20), tok.start):
+    if _LOC_BEFORE.search(text, max(0, tok.start - 20), tok.start) and not text.startswith(("’s", "'s"), tok.end):
         return Mention(tok.start, tok.end, tok.text, LOC)
     if key in lex.surnames and not initial:
         return Mention(tok.start, tok.end, tok.text, PERSON)

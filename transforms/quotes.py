@@ -243,6 +243,7 @@ _NAME_BEFORE_COLON = re.compile(
 # '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
 _SHORT_SAID = re.compile(r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
 _TRAILING_PRONOUN = re.compile(r"\b(he|she|they|we|I|He|She|They|We)\s*$")
+_FOR_SOURCE = re.compile(r"For ([A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3}),\s")
 _NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
 _CLAUSE_WORDS = frozenset("""
 though although when while as if because since after before but and so then yet or to by for with
@@ -681,7 +682,11 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                     continue  # a title, name or nickname in quotation marks: no one said it
                 # No cue: the subject of the quote's sentence is its source ("Sanders credited
                 # Clinton's victory to '...'"), when it names someone.
-                if not (same_paragraph and prev_close > _sentence_start(body, blk_first.start, sp.open_pos)):
+                for_source = _FOR_SOURCE.match(body, sent_lo, sp.open_pos)
+                if for_source:
+                    # "For Hof, Kerry's mission was a 'fool's errand'": the view is Hof's.
+                    subject = (for_source.group(1), for_source.start(1))
+                elif not (same_paragraph and prev_close > _sentence_start(body, blk_first.start, sp.open_pos)):
                     subject = _sentence_subject(body, sent_lo, sp.open_pos)
                     if subject is not None and not resolver.names_someone(*subject):
                         subject = None

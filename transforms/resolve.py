@@ -9,6 +9,7 @@ articles gets the same id and reruns keep ids stable.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,6 +18,7 @@ from transforms.lexicons import Lexicons, fold, load
 from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, Mention
 
 _ORG_STOP = {"of", "the", "and", "for", "&", "on"}
+_ADVERB_LIKE = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
 
 
 @dataclass(frozen=True)
@@ -95,12 +97,14 @@ class ArticleEntities:
 
     def _resolve_mention(self, field: str, m: Mention) -> Resolved | None:
         etype, name = m.entity_type, m.canonical or " ".join(m.text.split())
-        if etype in (PERSON, MISC) and len(m.text.split()) == 1:
+        if (etype in (PERSON, MISC) or (etype == LOC and m.canonical is None)) and len(m.text.split()) == 1:
+            # A lone word typed from context yields to a person the article names in full.
             full = self.person(m.text)
             if full:
                 etype, name = PERSON, full
-            elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1):
-                return None
+            elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1
+                                    or (_ADVERB_LIKE.search(m.text) and fold(m.text) not in self.lex.surnames)):
+                return None  # "Finally", "Tougher": a sentence-initial word, not a name
         elif etype == ORG:
             name = self._org_name(name)
             if name.replace(".", "").isupper():
