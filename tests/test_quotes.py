@@ -247,3 +247,8 @@ def test_title_case_names_of_works_are_not_quotes():
 def test_for_x_marks_the_source_of_a_view():
     _, qs = quotes_of('T\n\nFred Hof spoke.\n\nFor Hof, the mission was a "fool’s errand" from the start.')
     assert qs[0].speaker == "Fred Hof"
+
+
+def test_unnamed_source_has_no_canonical_speaker_but_keeps_its_words():
+    _, qs = quotes_of('T\n\n"We will not comment on that matter," a spokesman said.')
+    assert qs[0].speaker_text == "a spokesman" and qs[0].speaker is None

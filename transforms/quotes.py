@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from transforms.lexicons import fold
+from transforms.lexicons import ORG_HEADS, fold
 from transforms.parse import Block
 from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
 
@@ -551,7 +551,13 @@ class SpeakerResolver:
             if role in self.roles:
                 r = self.roles[role]
                 return r.name, r.entity_id
-            return _DETERMINER.sub("", phrase), None
+            # An unnamed source keeps only its words as written (speaker_text): "a spokesman" is no
+            # canonical speaker, but an organisation described by its head noun is ("the
+            # defense ministry" -> "defense ministry").
+            bare = _DETERMINER.sub("", phrase)
+            if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
+                return bare, None
+            return None, None
         role_text = self.body[start:pick.start].strip()
         if role_text and pick.entity_type == PERSON:
             self.roles[_DETERMINER.sub("", fold(role_text))] = pick
