@@ -1,0 +1,42 @@
+"""Sentence boundaries inside a paragraph, aware of the dots of "Mr.", "Charles B." and "U.S.".
+
+Attribution looks for its cue and speaker within the quote's sentence; a boundary at every
+full stop would cut "Rep. Elijah Cummings" in two.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD_BEFORE = re.compile(r"[\w.]+$")
+_ABBREVIATIONS = frozenset("""
+mr mrs ms dr st jr sr rep reps sen sens gov gen lt col sgt capt maj adm cmdr prof rev hon pres del
+atty amb cpl pvt
+sec supt insp det corp inc ltd co no vs mt ft jan feb mar apr jun jul aug sep sept oct nov dec
+""".split())
+_SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
+
+
+def is_boundary(body: str, m: re.Match[str]) -> bool:
+    """A sentence end, not the dot of "Mr." or "Charles B." or "U.S."."""
+    if body[m.start()] != ".":
+        return True
+    w = _WORD_BEFORE.search(body, max(0, m.start() - 12), m.start())
+    word = w.group(0) if w else ""
+    return not (len(word) == 1 or word.lower() in _ABBREVIATIONS or "." in word)
+
+
+def sentence_start(body: str, lo: int, pos: int) -> int:
+    start = lo
+    # Search a little past pos: the boundary's look-ahead must see the capital after it.
+    for m in _SENT_END.finditer(body, lo, min(len(body), pos + 3)):
+        if m.end() <= pos and is_boundary(body, m):
+            start = m.end()
+    return start
+
+
+def sentence_end(body: str, pos: int, hi: int) -> int:
+    for m in _SENT_END.finditer(body, pos, hi):
+        if is_boundary(body, m):
+            return m.end()
+    return hi

@@ -1,0 +1,84 @@
+"""Resolving a speaker phrase to a canonical name and entity.
+
+A name goes through the article's entities ("Kirby" -> "John Kirby"), a role phrase through
+the name it stood beside ("Kerry's spokesman John Kirby", "Secretary Kerry"), a pronoun to the
+last person named outside quotes before it.
+"""
+
+from __future__ import annotations
+
+from transforms.attribution import DETERMINER, PERSON_PRONOUNS, PRONOUNS
+from transforms.lexicons import ORG_HEADS, fold
+from transforms.quote_marks import QuoteSpan
+from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
+
+
+class SpeakerResolver:
+    """Turns speaker phrases into canonical names, remembering roles and the last person named."""
+
+    def __init__(self, body: str, entities: ArticleEntities, quote_spans: list[QuoteSpan]):
+        self.body = body
+        self.entities = entities
+        self.roles: dict[str, Resolved] = {}
+        for r in entities.resolved:
+            if r.title and r.entity_type == PERSON:
+                self.roles.setdefault(fold(r.title), r)
+                self.roles.setdefault(fold(r.title.split()[-1]), r)
+        inside = [(q.open_pos, q.end) for q in quote_spans]
+        self.people = [r for r in entities.body_people()
+                       if not any(a <= r.start < b for a, b in inside)]
+
+    def _mentions_in(self, start: int, end: int) -> list[Resolved]:
+        return [r for r in self.entities.resolved
+                if r.field == "body" and start <= r.start and r.end <= end and r.entity_type in (PERSON, ORG)]
+
+    def resolve(self, phrase: str, start: int, end: int) -> tuple[str | None, str | None]:
+        """(canonical speaker, entity id) for the phrase at body[start:end]."""
+        if ", " in phrase:  # "Daryl Kimball, executive director of X": the name is the head
+            phrase = phrase.split(", ")[0]
+            end = start + len(phrase)
+        key = fold(phrase)
+        if key in PRONOUNS:
+            if key not in PERSON_PRONOUNS:
+                return None, None
+            before = [p for p in self.people if p.end <= start]
+            if before:
+                p = max(before, key=lambda r: r.end)
+                return p.name, p.entity_id
+            return None, None
+        found = self._mentions_in(start, end)
+        people = [r for r in found if r.entity_type == PERSON]
+        pick = people[-1] if people else (found[-1] if found else None)
+        if pick is None:
+            hit = self.entities.lookup(phrase)
+            if hit is not None:
+                return hit.name, hit.entity_id
+            role = DETERMINER.sub("", key)
+            if role in self.roles:
+                r = self.roles[role]
+                return r.name, r.entity_id
+            # An unnamed source keeps only its words as written (speaker_text): "a spokesman" is no
+            # canonical speaker, but an organisation described by its head noun is ("the
+            # defense ministry" -> "defense ministry").
+            bare = DETERMINER.sub("", phrase)
+            if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
+                return bare, None
+            return None, None
+        role_text = self.body[start:pick.start].strip()
+        if role_text and pick.entity_type == PERSON:
+            self.roles[DETERMINER.sub("", fold(role_text))] = pick
+        return pick.name, pick.entity_id
+
+    def names_someone(self, phrase: str, start: int) -> bool:
+        """A pronoun for a person, a phrase holding a person or organisation, or "the campaign"."""
+        first = phrase.split()[0]
+        if fold(first) in PERSON_PRONOUNS | {"they", "we"}:
+            return True
+        if any(r.field == "body" and start <= r.start and r.end <= start + len(phrase)
+               and r.entity_type != "LOC" for r in self.entities.resolved):  # "Japan branded ..."
+            return True
+        return fold(first) in {"the", "a", "an"} and len(phrase.split()) >= 2
+
+    def note_speaker(self, resolved: Resolved | None) -> None:
+        if resolved is not None:
+            self.people.append(resolved)
