@@ -169,3 +169,13 @@ def test_context_typed_word_yields_to_a_person_named_in_full(seed_entities):
 
 def test_sentence_initial_adverbs_are_not_entities(seed_entities):
     assert not {"Finally", "Tougher"} & {r.text for r in seed_entities.resolved}
+
+
+def test_holidays_are_dates_not_people():
+    assert not any(t == "Christmas" for t, _ in types("Sales rose before Christmas, Smith said."))
+
+
+def test_a_lone_word_the_article_writes_after_the_is_no_person():
+    ents = resolve_article({"title": None, "standfirst": None,
+                            "body": "Oscar said nothing. The Oscar ceremony is on Sunday."})
+    assert not any(r.text == "Oscar" and r.entity_type == PERSON for r in ents.resolved)

@@ -38,7 +38,9 @@ the a an but and or nor in on at of for to from by with as if so yet this that t
 its their our my your while when after before since until although though because whether both
 either neither
 """.split())
-_DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr] if x)
+# Days, months and the holidays news dates things by: times, not entities.
+_HOLIDAYS = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah", "Passover")
+_DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
 _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
 _POSSESSIVE = ("’s", "'s", "’", "'")
 

@@ -18,6 +18,7 @@ from transforms.lexicons import Lexicons, fold, load
 from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, Mention
 
 _ORG_STOP = {"of", "the", "and", "for", "&", "on"}
+_AFTER_THE = re.compile(r"\b[Tt]he ([A-Z][a-z]+)\b")
 _ADVERB_LIKE = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
 
 
@@ -54,8 +55,12 @@ def _initials(name: str) -> str:
 class ArticleEntities:
     """The entities of one article, built from its mentions; also resolves speaker names."""
 
-    def __init__(self, mentions: list[tuple[str, Mention]], lex: Lexicons | None = None):
+    def __init__(self, mentions: list[tuple[str, Mention]], lex: Lexicons | None = None,
+                 text: str = ""):
         self.lex = lex or load()
+        # Capitalised words the article writes after "the" ("the Oscar", "the Apple iPod"): a
+        # person is never "the X", so such a lone word is no person.
+        self._after_the = set(_AFTER_THE.findall(text))
         self._full_names: dict[str, set[str]] = {}  # surname key -> full names
         self._given: dict[str, set[str]] = {}  # given-name key -> full names
         self._orgs: dict[str, str] = {}  # initials -> full org name
@@ -102,6 +107,8 @@ class ArticleEntities:
             full = self.person(m.text)
             if full:
                 etype, name = PERSON, full
+            elif etype == PERSON and m.text in self._after_the:
+                etype = MISC
             elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1
                                     or (_ADVERB_LIKE.search(m.text) and fold(m.text) not in self.lex.surnames)):
                 return None  # "Finally", "Tougher": a sentence-initial word, not a name
@@ -139,7 +146,7 @@ def resolve_article(fields: dict[str, str | None], lex: Lexicons | None = None) 
     for field, text in fields.items():
         if text:
             mentions.extend((field, m) for m in extract_mentions(text, lex))
-    return ArticleEntities(mentions, lex)
+    return ArticleEntities(mentions, lex, " ".join(t for t in fields.values() if t))
 
 
 __all__ = ["GPE", "LOC", "MISC", "NORP", "ORG", "PERSON", "ArticleEntities", "Resolved", "entity_id",
