@@ -60,27 +60,96 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sql(args: argparse.Namespace) -> int:
-    import duckdb
-
+def _open_read_only(args: argparse.Namespace, command: str):
     from warehouse.connection import WarehouseLocked, WarehouseUnavailable, connect
 
     try:
-        con = connect(args.db, read_only=True, wait_seconds=args.wait)
+        return connect(args.db, read_only=True, wait_seconds=args.wait)
     except (WarehouseLocked, WarehouseUnavailable) as exc:
+        print(f"newsetl {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    if not args.query:
+        return cmd_shell(args)
+    import duckdb
+
+    from warehouse.query import QueryError, format_for, run_query
+
+    try:
+        fmt = format_for(args.output, args.format)
+    except QueryError as exc:
         print(f"newsetl sql: {exc}", file=sys.stderr)
         return 2
+    con = _open_read_only(args, "sql")
+    if con is None:
+        return 2
     try:
-        rel = con.sql(args.query)
-        if rel is None:
-            return 0
-        width = shutil.get_terminal_size((120, 40)).columns
-        rel.show(max_width=width, max_rows=args.max_rows)
+        n = run_query(con, args.query, fmt, args.output, args.max_rows)
+        if args.output:
+            print(f"{n} row(s) written to {args.output} ({fmt})", file=sys.stderr)
+    except QueryError as exc:
+        print(f"newsetl sql: {exc}", file=sys.stderr)
+        return 2
     except duckdb.Error as exc:
         print(f"newsetl sql: {exc}", file=sys.stderr)
         return 1
     finally:
         con.close()
+    return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    """Replace this process with the DuckDB CLI on the warehouse, read-only, search loaded."""
+    import os
+
+    db = Path(args.db)
+    if not db.exists():
+        print(f"newsetl shell: no warehouse at {db}: run `newsetl run --db {db}` first", file=sys.stderr)
+        return 2
+    cli = Path(sys.executable).parent / "duckdb"
+    cli = str(cli) if cli.exists() else shutil.which("duckdb")
+    if not cli:
+        print("newsetl shell: the DuckDB CLI is not installed (pip install duckdb-cli)", file=sys.stderr)
+        return 2
+    argv = [cli, "-readonly"]
+    try:
+        from warehouse.search import fts_extension_path
+
+        argv += ["-cmd", f"LOAD '{fts_extension_path()}'"]
+    except Exception:  # search is a convenience in the shell, not a requirement
+        pass
+    sys.stdout.flush()
+    os.execv(cli, [*argv, str(db)])
+    return 0  # not reached
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from warehouse.search import SearchUnavailable, search
+
+    con = _open_read_only(args, "search")
+    if con is None:
+        return 2
+    try:
+        hits = search(con, args.query, args.limit)
+    except (SearchUnavailable, duckdb.Error) as exc:
+        print(f"newsetl search: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    if not hits:
+        print(f"no quote or article matches {args.query!r}")
+        return 0
+    width = shutil.get_terminal_size((120, 40)).columns
+    for h in hits:
+        who = f"{h.speaker}: " if h.speaker else ""
+        text = " ".join(h.text.split())
+        snippet = f"{who}\u201c{text}\u201d" if h.kind == "quote" else text
+        print(f"[{h.kind} {h.score:.2f}] {h.title or '(no title)'}")
+        print(f"    {snippet[: max(40, width - 6)]}")
     return 0
 
 
@@ -105,12 +174,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--chunk-size", type=int, default=500, help="files per task (default %(default)s)")
     run.set_defaults(func=cmd_run)
 
-    sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only)")
-    sql.add_argument("query")
+    sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only); no query opens the shell")
+    sql.add_argument("query", nargs="?", help="SQL to run; leave it out to open the DuckDB CLI")
     sql.add_argument("--db", default=DEFAULT_DB)
-    sql.add_argument("--max-rows", type=int, default=40)
+    sql.add_argument("--format", choices=["table", "csv", "json", "parquet"],
+                     help="output format (default: table, or the --output file's extension)")
+    sql.add_argument("--output", help="write the result to this file instead of the screen")
+    sql.add_argument("--max-rows", type=int, default=40, help="rows shown in a table (default %(default)s)")
     sql.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a run holding the file")
     sql.set_defaults(func=cmd_sql)
+
+    shell = sub.add_parser("shell", help="open the DuckDB CLI on the warehouse, read-only")
+    shell.add_argument("--db", default=DEFAULT_DB)
+    shell.set_defaults(func=cmd_shell)
+
+    srch = sub.add_parser("search", help="full-text search over quotes and articles")
+    srch.add_argument("query", help="words to look for (stemmed, ranked by BM25)")
+    srch.add_argument("--db", default=DEFAULT_DB)
+    srch.add_argument("--limit", type=int, default=10)
+    srch.add_argument("--wait", type=float, default=5.0)
+    srch.set_defaults(func=cmd_search)
 
     rep = sub.add_parser("report", help="print the path of the data-quality report")
     rep.add_argument("--db", default=DEFAULT_DB)
