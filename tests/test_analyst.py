@@ -142,3 +142,12 @@ def test_shell_opens_the_duckdb_cli_read_only(db, command):
     counts = re.findall(r"│\s+(\d+)\s+│", proc.stdout)
     assert counts == ["15", "1"]  # the quotes, then one quote found by the search extension
     assert "read-only" in (proc.stdout + proc.stderr).lower()  # writes are refused
+
+
+def test_readme_python_snippet_runs(db):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Asking questions"):]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    scope: dict = {}
+    exec(code.replace("warehouse/news.duckdb", str(db)), scope)  # noqa: S102 - our own README
+    assert scope["df"].height == 15 and scope["df2"].height > 10
