@@ -149,5 +149,5 @@ def test_readme_python_snippet_runs(db):
     section = text[text.index("## Asking questions"):]
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
     scope: dict = {}
-    exec(code.replace("warehouse/news.duckdb", str(db)), scope)  # noqa: S102 - our own README
+    exec(code.replace("warehouse/news.duckdb", str(db)), scope)
     assert scope["df"].height == 15 and scope["df2"].height > 10
