@@ -21,7 +21,9 @@ def _print_summary(s, out=sys.stdout) -> None:
     p(f"newsetl run {s.run_id}: {s.status.upper()} in {s.seconds:.1f} s")
     p(f"  seeds:      {s.seeds_dir}")
     p(f"  warehouse:  {s.db_path}")
-    p(f"  files:      {s.files_seen} seen, {s.files_loaded} loaded, {s.files_rejected} rejected")
+    p(f"  files:      {s.files_seen} seen, {s.files_loaded} loaded ({s.files_new} new, {s.files_changed} changed), "
+      f"{s.files_skipped} unchanged, {s.files_deleted} gone (rows kept), {s.files_rejected} rejected"
+      + ("  [full refresh]" if s.full_refresh else ""))
     for note in s.notes:
         p(f"  note:       {note}")
     for path, reason, detail in s.rejected[:10]:
@@ -52,7 +54,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.pipeline import RunFailed, newsetl_flow
 
     try:
-        summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size)
+        summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
+                               full_refresh=args.full_refresh)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         return 1
@@ -172,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", default="seeds", help="folder of *.txt articles, searched recursively")
     run.add_argument("--db", default=DEFAULT_DB, help="DuckDB warehouse file (default %(default)s)")
     run.add_argument("--chunk-size", type=int, default=500, help="files per task (default %(default)s)")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="re-extract every file and rebuild the warehouse's data from this folder")
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only); no query opens the shell")

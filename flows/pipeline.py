@@ -42,6 +42,10 @@ class RunSummary:
     files_loaded: int = 0
     files_rejected: int = 0
     files_skipped: int = 0
+    files_new: int = 0
+    files_changed: int = 0
+    files_deleted: int = 0
+    full_refresh: bool = False
     table_rows: dict[str, int] = field(default_factory=dict)
     loaded_rows: dict[str, int] = field(default_factory=dict)
     dq_success: bool | None = None
@@ -77,8 +81,9 @@ def read_chunk(paths: list[str], max_bytes: int) -> list[RawFile]:
 
 
 @task(name="transform-chunk", cache_policy=NO_CACHE)
-def transform_chunk(files: list[RawFile], run_id: str, now: dt.datetime, max_bytes: int) -> ChunkFrames:
-    return process_files(files, run_id, now, max_bytes)
+def transform_chunk(files: list[RawFile], run_id: str, now: dt.datetime, max_bytes: int,
+                    known: dict[str, str]) -> ChunkFrames:
+    return process_files(files, run_id, now, max_bytes, known)
 
 
 @task(name="validate-frames", cache_policy=NO_CACHE)
@@ -98,7 +103,8 @@ def validate_frames(frames: ChunkFrames, db_path: str, run_id: str):
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: str):
+def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: str, full_refresh: bool,
+              present: list[str], missing: list[str]):
     from expectations.runner import critical_failures, raise_on_critical
     from warehouse.loader import load_run
 
@@ -110,17 +116,20 @@ def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: st
 
     con = connect(db_path)
     try:
-        return load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, dq_rows, check)
+        return load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, dq_rows, check,
+                        full_refresh=full_refresh, present_paths=present, missing_paths=missing)
     finally:
         con.close()
 
 
-def _record_start(db_path: str, run_id: str, seeds_dir: str, started: dt.datetime) -> None:
-    from warehouse.loader import record_run_start
+def _record_start(db_path: str, run_id: str, seeds_dir: str, started: dt.datetime) -> dict[str, str]:
+    """Record the run as started; return the loaded files (path -> sha256) it may skip."""
+    from warehouse.loader import known_files, record_run_start
 
     con = connect(db_path)
     try:
         record_run_start(con, run_id, str(flow_run.get_id() or ""), started, seeds_dir)
+        return known_files(con)
     finally:
         con.close()
 
@@ -141,6 +150,8 @@ def _record_end(db_path: str, summary: RunSummary, rejected: pl.DataFrame | None
             con, summary.run_id, summary.status,
             files_seen=summary.files_seen, files_loaded=summary.files_loaded,
             files_skipped=summary.files_skipped, files_rejected=summary.files_rejected,
+            files_new=summary.files_new, files_changed=summary.files_changed,
+            files_deleted=summary.files_deleted, full_refresh=summary.full_refresh,
             articles_rows=rows.get("articles"), mentions_rows=rows.get("mentions"),
             quotes_rows=rows.get("quotes"), entities_rows=rows.get("entities"),
             dq_success=summary.dq_success, dq_critical_failures=summary.dq_critical_failures,
@@ -150,14 +161,26 @@ def _record_end(db_path: str, summary: RunSummary, rejected: pl.DataFrame | None
         con.close()
 
 
+def _loaded_elsewhere(known: dict[str, str], present: set[str]) -> dict[str, str]:
+    """article_id -> path for loaded files still present: new copies of them are duplicates."""
+    return {sha[:16]: path for path, sha in known.items() if path in present}
+
+
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 @flow(name="newsetl", log_prints=False)
 def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT_DB),
-                 chunk_size: int = DEFAULT_CHUNK, max_bytes: int = DEFAULT_MAX_BYTES) -> RunSummary:
-    """Extract the seed files, check them with GX and load them into the DuckDB warehouse."""
+                 chunk_size: int = DEFAULT_CHUNK, max_bytes: int = DEFAULT_MAX_BYTES,
+                 full_refresh: bool = False) -> RunSummary:
+    """Extract the seed files, check them with GX and load them into the DuckDB warehouse.
+
+    Incremental by default: files loaded before with the same bytes are skipped (not decoded,
+    parsed or extracted), new files are added, changed files replace their rows, and loaded
+    files gone from the seeds folder keep their rows with ``missing_since`` set.
+    ``full_refresh`` rebuilds the warehouse's data from this folder alone.
+    """
     from expectations.runner import DataQualityError, critical_failures
 
     log = get_run_logger()
@@ -165,9 +188,10 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
     started = dt.datetime.now(dt.UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     db_path = str(Path(db_path).resolve())
-    summary = RunSummary(run_id=run_id, status="running", seeds_dir=str(seeds_dir), db_path=db_path)
+    summary = RunSummary(run_id=run_id, status="running", seeds_dir=str(seeds_dir), db_path=db_path,
+                         full_refresh=full_refresh)
     try:
-        _record_start(db_path, run_id, str(seeds_dir), started)
+        known = _record_start(db_path, run_id, str(seeds_dir), started)
     except (WarehouseLocked, WarehouseUnavailable) as exc:
         # Nothing was read or written: the warehouse cannot even record the run.
         summary.status, summary.error = "failed", str(exc)
@@ -185,17 +209,30 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
         if not paths:
             summary.notes.append(f"no *.txt files under {seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", seeds_dir)
+        root = str(Path(seeds_dir).resolve()) + "/"
+        present = set(paths)
+        missing = sorted(p for p in known if p.startswith(root) and p not in present)
+        skip_known = {} if full_refresh else known
         parts: list[ChunkFrames] = []
         done = 0
         for chunk in _chunks(paths, max(1, chunk_size)):
             files = read_chunk(chunk, max_bytes)
-            parts.append(transform_chunk(files, run_id, started, max_bytes))
+            parts.append(transform_chunk(files, run_id, started, max_bytes, skip_known))
             done += len(chunk)
             rate = done / max(time.perf_counter() - t_start, 1e-9)
             log.info("extract: %d/%d files done, %.0f articles/s", done, len(paths), rate)
-        frames = drop_duplicate_articles(ChunkFrames.concat(parts), run_id, started)
+        frames = drop_duplicate_articles(ChunkFrames.concat(parts), run_id, started,
+                                         {} if full_refresh else _loaded_elsewhere(known, present))
         summary.stage_seconds = {k: round(v, 3) for k, v in frames.seconds.items()}
         summary.files_loaded = frames.articles.height
+        summary.files_skipped = len(frames.unchanged)
+        loaded = frames.articles.get_column("source_path").to_list()
+        summary.files_new = sum(p not in known for p in loaded) if not full_refresh else len(loaded)
+        summary.files_changed = 0 if full_refresh else len(loaded) - summary.files_new
+        summary.files_deleted = len(missing)
+        if missing:
+            log.warning("%d loaded file(s) are gone from %s: their rows are kept, flagged missing_since",
+                        len(missing), seeds_dir)
         summary.files_rejected = frames.rejected.height
         summary.rejected = [(r["source_path"], r["reason"], r["detail"]) for r in
                             frames.rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
@@ -211,7 +248,8 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
             raise DataQualityError(failure_message(dq_rows), dq_rows)
 
         log.info("load: one transaction into %s", db_path)
-        result, post_rows = load_task(frames, dq_rows, validator, db_path)
+        result, post_rows = load_task(frames, dq_rows, validator, db_path, full_refresh, sorted(present),
+                                      [] if full_refresh else missing)
         dq_rows = pl.concat([dq_rows, post_rows])
         summary.table_rows = result.table_rows
         summary.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,

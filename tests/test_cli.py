@@ -34,7 +34,7 @@ def test_run_prints_summary(cli_warehouse):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "COMPLETED" in out
-    assert "2 seen, 1 loaded, 1 rejected" in out
+    assert "2 seen, 1 loaded (1 new, 0 changed), 0 unchanged, 0 gone (rows kept), 1 rejected" in out
     assert "broken.txt: binary" in out
     assert "data quality: PASSED" in out
     assert "report:" in out and "index.html" in out

@@ -189,3 +189,59 @@ def test_unusable_warehouse_path_fails_clearly(tmp_path, flow):
     blocker.write_text("a file where the warehouse folder should be")
     with pytest.raises(RunFailed, match="cannot create the folder"):
         flow(seeds_dir=str(SEED.parent), db_path=str(blocker / "news.duckdb"))
+
+
+def test_incremental_runs_skip_unchanged_add_new_replace_changed_and_flag_deleted(tmp_path, flow):
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds, "a.txt")
+    (seeds / "b.txt").write_text('Zoo\n\nLONDON - "The penguins are fine," said Ann Keeper.')
+    db = tmp_path / "news.duckdb"
+    first = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert (first.files_new, first.files_changed, first.files_skipped) == (2, 0, 0)
+
+    again = flow(seeds_dir=str(seeds), db_path=str(db))  # nothing changed: nothing re-extracted
+    assert (again.files_loaded, again.files_skipped, again.files_new) == (0, 2, 0)
+    assert counts(db)["quotes"] == 16
+
+    (seeds / "b.txt").write_text('Zoo\n\nLONDON - "The giraffes are fine," said Ann Keeper.')
+    (seeds / "c.txt").write_text('Farm\n\nLEEDS - "Cows are calm," said Bo Farmer.')
+    (seeds / "a.txt").unlink()
+    third = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert (third.files_new, third.files_changed, third.files_skipped, third.files_deleted) == (1, 1, 0, 1)
+    assert query(db, "SELECT regexp_extract(source_path, '[^/]+$'), missing_since IS NOT NULL FROM articles "
+                     "ORDER BY 1") == [("a.txt", True), ("b.txt", False), ("c.txt", False)]
+    assert ("The giraffes are fine,",) in query(db, "SELECT text FROM quotes")
+    run = query(db, f"SELECT files_new, files_changed, files_skipped, files_deleted FROM runs "
+                    f"WHERE run_id = '{third.run_id}'")
+    assert run == [(1, 1, 0, 1)]
+
+    copy_seed(seeds, "a.txt")  # it comes back unchanged: skipped, and no longer flagged
+    fourth = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert fourth.files_skipped == 3
+    assert query(db, "SELECT count(*) FROM articles WHERE missing_since IS NOT NULL") == [(0,)]
+
+
+def test_full_refresh_rebuilds_from_the_folder(tmp_path, flow):
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds, "a.txt")
+    other = tmp_path / "other"
+    (other).mkdir()
+    (other / "x.txt").write_text('Zoo\n\nLONDON - "Elsewhere entirely," said Ann Keeper.')
+    db = tmp_path / "news.duckdb"
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    flow(seeds_dir=str(other), db_path=str(db))
+    assert counts(db)["articles"] == 2
+    s = flow(seeds_dir=str(seeds), db_path=str(db), full_refresh=True)
+    assert s.full_refresh and s.files_loaded == 1 and s.files_skipped == 0
+    assert counts(db)["articles"] == 1
+
+
+def test_a_new_copy_of_a_loaded_file_is_a_duplicate(tmp_path, flow):
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds, "a.txt")
+    db = tmp_path / "news.duckdb"
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    copy_seed(seeds, "b.txt")
+    s = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert s.files_skipped == 1 and s.files_rejected == 1
+    assert query(db, "SELECT regexp_extract(source_path, '[^/]+$') FROM articles") == [("a.txt",)]

@@ -60,3 +60,16 @@ def test_views_run_on_empty_warehouse(con):
     for name, _ in view_statements():
         view = name.removesuffix(".sql")
         con.execute(f"SELECT * FROM {view} LIMIT 1").fetchall()
+
+
+def test_older_warehouse_gains_new_columns_in_place(tmp_path):
+    db = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(db))
+    old.execute("CREATE TABLE runs (run_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, "
+                "status VARCHAR NOT NULL, seeds_dir VARCHAR NOT NULL)")
+    old.execute("INSERT INTO runs VALUES ('r0', now(), 'completed', 'seeds')")
+    ensure_schema(old)
+    cols = [r[0] for r in old.execute("DESCRIBE runs").fetchall()]
+    assert {"files_new", "files_deleted", "full_refresh", "dq_success"} <= set(cols)
+    assert old.execute("SELECT run_id, files_new FROM runs").fetchall() == [("r0", None)]
+    old.close()

@@ -41,6 +41,7 @@ class ChunkFrames:
     quotes: pl.DataFrame
     rejected: pl.DataFrame
     seconds: dict[str, float] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)  # paths loaded before with these very bytes
 
     @staticmethod
     def concat(parts: list[ChunkFrames]) -> ChunkFrames:
@@ -58,6 +59,7 @@ class ChunkFrames:
             cat([p.quotes for p in parts], QUOTES.empty()),
             cat([p.rejected for p in parts], REJECTED_FILES.empty()),
             dict(seconds),
+            [path for p in parts for path in p.unchanged],
         )
 
 
@@ -88,9 +90,15 @@ def _paragraph_of(parsed: ParsedArticle, pos: int) -> int:
 
 
 def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
-                  max_bytes: int = DEFAULT_MAX_BYTES) -> ChunkFrames:
-    """Decode, parse and extract mentions and quotes for a chunk of files."""
+                  max_bytes: int = DEFAULT_MAX_BYTES, known: dict[str, str] | None = None) -> ChunkFrames:
+    """Decode, parse and extract mentions and quotes for a chunk of files.
+
+    ``known`` maps source paths to the sha256 they were last loaded with: a file whose bytes
+    hash the same is listed in ``unchanged`` and not decoded, parsed or extracted again.
+    """
     lex = load()
+    known = known or {}
+    unchanged: list[str] = []
     arts: list[dict] = []
     ments: list[dict] = []
     quotes: list[dict] = []
@@ -101,6 +109,9 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
             _reject(rejected, f, run_id, now, f.reason, f.error or "could not be read", "read", f.size_bytes)
             continue
         t0 = time.perf_counter()
+        if f.path in known and len(f.data) <= max_bytes and known[f.path] == sha256_hex(f.data):
+            unchanged.append(f.path)
+            continue
         try:
             dec = decode_bytes(f.data, max_bytes)
         except Rejection as exc:
@@ -153,21 +164,27 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
                 "kind": q.kind, "word_count": q.extra.get("words", len(q.text.split())),
             })
     return ChunkFrames(ARTICLES.frame(arts), MENTIONS.frame(ments), QUOTES.frame(quotes),
-                       REJECTED_FILES.frame(rejected), dict(seconds))
+                       REJECTED_FILES.frame(rejected), dict(seconds), unchanged)
 
 
-def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime) -> ChunkFrames:
+def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime,
+                            loaded: dict[str, str] | None = None) -> ChunkFrames:
     """Keep one article per content hash; later copies become ``duplicate_content`` rejections.
 
     Two paths with byte-identical content are one article: loading both would duplicate every
-    mention and quote. The first path in sorted order wins, so reruns choose the same one.
+    mention and quote. The first path in sorted order wins, so reruns choose the same one; an
+    article already loaded from another path that still exists (``loaded``: article_id ->
+    path) keeps that path.
     """
     arts = frames.articles.sort("source_path")
-    keep = arts.unique(subset="article_id", keep="first", maintain_order=True)
-    if keep.height == arts.height:
+    first = arts.unique(subset="article_id", keep="first", maintain_order=True)
+    kept_path = pl.col("article_id").replace_strict(loaded or {}, default=pl.col("source_path"),
+                                                    return_dtype=pl.Utf8)
+    keep_map = first.select("article_id", kept_path.alias("kept_path"))
+    dupes = arts.join(keep_map, on="article_id").filter(pl.col("source_path") != pl.col("kept_path"))
+    if dupes.height == 0:
         return frames
-    dupes = arts.join(keep.select("article_id", pl.col("source_path").alias("kept_path")), on="article_id")
-    dupes = dupes.filter(pl.col("source_path") != pl.col("kept_path"))
+    keep = arts.join(dupes.select("source_path"), on="source_path", how="anti")
     rej = dupes.select(
         pl.lit(run_id).alias("run_id"), "source_path", pl.lit("duplicate_content").alias("reason"),
         (pl.lit("same bytes as ") + pl.col("kept_path")).alias("detail"), pl.lit("dedupe").alias("step"),
@@ -182,4 +199,5 @@ def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime) 
         .filter(pl.col("article_id").is_in(ids.implode())),
         pl.concat([frames.rejected, REJECTED_FILES.conform(rej)]),
         frames.seconds,
+        frames.unchanged,
     )

@@ -94,6 +94,8 @@ ARTICLES = Table(
         Column("paragraph_count", I32, "INTEGER", False, "blocks of the body, headings included"),
         Column("run_id", S, "VARCHAR", False),
         Column("loaded_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
+        Column("missing_since", pl.Datetime("us", "UTC"), "TIMESTAMPTZ",
+               doc="when a run first found the file gone from its seeds folder; NULL while it exists"),
     ),
 )
 
@@ -181,7 +183,7 @@ RUNS = Table(
         Column("seeds_dir", S, "VARCHAR", False),
         Column("files_seen", I64, "BIGINT"),
         Column("files_loaded", I64, "BIGINT"),
-        Column("files_skipped", I64, "BIGINT"),
+        Column("files_skipped", I64, "BIGINT", doc="files unchanged since their last load: not re-read"),
         Column("files_rejected", I64, "BIGINT"),
         Column("articles_rows", I64, "BIGINT"),
         Column("mentions_rows", I64, "BIGINT"),
@@ -192,6 +194,10 @@ RUNS = Table(
         Column("dq_warnings", I64, "BIGINT"),
         Column("report_path", S, "VARCHAR"),
         Column("error", S, "VARCHAR"),
+        Column("files_new", I64, "BIGINT", doc="files loaded for the first time"),
+        Column("files_changed", I64, "BIGINT", doc="files whose new content replaced their old rows"),
+        Column("files_deleted", I64, "BIGINT", doc="loaded files no longer in the seeds folder (kept, flagged)"),
+        Column("full_refresh", pl.Boolean, "BOOLEAN", doc="the run rebuilt the warehouse from scratch"),
     ),
 )
 

@@ -42,9 +42,20 @@ def view_statements() -> list[tuple[str, str]]:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and (re)create the views. Idempotent."""
+    """Create missing tables, add columns newer versions introduced, (re)create the views.
+
+    Idempotent. A warehouse built by an older newsetl gains the new nullable columns in place,
+    so upgrading never means rebuilding.
+    """
+    from transforms.schema import ALL_TABLES
+
     for _, sql in ddl_statements():
         con.execute(sql)
+    for table in ALL_TABLES:
+        have = {r[0] for r in con.execute(f"DESCRIBE {table.name}").fetchall()}
+        for col in table.columns:
+            if col.name not in have:
+                con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {col.sql}')
     for _, sql in view_statements():
         con.execute(sql)
 

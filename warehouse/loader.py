@@ -86,6 +86,30 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int
     return df.height
 
 
+def _flag_missing(con: duckdb.DuckDBPyConnection, present: list[str], missing: list[str],
+                  now: dt.datetime) -> None:
+    if missing:
+        con.register("gone", pl.DataFrame({"source_path": missing}, schema={"source_path": pl.Utf8}))
+        try:
+            con.execute("UPDATE articles SET missing_since = ? WHERE missing_since IS NULL "
+                        "AND source_path IN (SELECT source_path FROM gone)", [now])
+        finally:
+            con.unregister("gone")
+    if present:
+        con.register("back", pl.DataFrame({"source_path": present}, schema={"source_path": pl.Utf8}))
+        try:
+            con.execute("UPDATE articles SET missing_since = NULL WHERE missing_since IS NOT NULL "
+                        "AND source_path IN (SELECT source_path FROM back)")
+        finally:
+            con.unregister("back")
+
+
+def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """source_path -> content_sha256 of every loaded article: what an incremental run can skip."""
+    ensure_schema(con)
+    return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
+
+
 def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, dq_rows: pl.DataFrame) -> None:
     """Store a run's rejections and data-quality results (also for runs whose load failed)."""
     con.execute("BEGIN TRANSACTION")
@@ -106,6 +130,11 @@ def load_run(
     rejected: pl.DataFrame,
     dq_rows: pl.DataFrame,
     check: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame] | None = None,
+    *,
+    full_refresh: bool = False,
+    present_paths: list[str] | None = None,
+    missing_paths: list[str] | None = None,
+    now: dt.datetime | None = None,
 ) -> tuple[LoadResult, pl.DataFrame]:
     """Replace the run's articles (and their mentions and quotes) in one transaction.
 
@@ -113,11 +142,20 @@ def load_run(
     the same transaction. ``check`` is called inside it after the load, with the connection;
     it returns more data-quality rows, and raises to veto the commit. Returns the load counts
     and the check's rows.
+
+    ``full_refresh`` empties the data tables first (a rebuild from scratch). ``missing_paths``
+    are loaded files gone from their seeds folder: their rows stay, flagged with
+    ``missing_since``; ``present_paths`` clears that flag for files that came back.
     """
     ensure_schema(con)
     articles, mentions, quotes = ARTICLES.conform(articles), MENTIONS.conform(mentions), QUOTES.conform(quotes)
+    now = now or dt.datetime.now(dt.UTC)
     con.execute("BEGIN TRANSACTION")
     try:
+        if full_refresh:
+            for table in ("mentions", "quotes", "articles"):
+                con.execute(f"DELETE FROM {table}")
+        _flag_missing(con, present_paths or [], missing_paths or [], now)
         con.register("incoming", articles.select("article_id", "source_path"))
         try:
             con.execute("""

@@ -20,5 +20,6 @@ CREATE TABLE IF NOT EXISTS articles (
     paragraph_count        INTEGER NOT NULL,
     run_id                 VARCHAR NOT NULL,
     loaded_at              TIMESTAMPTZ NOT NULL,
+    missing_since          TIMESTAMPTZ,
     PRIMARY KEY (article_id)
 );

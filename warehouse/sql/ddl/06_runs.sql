@@ -20,5 +20,9 @@ CREATE TABLE IF NOT EXISTS runs (
     dq_warnings            BIGINT,
     report_path            VARCHAR,
     error                  VARCHAR,
+    files_new              BIGINT,
+    files_changed          BIGINT,
+    files_deleted          BIGINT,
+    full_refresh           BOOLEAN,
     PRIMARY KEY (run_id)
 );
