@@ -19,7 +19,7 @@ import polars as pl
 
 from transforms.schema import ARTICLES, DQ_RESULTS, MENTIONS, QUOTES, REJECTED_FILES, RUNS
 from warehouse.connection import ensure_schema
-from warehouse.search import rebuild_index
+from warehouse.search import has_index, rebuild_index
 
 ENTITIES_REBUILD = """
 DELETE FROM entities;
@@ -172,8 +172,10 @@ def load_run(
         n_art = _insert(con, "articles", articles)
         n_men = _insert(con, "mentions", mentions)
         n_quo = _insert(con, "quotes", quotes)
-        con.execute(ENTITIES_REBUILD)
-        rebuild_index(con)  # full-text search always matches the tables
+        if full_refresh or articles.height or not has_index(con):
+            # Nothing derived changes when no article came in: a no-change rerun skips this.
+            con.execute(ENTITIES_REBUILD)
+            rebuild_index(con)  # full-text search always matches the tables
         post_rows = check(con) if check is not None else DQ_RESULTS.empty()
         _insert(con, "rejected_files", REJECTED_FILES.conform(rejected))
         _insert(con, "dq_results", DQ_RESULTS.conform(pl.concat([DQ_RESULTS.conform(dq_rows),
