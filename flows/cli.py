@@ -55,7 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
-                               full_refresh=args.full_refresh)
+                               full_refresh=args.full_refresh, lock_wait=args.wait)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         return 1
@@ -68,7 +68,13 @@ def _open_read_only(args: argparse.Namespace, command: str):
 
     try:
         return connect(args.db, read_only=True, wait_seconds=args.wait)
-    except (WarehouseLocked, WarehouseUnavailable) as exc:
+    except WarehouseLocked as exc:
+        from warehouse.runlock import active_run
+
+        run = active_run(args.db)
+        print(f"newsetl {command}: {exc}" + (f" It is being loaded by {run}." if run else ""), file=sys.stderr)
+        return None
+    except WarehouseUnavailable as exc:
         print(f"newsetl {command}: {exc}", file=sys.stderr)
         return None
 
@@ -177,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--chunk-size", type=int, default=500, help="files per task (default %(default)s)")
     run.add_argument("--full-refresh", action="store_true",
                      help="re-extract every file and rebuild the warehouse's data from this folder")
+    run.add_argument("--wait", type=float, default=30.0,
+                     help="seconds to wait for another run holding the warehouse (default %(default)s)")
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only); no query opens the shell")

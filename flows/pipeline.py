@@ -173,21 +173,41 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 @flow(name="newsetl", log_prints=False)
 def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT_DB),
                  chunk_size: int = DEFAULT_CHUNK, max_bytes: int = DEFAULT_MAX_BYTES,
-                 full_refresh: bool = False) -> RunSummary:
+                 full_refresh: bool = False, lock_wait: float = 30.0) -> RunSummary:
     """Extract the seed files, check them with GX and load them into the DuckDB warehouse.
 
     Incremental by default: files loaded before with the same bytes are skipped (not decoded,
     parsed or extracted), new files are added, changed files replace their rows, and loaded
     files gone from the seeds folder keep their rows with ``missing_since`` set.
-    ``full_refresh`` rebuilds the warehouse's data from this folder alone.
+    ``full_refresh`` rebuilds the warehouse's data from this folder alone. One run at a time
+    holds a warehouse: another waits up to ``lock_wait`` seconds, then fails naming it.
     """
+    from warehouse.runlock import run_lock
+
+    started = dt.datetime.now(dt.UTC)
+    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    resolved = str(Path(db_path).resolve())
+    lock = run_lock(resolved, run_id, started.isoformat(timespec="seconds"), lock_wait)
+    try:
+        lock.__enter__()
+    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        get_run_logger().error("%s", exc)
+        summary = RunSummary(run_id=run_id, status="failed", seeds_dir=str(seeds_dir), db_path=resolved,
+                             full_refresh=full_refresh, error=str(exc))
+        raise RunFailed(summary) from exc
+    try:
+        return _run(seeds_dir, resolved, chunk_size, max_bytes, full_refresh, run_id, started)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_refresh: bool, run_id: str,
+         started: dt.datetime) -> RunSummary:
+    """The run itself, under the warehouse's run lock."""
     from expectations.runner import DataQualityError, critical_failures
 
     log = get_run_logger()
     t_start = time.perf_counter()
-    started = dt.datetime.now(dt.UTC)
-    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    db_path = str(Path(db_path).resolve())
     summary = RunSummary(run_id=run_id, status="running", seeds_dir=str(seeds_dir), db_path=db_path,
                          full_refresh=full_refresh)
     try:

@@ -11,8 +11,11 @@ rolled back and the warehouse stays exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -84,6 +87,21 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int
     finally:
         con.unregister(name)
     return df.height
+
+
+def _fault_point() -> None:
+    """Fault injection for the crash-safety tests: pause inside the open load transaction.
+
+    With NEWSETL_FAULT_PAUSE_BEFORE_COMMIT=<seconds> set, the loader touches the file named by
+    NEWSETL_FAULT_MARKER and sleeps before committing, so a test can SIGKILL a real run there.
+    Unset in normal use: costs one environment look-up per run.
+    """
+    pause = os.environ.get("NEWSETL_FAULT_PAUSE_BEFORE_COMMIT")
+    if pause:
+        marker = os.environ.get("NEWSETL_FAULT_MARKER")
+        if marker:
+            Path(marker).touch()
+        time.sleep(float(pause))
 
 
 def _flag_missing(con: duckdb.DuckDBPyConnection, present: list[str], missing: list[str],
@@ -176,6 +194,7 @@ def load_run(
             # Nothing derived changes when no article came in: a no-change rerun skips this.
             con.execute(ENTITIES_REBUILD)
             rebuild_index(con)  # full-text search always matches the tables
+        _fault_point()
         post_rows = check(con) if check is not None else DQ_RESULTS.empty()
         _insert(con, "rejected_files", REJECTED_FILES.conform(rejected))
         _insert(con, "dq_results", DQ_RESULTS.conform(pl.concat([DQ_RESULTS.conform(dq_rows),
