@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.newsetl-installed
 
-.PHONY: setup run test lint bench lock clean
+.PHONY: setup run test lint bench lock clean server serve
 
 setup: $(STAMP)
 
@@ -21,6 +21,18 @@ run: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/python -m pytest -q -rs; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
+
+# Scheduled runs need a real Prefect server (the temporary one never runs schedules):
+# `make server` starts one on 127.0.0.1:4200 with the project's PREFECT_HOME, `make serve`
+# registers the hourly deployment and serves it (Ctrl-C stops serving).
+PREFECT_PORT ?= 4200
+export PREFECT_HOME ?= $(CURDIR)/.prefect
+
+server: $(STAMP)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+serve: $(STAMP)
+	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/newsetl serve --cron "0 * * * *"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

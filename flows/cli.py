@@ -162,6 +162,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Register the flow as a deployment with a cron schedule and serve it until stopped."""
+    import os
+
+    from flows.runtime import configure
+
+    configure()
+    if not os.environ.get("PREFECT_API_URL"):
+        print("newsetl serve: schedules need a Prefect server; Prefect's temporary server never runs them.\n"
+              "Start one first (see README, 'Scheduled runs'):\n"
+              "  PREFECT_HOME=$PWD/.prefect .venv/bin/prefect server start --host 127.0.0.1 --port 4200 &\n"
+              "  PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/newsetl serve --cron \"0 * * * *\"",
+              file=sys.stderr)
+        return 2
+    from prefect.schedules import Cron
+
+    from flows.pipeline import newsetl_flow
+
+    params = {"seeds_dir": str(Path(args.seeds).resolve()), "db_path": str(Path(args.db).resolve())}
+    print(f"serving deployment newsetl/{args.name}: cron {args.cron!r} ({args.timezone}), "
+          f"seeds {params['seeds_dir']} -> {params['db_path']}", flush=True)
+    newsetl_flow.serve(name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
+                       description="newsetl: seeds folder -> checked DuckDB warehouse", tags=["newsetl"])
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from expectations.paths import report_path
 
@@ -207,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--limit", type=int, default=10)
     srch.add_argument("--wait", type=float, default=5.0)
     srch.set_defaults(func=cmd_search)
+
+    serve = sub.add_parser("serve", help="serve the flow on a cron schedule (needs a Prefect server)")
+    serve.add_argument("--cron", default="0 * * * *", help="cron schedule (default: hourly, %(default)r)")
+    serve.add_argument("--timezone", default="UTC", help="time zone of the schedule (default %(default)s)")
+    serve.add_argument("--seeds", default="seeds")
+    serve.add_argument("--db", default=DEFAULT_DB)
+    serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
+    serve.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="print the path of the data-quality report")
     rep.add_argument("--db", default=DEFAULT_DB)
