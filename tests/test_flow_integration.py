@@ -187,7 +187,7 @@ def test_unusable_warehouse_path_fails_clearly(tmp_path, flow):
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the warehouse folder should be")
-    with pytest.raises(RunFailed, match="cannot create the folder"):
+    with pytest.raises(RunFailed, match="cannot write the warehouse"):
         flow(seeds_dir=str(SEED.parent), db_path=str(blocker / "news.duckdb"))
 
 

@@ -63,7 +63,7 @@ def run_lock(db_path: str | Path, run_id: str, started_at: str, wait_seconds: fl
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise WarehouseUnavailable(f"cannot create the folder of {db_path} or its lock file: {exc}") from exc
+        raise WarehouseUnavailable(f"cannot write the warehouse at {db_path} (its folder or lock file): {exc}") from exc
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
