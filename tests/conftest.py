@@ -68,3 +68,19 @@ def _stop_prefect_server_before_capture_closes():
 
         for server in list(SubprocessASGIServer._instances.values()):
             server.stop()
+
+
+def query(db, sql: str) -> list[tuple]:
+    """Rows of a query on a warehouse file, opened read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def counts(db) -> dict[str, int]:
+    """Row counts of the data tables of a warehouse file."""
+    return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("articles", "mentions", "entities", "quotes")}

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, copy_seed
+from tests.conftest import ROOT, copy_seed, query
 
 pytestmark = pytest.mark.integration
 NEWSETL = Path(sys.executable).parent / "newsetl"
@@ -43,40 +43,32 @@ def db(tmp_path_factory):
     return path
 
 
-def rows(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_readme_has_at_least_eight_example_queries():
     assert len(readme_queries()) >= 8
 
 
-@pytest.mark.parametrize("query", readme_queries(), ids=lambda q: q.splitlines()[0][:40])
-def test_every_readme_query_runs_on_the_seed_warehouse(db, query):
-    proc = newsetl("sql", "--db", str(db), "--format", "json", query)
+@pytest.mark.parametrize("example", readme_queries(), ids=lambda q: q.splitlines()[0][:40])
+def test_every_readme_query_runs_on_the_seed_warehouse(db, example):
+    proc = newsetl("sql", "--db", str(db), "--format", "json", example)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    if "rejected_files" not in query:  # the seed loads cleanly: nothing rejected
-        assert result, f"no rows for {query}"
+    if "rejected_files" not in example:  # the seed loads cleanly: nothing rejected
+        assert result, f"no rows for {example}"
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_views_return_rows(db, view):
-    assert rows(db, f"SELECT * FROM {view} LIMIT 5")
+def test_views_return_query(db, view):
+    assert query(db, f"SELECT * FROM {view} LIMIT 5")
 
 
 def test_views_answer_the_first_questions(db):
-    assert ("John Kirby",) in rows(db, "SELECT speaker FROM top_speakers")
-    pair = rows(db, "SELECT articles FROM entity_cooccurrence WHERE 'John Kerry' IN (name_a, name_b) "
+    assert ("John Kirby",) in query(db, "SELECT speaker FROM top_speakers")
+    pair = query(db, "SELECT articles FROM entity_cooccurrence WHERE 'John Kerry' IN (name_a, name_b) "
                     "AND 'Sergei Lavrov' IN (name_a, name_b)")
     assert pair == [(1,)]
-    quotes, speakers = rows(db, "SELECT quotes, speakers FROM article_summaries")[0]
+    quotes, speakers = query(db, "SELECT quotes, speakers FROM article_summaries")[0]
     assert quotes == 15 and "Fred Hof" in speakers
-    status, dq = rows(db, "SELECT status, dq_success FROM dq_status")[0]
+    status, dq = query(db, "SELECT status, dq_success FROM dq_status")[0]
     assert (status, dq) == ("completed", True)
 
 
@@ -108,11 +100,11 @@ def test_search_index_follows_every_run(tmp_path):
 
 
 def test_csv_and_parquet_exports_round_trip(db, tmp_path):
-    query = "SELECT quote_id, speaker, text, char_start FROM quotes ORDER BY quote_id"
-    expected = rows(db, query)
+    sql = "SELECT quote_id, speaker, text, char_start FROM quotes ORDER BY quote_id"
+    expected = query(db, sql)
     out_csv, out_parquet = tmp_path / "q.csv", tmp_path / "q.parquet"
-    assert newsetl("sql", "--db", str(db), query, "--output", str(out_csv)).returncode == 0
-    assert newsetl("sql", "--db", str(db), query, "--output", str(out_parquet)).returncode == 0
+    assert newsetl("sql", "--db", str(db), sql, "--output", str(out_csv)).returncode == 0
+    assert newsetl("sql", "--db", str(db), sql, "--output", str(out_parquet)).returncode == 0
     with out_csv.open(newline="", encoding="utf-8") as fh:
         back = [(r["quote_id"], r["speaker"] or None, r["text"], int(r["char_start"])) for r in csv.DictReader(fh)]
     assert back == expected

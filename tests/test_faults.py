@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, copy_seed
+from tests.conftest import ROOT, copy_seed, counts
 
 pytestmark = pytest.mark.integration
 NEWSETL = Path(sys.executable).parent / "newsetl"
@@ -23,21 +23,12 @@ def newsetl(*args, env=None, timeout=180):
                           env=env)
 
 
-def snapshot(db):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("articles", "mentions", "entities", "quotes")}
-    finally:
-        con.close()
-
-
 def test_sigkill_while_loading_leaves_the_warehouse_as_it_was(tmp_path):
     seeds = tmp_path / "seeds"
     copy_seed(seeds)
     db = tmp_path / "news.duckdb"
     assert newsetl("run", "--seeds", str(seeds), "--db", str(db)).returncode == 0
-    before = snapshot(db)
+    before = counts(db)
 
     (seeds / "new.txt").write_text('Zoo news\n\nLONDON - "The penguins are thriving," said Ann Keeper.')
     marker = tmp_path / "in-load"
@@ -66,7 +57,7 @@ def test_sigkill_while_loading_leaves_the_warehouse_as_it_was(tmp_path):
         if victim.poll() is None:
             os.killpg(victim.pid, signal.SIGKILL)
 
-    assert snapshot(db) == before  # nothing of the killed load is visible
+    assert counts(db) == before  # nothing of the killed load is visible
     after = newsetl("run", "--seeds", str(seeds), "--db", str(db))
     assert after.returncode == 0, after.stderr[-2000:]
     con = duckdb.connect(str(db), read_only=True)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-import duckdb
 import polars as pl
 import pytest
 
-from tests.conftest import SEED, copy_seed
+from tests.conftest import SEED, copy_seed, counts, query
 
 pytestmark = pytest.mark.integration
 
@@ -27,23 +26,6 @@ def make_seeds(root):
     (root / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
     (root / "notes.md").write_text("not a .txt: ignored")
     return root
-
-
-def counts(db):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("articles", "mentions", "entities", "quotes")}
-    finally:
-        con.close()
-
-
-def query(db, sql):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
