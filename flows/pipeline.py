@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flows.runtime import configure
@@ -59,9 +60,6 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 def _worth_retrying(task, task_run, state) -> bool:
     """Retry I/O hiccups, not a seeds folder that does not exist."""
@@ -105,13 +103,12 @@ def validate_frames(frames: ChunkFrames, db_path: str, run_id: str):
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: str, full_refresh: bool,
               present: list[str], missing: list[str]):
-    from expectations.runner import critical_failures, raise_on_critical
+    from expectations.runner import raise_on_critical
     from warehouse.loader import load_run
 
     def check(con):
         post = validator.validate_warehouse(con)
-        if critical_failures(post).height:
-            raise_on_critical(post)
+        raise_on_critical(post)  # vetoes the commit
         return post
 
     con = connect(db_path)
@@ -187,24 +184,21 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
     started = dt.datetime.now(dt.UTC)
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     resolved = str(Path(db_path).resolve())
-    lock = run_lock(resolved, run_id, started.isoformat(timespec="seconds"), lock_wait)
-    try:
-        lock.__enter__()
-    except (WarehouseLocked, WarehouseUnavailable) as exc:
-        get_run_logger().error("%s", exc)
-        summary = RunSummary(run_id=run_id, status="failed", seeds_dir=str(seeds_dir), db_path=resolved,
-                             full_refresh=full_refresh, error=str(exc))
-        raise RunFailed(summary) from exc
-    try:
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(run_lock(resolved, run_id, started.isoformat(timespec="seconds"), lock_wait))
+        except (WarehouseLocked, WarehouseUnavailable) as exc:
+            get_run_logger().error("%s", exc)
+            summary = RunSummary(run_id=run_id, status="failed", seeds_dir=str(seeds_dir), db_path=resolved,
+                                 full_refresh=full_refresh, error=str(exc))
+            raise RunFailed(summary) from exc
         return _run(seeds_dir, resolved, chunk_size, max_bytes, full_refresh, run_id, started)
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_refresh: bool, run_id: str,
          started: dt.datetime) -> RunSummary:
     """The run itself, under the warehouse's run lock."""
-    from expectations.runner import DataQualityError, critical_failures
+    from expectations.runner import DataQualityError, critical_failures, raise_on_critical
 
     log = get_run_logger()
     t_start = time.perf_counter()
@@ -262,10 +256,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
         log.info("validate: running the GX suites on %d articles, %d mentions, %d quotes",
                  frames.articles.height, frames.mentions.height, frames.quotes.height)
         validator, dq_rows = validate_frames(frames, db_path, run_id)
-        if critical_failures(dq_rows).height:
-            from expectations.runner import failure_message
-
-            raise DataQualityError(failure_message(dq_rows), dq_rows)
+        raise_on_critical(dq_rows)
 
         log.info("load: one transaction into %s", db_path)
         result, post_rows = load_task(frames, dq_rows, validator, db_path, full_refresh, sorted(present),

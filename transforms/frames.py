@@ -161,7 +161,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
                 "paragraph_count": q.paragraph_count, "speaker": q.speaker,
                 "speaker_entity_id": q.speaker_entity_id, "speaker_text": q.speaker_text,
                 "speaker_start": q.speaker_start, "speaker_end": q.speaker_end, "cue": q.cue,
-                "kind": q.kind, "word_count": q.extra.get("words", len(q.text.split())),
+                "kind": q.kind, "word_count": q.word_count,
             })
     return ChunkFrames(ARTICLES.frame(arts), MENTIONS.frame(ments), QUOTES.frame(quotes),
                        REJECTED_FILES.frame(rejected), dict(seconds), unchanged)

@@ -13,7 +13,7 @@ other short quoted phrases are kept: in PolNeAR most of them are somebody's word
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from transforms.attribution import (
     FOR_SOURCE,
@@ -48,7 +48,7 @@ class Quote:
     speaker_end: int | None = None
     speaker: str | None = None
     speaker_entity_id: str | None = None
-    extra: dict = field(default_factory=dict)
+    word_count: int = 0
 
 
 #: Quotes of this many words or fewer need more care: many are titles, names or scare quotes.
@@ -193,7 +193,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             sentence_opening = not before or before[-1] in ".!?:\n" or before.endswith(("—", "--"))
             kind = "full" if sentence_opening and stripped[0].isupper() else "partial"
         q.kind = kind
-        q.extra["words"] = words
+        q.word_count = words
         quotes.append(q)
         prev, prev_span = q, sp
         if q.speaker_entity_id:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -39,6 +41,19 @@ def ddl_statements() -> list[tuple[str, str]]:
 
 def view_statements() -> list[tuple[str, str]]:
     return _sql_files("views")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[str]:
+    """Expose a frame or Arrow table to SQL as ``name`` for the duration of the block.
+
+    Registering writes nothing to the database, so it works on read-only connections too.
+    """
+    con.register(name, data)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

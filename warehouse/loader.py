@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.schema import ARTICLES, DQ_RESULTS, MENTIONS, QUOTES, REJECTED_FILES, RUNS
-from warehouse.connection import ensure_schema
+from transforms.schema import ARTICLES, DQ_RESULTS, RUNS, TABLES
+from warehouse.connection import ensure_schema, registered
 from warehouse.search import has_index, rebuild_index
 
 ENTITIES_REBUILD = """
@@ -59,11 +59,7 @@ def record_run_start(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: s
     ensure_schema(con)
     row = RUNS.frame([{"run_id": run_id, "flow_run_id": flow_run_id, "started_at": started_at,
                        "status": "running", "seeds_dir": seeds_dir}])
-    con.register("run_row", row)
-    try:
-        con.execute("INSERT INTO runs BY NAME SELECT * FROM run_row")
-    finally:
-        con.unregister("run_row")
+    _insert(con, "runs", row)
 
 
 def record_run_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **fields: object) -> None:
@@ -78,14 +74,11 @@ def record_run_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **f
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:
+    """Append a frame to a table, conformed to the table's schema first."""
     if df.height == 0:
         return 0
-    name = f"stage_{table}"
-    con.register(name, df)
-    try:
+    with registered(con, f"stage_{table}", TABLES[table].conform(df)) as name:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
-    finally:
-        con.unregister(name)
     return df.height
 
 
@@ -106,20 +99,15 @@ def _fault_point() -> None:
 
 def _flag_missing(con: duckdb.DuckDBPyConnection, present: list[str], missing: list[str],
                   now: dt.datetime) -> None:
+    paths = pl.Schema({"source_path": pl.Utf8})
     if missing:
-        con.register("gone", pl.DataFrame({"source_path": missing}, schema={"source_path": pl.Utf8}))
-        try:
+        with registered(con, "gone", pl.DataFrame({"source_path": missing}, schema=paths)):
             con.execute("UPDATE articles SET missing_since = ? WHERE missing_since IS NULL "
                         "AND source_path IN (SELECT source_path FROM gone)", [now])
-        finally:
-            con.unregister("gone")
     if present:
-        con.register("back", pl.DataFrame({"source_path": present}, schema={"source_path": pl.Utf8}))
-        try:
+        with registered(con, "back", pl.DataFrame({"source_path": present}, schema=paths)):
             con.execute("UPDATE articles SET missing_since = NULL WHERE missing_since IS NOT NULL "
                         "AND source_path IN (SELECT source_path FROM back)")
-        finally:
-            con.unregister("back")
 
 
 def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -132,8 +120,8 @@ def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, d
     """Store a run's rejections and data-quality results (also for runs whose load failed)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        _insert(con, "rejected_files", REJECTED_FILES.conform(rejected))
-        _insert(con, "dq_results", DQ_RESULTS.conform(dq_rows))
+        _insert(con, "rejected_files", rejected)
+        _insert(con, "dq_results", dq_rows)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -166,7 +154,7 @@ def load_run(
     ``missing_since``; ``present_paths`` clears that flag for files that came back.
     """
     ensure_schema(con)
-    articles, mentions, quotes = ARTICLES.conform(articles), MENTIONS.conform(mentions), QUOTES.conform(quotes)
+    articles = ARTICLES.conform(articles)
     now = now or dt.datetime.now(dt.UTC)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -174,16 +162,13 @@ def load_run(
             for table in ("mentions", "quotes", "articles"):
                 con.execute(f"DELETE FROM {table}")
         _flag_missing(con, present_paths or [], missing_paths or [], now)
-        con.register("incoming", articles.select("article_id", "source_path"))
-        try:
+        with registered(con, "incoming", articles.select("article_id", "source_path")):
             con.execute("""
                 CREATE OR REPLACE TEMP TABLE replaced AS
                 SELECT article_id FROM articles
                 WHERE source_path IN (SELECT source_path FROM incoming)
                    OR article_id IN (SELECT article_id FROM incoming)
             """)
-        finally:
-            con.unregister("incoming")
         for table in ("mentions", "quotes", "articles"):
             con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
         con.execute("DROP TABLE replaced")
@@ -196,9 +181,8 @@ def load_run(
             rebuild_index(con)  # full-text search always matches the tables
         _fault_point()
         post_rows = check(con) if check is not None else DQ_RESULTS.empty()
-        _insert(con, "rejected_files", REJECTED_FILES.conform(rejected))
-        _insert(con, "dq_results", DQ_RESULTS.conform(pl.concat([DQ_RESULTS.conform(dq_rows),
-                                                                 DQ_RESULTS.conform(post_rows)])))
+        _insert(con, "rejected_files", rejected)
+        _insert(con, "dq_results", pl.concat([DQ_RESULTS.conform(dq_rows), DQ_RESULTS.conform(post_rows)]))
         counts = table_counts(con)
         con.execute("COMMIT")
     except BaseException:

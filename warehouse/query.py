@@ -14,6 +14,8 @@ from typing import TextIO
 
 import duckdb
 
+from warehouse.connection import registered
+
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -54,12 +56,9 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str, fmt: str = "table", ou
         # The warehouse is open read-only: the result is handed to COPY as an Arrow table
         # registered on the connection, which writes nothing to the database.
         table = rel.fetch_arrow_table()
-        con.register("newsetl_result", table)
         path = str(Path(output)).replace("'", "''")
-        try:
-            con.execute(f"COPY (SELECT * FROM newsetl_result) TO '{path}' ({_copy_options(fmt)})")
-        finally:
-            con.unregister("newsetl_result")
+        with registered(con, "newsetl_result", table) as name:
+            con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' ({_copy_options(fmt)})")
         return table.num_rows
     if fmt == "parquet":
         raise QueryError("Parquet is binary: give a file with --output")
