@@ -8,10 +8,14 @@ STAMP  := $(VENV)/.newsetl-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+# Python packages from the lock file; the report's CSS/JS (Bootstrap, jQuery, ...) from npm,
+# pinned by package-lock.json, so Data Docs render without network (expectations/assets.py).
+$(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@command -v npm >/dev/null || { echo "npm is needed for the report's assets: apt-get install -y npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -47,4 +51,4 @@ lock: $(STAMP)
 	@mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) .prefect warehouse/*.duckdb warehouse/*.duckdb.wal warehouse/*.gx
+	rm -rf $(VENV) node_modules .prefect warehouse/*.duckdb warehouse/*.duckdb.wal warehouse/*.gx
