@@ -6,8 +6,8 @@ index page's table (built by bootstrap-table in JavaScript) stays empty. ``make 
 installs the very same libraries with ``npm ci`` from ``package.json``/``package-lock.json``
 (no third-party file is committed here); after every ``build_data_docs`` this module copies
 the files the pages need into the site's ``static/vendor/`` and rewrites each page's links to
-relative paths. Pages built before keep working: every page is rewritten on every build, and
-a page already rewritten has nothing left to replace.
+relative paths. A page already rewritten has nothing left to replace, so rewriting is
+idempotent.
 """
 
 from __future__ import annotations
@@ -103,11 +103,14 @@ def external_assets(html: str) -> list[str]:
     return _EXTERNAL_ASSET.findall(html)
 
 
-def localize_site(site: Path, modules: Path | None = None) -> list[str]:
-    """Vendor the assets and rewrite every page of a Data Docs site; returns leftover URLs."""
+def localize_site(site: Path, since: float | None = None, modules: Path | None = None) -> list[str]:
+    """Vendor the assets and rewrite the pages of a Data Docs site (only those written after
+    ``since``, a timestamp, when given); returns the URLs still pointing at the network."""
     vendor_into(site, modules)
     leftovers: set[str] = set()
     for page in site.rglob("*.html"):
+        if since is not None and page.stat().st_mtime < since:
+            continue
         prefix = os.path.relpath(site, page.parent).replace(os.sep, "/")
         prefix = "" if prefix == "." else prefix + "/"
         html = page.read_text(encoding="utf-8")

@@ -12,5 +12,11 @@ def gx_root(db_path: str | Path) -> Path:
 
 
 def report_path(db_path: str | Path) -> Path:
-    """The Data Docs index of this warehouse; stable across runs."""
+    """The data-quality report of this warehouse (newsetl's summary page, linking to Data
+    Docs); stable across runs, so a bookmark keeps working."""
+    return gx_root(db_path) / "index.html"
+
+
+def data_docs_path(db_path: str | Path) -> Path:
+    """The GX Data Docs index of this warehouse."""
     return gx_root(db_path) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"

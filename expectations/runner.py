@@ -13,14 +13,34 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 
-from expectations.paths import gx_root, report_path
-from expectations.suites import CRITICAL, SUITES, WAREHOUSE_INVARIANTS, Check, warehouse_checks
+from expectations.paths import data_docs_path, gx_root
+from expectations.suites import (
+    CRITICAL,
+    QUARANTINE,
+    ROW_KEYS,
+    RUN_CHECKS,
+    SUITES,
+    WAREHOUSE_INVARIANTS,
+    Check,
+    warehouse_checks,
+)
 from transforms.schema import DQ_RESULTS
 
 DATASOURCE = "newsetl"
+
+
+#: Rows that failed a ``quarantine`` check: which check, and the row's article and key.
+FLAGGED_SCHEMA = pl.Schema({"table_name": pl.Utf8, "check_name": pl.Utf8, "expectation": pl.Utf8,
+                            "reason": pl.Utf8, "article_id": pl.Utf8, "row_key": pl.Utf8})
+
+
+class SuiteResult(NamedTuple):
+    rows: pl.DataFrame  # dq_results rows, one per expectation
+    flagged: pl.DataFrame  # FLAGGED_SCHEMA: rows failing a quarantine check
 
 
 class DataQualityError(RuntimeError):
@@ -52,6 +72,7 @@ class Validator:
         self.context.variables.save()
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
         self.run_time = dt.datetime.now(dt.UTC)
+        self.resources: list = []  # this run's suites and validation results: what Data Docs re-render
 
     def _expectation(self, check: Check, suite: str):
         import great_expectations.expectations as gxe
@@ -60,8 +81,12 @@ class Validator:
         meta = {"severity": check.severity, "check": check.name, "suite": suite, "notes": check.description}
         return cls(**check.kwargs, meta=meta)
 
-    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame) -> pl.DataFrame:
-        """Validate one frame against one suite; returns ``dq_results`` rows."""
+    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame) -> SuiteResult:
+        """Validate one frame against one suite: ``dq_results`` rows plus the rows to quarantine.
+
+        Frame suites (``articles``, ``mentions``, ``quotes``) ask GX for the ``article_id`` and
+        key of every failing row, so a ``quarantine`` check names exactly what to set aside.
+        """
         gx = self.gx
         try:
             asset = self.datasource.get_asset(suite_name)
@@ -77,44 +102,72 @@ class Validator:
         suite = self.context.suites.add_or_update(suite)
         vd = self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
+        key = ROW_KEYS.get(suite_name)
+        result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+        if key is not None and frame.height:
+            # Name failing rows by article (and file, for articles) so examples point somewhere.
+            index = ["article_id", key, *(["source_path"] if "source_path" in frame.columns else [])]
+            result_format = {"result_format": "COMPLETE", "partial_unexpected_count": 5,
+                             "unexpected_index_column_names": list(dict.fromkeys(index)),
+                             "return_unexpected_index_query": False}
         checkpoint = self.context.checkpoints.add_or_update(
-            gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[],
-                          result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5}))
+            gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=result_format))
         from great_expectations.core.run_identifier import RunIdentifier
 
         pdf = frame.to_pandas(use_pyarrow_extension_array=False)
         result = checkpoint.run(batch_parameters={"dataframe": pdf},
                                 run_id=RunIdentifier(run_name=self.run_id, run_time=self.run_time))
-        rows = []
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        self.resources += [ExpectationSuiteIdentifier(name=suite_name), *result.run_results.keys()]
+        rows, flagged = [], []
         now = dt.datetime.now(dt.UTC)
         for vr in result.run_results.values():
             for r in vr.results:
                 meta = r.expectation_config.meta or {}
                 kwargs = {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"}
                 res = r.result or {}
+                severity = meta.get("severity", CRITICAL)
+                check_name = meta.get("check", r.expectation_config.type)
                 rows.append({
                     "run_id": self.run_id, "table_name": suite_name,
                     "expectation": r.expectation_config.type,
                     "column": str(kwargs.get("column") or kwargs.get("column_A") or ""),
-                    "check_name": meta.get("check", r.expectation_config.type),
-                    "success": bool(r.success), "severity": meta.get("severity", CRITICAL),
+                    "check_name": check_name, "success": bool(r.success), "severity": severity,
                     "element_count": res.get("element_count"),
                     "unexpected_count": res.get("unexpected_count",
                                                 0 if r.success else res.get("observed_value")),
-                    "unexpected_examples": json.dumps(res.get("partial_unexpected_list", [])[:5], default=str),
+                    "unexpected_examples": json.dumps(
+                        (res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or [])[:5],
+                        default=str),
                     "details": json.dumps(kwargs, default=str), "evaluated_at": now,
                 })
-        return DQ_RESULTS.frame(rows)
+                if severity == QUARANTINE and not r.success and key is not None:
+                    reason = meta.get("notes") or check_name
+                    flagged += [{"table_name": suite_name, "check_name": check_name,
+                                 "expectation": r.expectation_config.type, "reason": reason,
+                                 "article_id": hit.get("article_id"), "row_key": str(hit.get(key))}
+                                for hit in res.get("unexpected_index_list") or []]
+        return SuiteResult(DQ_RESULTS.frame(rows), pl.DataFrame(flagged, schema=FLAGGED_SCHEMA))
+
+    def validate_run(self, metrics: pl.DataFrame) -> pl.DataFrame:
+        """The run-level checks; each row's examples carry its metric, baseline and jump."""
+        rows = self.validate("run", RUN_CHECKS, metrics).rows
+        observed = {r["metric"]: json.dumps({k: r[k] for k in ("value", "baseline", "jump")})
+                    for r in metrics.iter_rows(named=True)}
+        by_check = {c.name: observed.get(c.kwargs["row_condition"].split('"')[1]) for c in RUN_CHECKS}
+        return rows.with_columns(pl.col("check_name").replace_strict(by_check, default=None, return_dtype=pl.Utf8)
+                                 .alias("unexpected_examples"))
 
     def validate_warehouse(self, con) -> pl.DataFrame:
         """Run the entities suite and the warehouse invariants on the connection's current state."""
         entities = con.execute("SELECT * FROM entities").pl()
-        rows = [self.validate("entities", SUITES["entities"], entities)]
+        rows = [self.validate("entities", SUITES["entities"], entities).rows]
         inv = pl.DataFrame(
             {"check": list(WAREHOUSE_INVARIANTS),
              "violations": [con.execute(sql).fetchone()[0] for _, sql in WAREHOUSE_INVARIANTS.values()]},
             schema={"check": pl.Utf8, "violations": pl.Int64})
-        wh = self.validate("warehouse", warehouse_checks(), inv)
+        wh = self.validate("warehouse", warehouse_checks(), inv).rows
         counts = dict(zip(inv["check"], inv["violations"], strict=True))
         wh = wh.with_columns(pl.col("check_name").replace_strict(counts, default=None, return_dtype=pl.Int64)
                              .alias("unexpected_count"))
@@ -122,11 +175,26 @@ class Validator:
         return pl.concat(rows)
 
     def build_docs(self) -> Path:
-        self.context.build_data_docs()
-        return report_path(self.db_path)
+        """Render this run's pages and the index, and make them render offline.
+
+        Only this run's validation results and suites are rendered (GX's default re-renders
+        every page of every earlier run, which grows without bound with hourly runs); pages of
+        earlier runs were made offline-ready when they were built.
+        """
+        from expectations.assets import localize_site
+
+        started = dt.datetime.now().timestamp() - 1
+        index = data_docs_path(self.db_path)
+        first = not (index.parent / "static" / "vendor").exists()
+        self.context.build_data_docs(resource_identifiers=self.resources or None)
+        leftovers = localize_site(index.parent, since=None if first else started)
+        if leftovers:
+            raise RuntimeError(f"Data Docs still load {len(leftovers)} asset(s) from the network: {leftovers[:3]}")
+        return index
 
 
 def critical_failures(rows: pl.DataFrame) -> pl.DataFrame:
+    """Failed checks that block the load (a failed ``quarantine`` check sets rows aside instead)."""
     return rows.filter(~pl.col("success") & (pl.col("severity") == CRITICAL))
 
 

@@ -1,8 +1,19 @@
 """The expectation suites: what every table must satisfy, and how bad a failure is.
 
 Each :class:`Check` names a Great Expectations expectation class and its arguments, with a
-severity: ``critical`` blocks the load (the run fails and the warehouse stays as it was),
-``warning`` lets it go on and is reported. Checks that GX cannot state directly on one frame
+severity:
+
+- ``critical`` blocks the load: the run fails with the reason and examples, and the warehouse
+  stays exactly as it was. For defects no single article explains: duplicate keys, rows
+  pointing at no article, a broken warehouse invariant, too many articles quarantined.
+- ``quarantine`` is a row-level critical check: the failing rows' articles are set aside in
+  the ``quarantine`` table (every row as JSON, with the reason) and the other articles load.
+  One odd article should not hold back a day of wire copy, and nothing is lost: the file is
+  retried by the next run. If more than :data:`MAX_QUARANTINED_SHARE` of a run's articles
+  would be set aside, the extractor itself is broken and the run is blocked instead.
+- ``warning`` lets the load go on; the report and the run summary say what and how many.
+
+Checks that GX cannot state directly on one frame
 (an offset slicing the body to exactly the mention's text, a quote pointing at an existing
 article) are computed first as derived columns (``prepare_*``) that GX then validates, so
 every verdict is a real GX result and lands in Data Docs.
@@ -19,11 +30,26 @@ import polars as pl
 
 from transforms.schema import ARTICLES, ENTITIES, MENTIONS, QUOTES, Table
 
-CRITICAL, WARNING = "critical", "warning"
+CRITICAL, QUARANTINE, WARNING = "critical", "quarantine", "warning"
+SEVERITIES = (CRITICAL, QUARANTINE, WARNING)
+#: Above this share of a run's articles quarantined, the run is blocked (the extractor is broken).
+MAX_QUARANTINED_SHARE = 0.10
+#: Fewer articles than this make the quarantined share meaningless (1 of 2 is not "half broken").
+MIN_ARTICLES_FOR_SHARE = 20
+#: A run's share of quotes without speaker may exceed its recent median by this much.
+MAX_UNATTRIBUTED_JUMP = 0.15
+#: Fewer quotes than this in a run make its unattributed share too noisy to compare.
+MIN_QUOTES_FOR_TREND = 30
+#: The check whose failure counts give a run's share of quotes without speaker.
+SPEAKER_CHECK = "most quotes have a speaker"
+#: The key column of each frame suite: what a quarantined row is named by.
+ROW_KEYS = {"articles": "article_id", "mentions": "mention_id", "quotes": "quote_id"}
 ENTITY_TYPES = ["PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"]
 QUOTE_KINDS = ["full", "partial", "continuation", "multi-paragraph"]
 FIELDS = ["title", "standfirst", "body"]
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252", "latin-1"]
+#: An article this long with no mention at all points at a broken extractor.
+LONG_ARTICLE_WORDS = 200
 #: Longer than any real headline (the longest in the BBC and PolNeAR sets is under 150).
 MAX_TITLE_CHARS = 250
 
@@ -44,24 +70,28 @@ class Check:
 
 
 def _keys_and_required(table: Table) -> list[Check]:
+    """Keys unique and filled (critical: a row without them cannot even be set aside);
+    every other required column filled (quarantine: the row's article is set aside)."""
     out = []
     if len(table.key) == 1:
         k = table.key[0]
         out.append(Check(f"{k} unique", "ExpectColumnValuesToBeUnique", {"column": k},
                          description=f"every {table.name} row has its own {k}"))
+    ids = {*table.key, "article_id"}
     out += [Check(f"{c} not null", "ExpectColumnValuesToNotBeNull", {"column": c},
-                  description=f"{c} is always filled") for c in table.required]
+                  CRITICAL if c in ids else QUARANTINE, f"{c} is always filled") for c in table.required]
     return out
 
 
 def _offsets(prefix: str = "") -> list[Check]:
     return [
-        Check("char_start >= 0", "ExpectColumnValuesToBeBetween", {"column": "char_start", "min_value": 0}),
+        Check("char_start >= 0", "ExpectColumnValuesToBeBetween", {"column": "char_start", "min_value": 0},
+              QUARANTINE),
         Check("char_end > char_start", "ExpectColumnPairValuesAToBeGreaterThanB",
-              {"column_A": "char_end", "column_B": "char_start"}),
+              {"column_A": "char_end", "column_B": "char_start"}, QUARANTINE),
         Check("offsets slice the text", "ExpectColumnValuesToBeInSet",
-              {"column": "_offset_matches", "value_set": [True]},
-              description=f"substr({prefix or 'field'}, char_start + 1, char_end - char_start) = text"),
+              {"column": "_offset_matches", "value_set": [True]}, QUARANTINE,
+              f"substr({prefix or 'field'}, char_start + 1, char_end - char_start) = text"),
         Check("article exists", "ExpectColumnValuesToBeInSet", {"column": "_article_exists", "value_set": [True]},
               description="article_id points at an article of the run"),
     ]
@@ -73,18 +103,19 @@ SUITES: dict[str, list[Check]] = {
         Check("source_path unique", "ExpectColumnValuesToBeUnique", {"column": "source_path"},
               description="one article per file"),
         Check("content_sha256 is a sha256", "ExpectColumnValuesToMatchRegex",
-              {"column": "content_sha256", "regex": "^[0-9a-f]{64}$"}),
-        Check("encoding known", "ExpectColumnValuesToBeInSet", {"column": "encoding", "value_set": ENCODINGS}),
+              {"column": "content_sha256", "regex": "^[0-9a-f]{64}$"}, QUARANTINE),
+        Check("encoding known", "ExpectColumnValuesToBeInSet", {"column": "encoding", "value_set": ENCODINGS},
+              QUARANTINE),
         Check("word_count positive", "ExpectColumnValuesToBeBetween",
-              {"column": "word_count", "min_value": 1, "max_value": 500_000}),
+              {"column": "word_count", "min_value": 1, "max_value": 500_000}, QUARANTINE),
         Check("paragraph_count positive", "ExpectColumnValuesToBeBetween",
-              {"column": "paragraph_count", "min_value": 1}),
+              {"column": "paragraph_count", "min_value": 1}, QUARANTINE),
         Check("title shorter than any real headline", "ExpectColumnValueLengthsToBeBetween",
               {"column": "title", "max_value": MAX_TITLE_CHARS}, WARNING,
               "a longer title means the parser took a paragraph for the title"),
         Check("long articles name someone", "ExpectColumnValuesToBeInSet",
               {"column": "_long_without_mentions", "value_set": [False]}, WARNING,
-              "an article of 200+ words with no mention at all points at a broken extractor"),
+              f"an article of {LONG_ARTICLE_WORDS}+ words with no mention at all points at a broken extractor"),
         Check("quotes per article within bounds", "ExpectColumnValuesToBeBetween",
               {"column": "_quotes", "min_value": 0, "max_value": 400}, WARNING),
         Check("mentions per article within bounds", "ExpectColumnValuesToBeBetween",
@@ -93,23 +124,25 @@ SUITES: dict[str, list[Check]] = {
     "mentions": [
         *_keys_and_required(MENTIONS),
         Check("entity_type allowed", "ExpectColumnValuesToBeInSet",
-              {"column": "entity_type", "value_set": ENTITY_TYPES}),
-        Check("field allowed", "ExpectColumnValuesToBeInSet", {"column": "field", "value_set": FIELDS}),
+              {"column": "entity_type", "value_set": ENTITY_TYPES}, QUARANTINE),
+        Check("field allowed", "ExpectColumnValuesToBeInSet", {"column": "field", "value_set": FIELDS},
+              QUARANTINE),
         *_offsets(),
         Check("body mentions have a paragraph", "ExpectColumnValuesToBeInSet",
-              {"column": "_paragraph_ok", "value_set": [True]},
-              description="paragraph_index is set for body mentions and inside the article"),
+              {"column": "_paragraph_ok", "value_set": [True]}, QUARANTINE,
+              "paragraph_index is set for body mentions and inside the article"),
     ],
     "quotes": [
         *_keys_and_required(QUOTES),
-        Check("kind allowed", "ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": QUOTE_KINDS}),
+        Check("kind allowed", "ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": QUOTE_KINDS},
+              QUARANTINE),
         *_offsets("body"),
         Check("paragraph inside article", "ExpectColumnValuesToBeInSet",
-              {"column": "_paragraph_ok", "value_set": [True]}),
+              {"column": "_paragraph_ok", "value_set": [True]}, QUARANTINE),
         Check("speaker entity exists", "ExpectColumnValuesToBeInSet",
-              {"column": "_speaker_entity_exists", "value_set": [True]},
-              description="speaker_entity_id is NULL or an entity mentioned in the run"),
-        Check("most quotes have a speaker", "ExpectColumnValuesToNotBeNull",
+              {"column": "_speaker_entity_exists", "value_set": [True]}, QUARANTINE,
+              "speaker_entity_id is NULL or an entity mentioned in the run"),
+        Check(SPEAKER_CHECK, "ExpectColumnValuesToNotBeNull",
               {"column": "speaker", "mostly": 0.6}, WARNING,
               "a drop in attributed quotes points at a broken attribution step"),
         Check("quote word count sane", "ExpectColumnValuesToBeBetween",
@@ -152,6 +185,41 @@ WAREHOUSE_INVARIANTS: dict[str, tuple[str, str]] = {
 }
 
 
+def _metric_check(name: str, metric: str, column: str, severity: str, description: str, **bounds) -> Check:
+    return Check(name, "ExpectColumnValuesToBeBetween",
+                 {"column": column, **bounds, "row_condition": f'metric=="{metric}"', "condition_parser": "pandas"},
+                 severity, description)
+
+
+#: Run-level checks on the frame of :func:`run_metrics` (one row per metric).
+RUN_CHECKS: list[Check] = [
+    _metric_check("quarantined share of articles", "quarantined_share", "value", CRITICAL,
+                  f"more than {MAX_QUARANTINED_SHARE:.0%} of the run's articles (of at least "
+                  f"{MIN_ARTICLES_FOR_SHARE}) failing row-level checks means the extractor is broken: "
+                  "block rather than quarantine", min_value=0,
+                  max_value=MAX_QUARANTINED_SHARE),
+    _metric_check("share of quotes without speaker steady", "unattributed_quote_share", "jump", WARNING,
+                  f"the run's share of quotes without speaker is at most {MAX_UNATTRIBUTED_JUMP:.0%} points above "
+                  "the median of the last completed runs (a jump points at a broken attribution step)",
+                  max_value=MAX_UNATTRIBUTED_JUMP),
+]
+
+
+def run_metrics(articles: int, quarantined: int, quotes: int, unattributed: int,
+                unattributed_baseline: float | None) -> pl.DataFrame:
+    """The run's metrics with their baseline from earlier runs. A value is NULL (GX skips
+    NULLs) when the run is too small for it to mean anything; ``jump`` is NULL when either side
+    is unknown."""
+    share = unattributed / quotes if quotes >= MIN_QUOTES_FOR_TREND else None
+    jump = share - unattributed_baseline if share is not None and unattributed_baseline is not None else None
+    return pl.DataFrame(
+        {"metric": ["quarantined_share", "unattributed_quote_share"],
+         "value": [quarantined / articles if articles >= MIN_ARTICLES_FOR_SHARE else None, share],
+         "baseline": [None, unattributed_baseline],
+         "jump": [None, jump]},
+        schema={"metric": pl.Utf8, "value": pl.Float64, "baseline": pl.Float64, "jump": pl.Float64})
+
+
 def warehouse_checks() -> list[Check]:
     """One GX check per invariant, each on its own row of the invariants frame."""
     return [
@@ -174,7 +242,7 @@ def prepare_articles(articles: pl.DataFrame, mentions: pl.DataFrame, quotes: pl.
     return (
         articles.join(n_m, on="article_id", how="left").join(n_q, on="article_id", how="left")
         .with_columns(pl.col("_mentions").fill_null(0), pl.col("_quotes").fill_null(0))
-        .with_columns(_long_without_mentions=(pl.col("word_count") >= 200) & (pl.col("_mentions") == 0))
+        .with_columns(_long_without_mentions=(pl.col("word_count") >= LONG_ARTICLE_WORDS) & (pl.col("_mentions") == 0))
     )
 
 

@@ -40,8 +40,13 @@ def _print_summary(s, out=sys.stdout) -> None:
           f"failure(s), {len(s.dq_warnings)} warning(s)")
         for w in s.dq_warnings[:10]:
             p(f"    warning   {w}")
+        for q in s.dq_quarantine[:10]:
+            p(f"    quarantine {q}")
+        if s.files_quarantined:
+            p(f"    {s.files_quarantined} article(s) set aside, the rest loaded: "
+              f"SELECT * FROM quarantine WHERE run_id = '{s.run_id}'")
     if s.report_path:
-        p(f"  report:     {s.report_path}")
+        p(f"  report:     {s.report_path}  (newsetl report --open)")
     if s.error:
         p(f"  error:      {s.error}")
     if ok:
@@ -188,14 +193,64 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refresh_report(db: str) -> None:
+    """Rebuild the report page from the warehouse, unless a run holds it (then keep the page)."""
+    from expectations.report import write_report
+    from warehouse.connection import WarehouseLocked, WarehouseUnavailable
+
+    try:
+        write_report(db)
+    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        print(f"(showing the last written report: {exc})", file=sys.stderr)
+
+
+def _has_display() -> bool:
+    import os
+
+    return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def serve_folder(root: Path, port: int, ready=None) -> None:
+    """Serve ``root`` on 127.0.0.1 only (the report and Data Docs, never the warehouse file)."""
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # one line per asset would drown the URL
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(root)))
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    print(f"serving the data-quality report at {url}  (Ctrl-C to stop)", flush=True)
+    if ready is not None:
+        ready(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from expectations.paths import report_path
 
     path = report_path(args.db)
+    if Path(args.db).exists():
+        _refresh_report(args.db)
     if not path.exists():
         print(f"no report yet at {path}: run `newsetl run --db {args.db}` first", file=sys.stderr)
         return 1
     print(path)
+    if not (args.open or args.serve):
+        return 0
+    if args.open and not args.serve and _has_display():
+        import webbrowser
+
+        if webbrowser.open(path.resolve().as_uri()):
+            return 0
+    # No screen here (a server, a container, ssh): serve it for a browser elsewhere.
+    serve_folder(path.parent, args.port)
     return 0
 
 
@@ -242,8 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
     serve.set_defaults(func=cmd_serve)
 
-    rep = sub.add_parser("report", help="print the path of the data-quality report")
+    rep = sub.add_parser("report", help="refresh the data-quality report and print its path (--open shows it)")
     rep.add_argument("--db", default=DEFAULT_DB)
+    rep.add_argument("--open", action="store_true",
+                     help="open it in a browser, or serve it on 127.0.0.1 when this machine has no display")
+    rep.add_argument("--serve", action="store_true", help="serve it on 127.0.0.1 for a browser (Ctrl-C stops)")
+    rep.add_argument("--port", type=int, default=8765,
+                     help="port for --serve/--open (0: any free port; default %(default)s)")
     rep.set_defaults(func=cmd_report)
     return ap
 

@@ -24,7 +24,9 @@ from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.runtime import flow_run  # noqa: E402
 
+from expectations.paths import report_path  # noqa: E402
 from flows import io  # noqa: E402
+from flows.publish import publish  # noqa: E402
 from transforms.decode import DEFAULT_MAX_BYTES  # noqa: E402
 from transforms.frames import ChunkFrames, RawFile, drop_duplicate_articles, process_files  # noqa: E402
 from warehouse.connection import DEFAULT_DB, WarehouseLocked, WarehouseUnavailable, connect  # noqa: E402
@@ -46,6 +48,8 @@ class RunSummary:
     files_new: int = 0
     files_changed: int = 0
     files_deleted: int = 0
+    files_quarantined: int = 0
+    rows_quarantined: int = 0
     full_refresh: bool = False
     table_rows: dict[str, int] = field(default_factory=dict)
     loaded_rows: dict[str, int] = field(default_factory=dict)
@@ -53,6 +57,7 @@ class RunSummary:
     dq_checks: int = 0
     dq_critical_failures: int = 0
     dq_warnings: list[str] = field(default_factory=list)
+    dq_quarantine: list[str] = field(default_factory=list)
     report_path: str | None = None
     seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -85,24 +90,19 @@ def transform_chunk(files: list[RawFile], run_id: str, now: dt.datetime, max_byt
 
 
 @task(name="validate-frames", cache_policy=NO_CACHE)
-def validate_frames(frames: ChunkFrames, db_path: str, run_id: str):
+def validate_frames(frames: ChunkFrames, db_path: str, run_id: str, now: dt.datetime,
+                    unattributed_baseline: float | None):
+    """GX on the frames; articles failing row-level checks are split off for quarantine."""
+    from expectations.gate import check_frames
     from expectations.runner import Validator
-    from expectations.suites import SUITES, prepare_articles, prepare_mentions, prepare_quotes
 
     validator = Validator(Path(db_path), run_id)
-    rows = pl.concat([
-        validator.validate("articles", SUITES["articles"],
-                           prepare_articles(frames.articles, frames.mentions, frames.quotes)),
-        validator.validate("mentions", SUITES["mentions"], prepare_mentions(frames.mentions, frames.articles)),
-        validator.validate("quotes", SUITES["quotes"],
-                           prepare_quotes(frames.quotes, frames.articles, frames.mentions)),
-    ])
-    return validator, rows
+    return validator, check_frames(validator, frames, now, unattributed_baseline)
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: str, full_refresh: bool,
-              present: list[str], missing: list[str]):
+def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, quarantine: pl.DataFrame, validator, db_path: str,
+              full_refresh: bool, present: list[str], missing: list[str]):
     from expectations.runner import raise_on_critical
     from warehouse.loader import load_run
 
@@ -114,25 +114,30 @@ def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, validator, db_path: st
     con = connect(db_path)
     try:
         return load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, dq_rows, check,
-                        full_refresh=full_refresh, present_paths=present, missing_paths=missing)
+                        full_refresh=full_refresh, present_paths=present, missing_paths=missing,
+                        quarantine=quarantine)
     finally:
         con.close()
 
 
-def _record_start(db_path: str, run_id: str, seeds_dir: str, started: dt.datetime) -> dict[str, str]:
-    """Record the run as started; return the loaded files (path -> sha256) it may skip."""
+def _record_start(db_path: str, run_id: str, seeds_dir: str, started: dt.datetime
+                  ) -> tuple[dict[str, str], float | None]:
+    """Record the run as started; return the loaded files (path -> sha256) it may skip and
+    the recent share of quotes without speaker (the baseline of a run-level check)."""
+    from expectations.suites import MIN_QUOTES_FOR_TREND
+    from warehouse.history import unattributed_baseline
     from warehouse.loader import known_files, record_run_start
 
     con = connect(db_path)
     try:
         record_run_start(con, run_id, str(flow_run.get_id() or ""), started, seeds_dir)
-        return known_files(con)
+        return known_files(con), unattributed_baseline(con, MIN_QUOTES_FOR_TREND)
     finally:
         con.close()
 
 
 def _record_end(db_path: str, summary: RunSummary, rejected: pl.DataFrame | None = None,
-                dq_rows: pl.DataFrame | None = None) -> None:
+                dq_rows: pl.DataFrame | None = None, quarantine: pl.DataFrame | None = None) -> None:
     from warehouse.loader import record_diagnostics, record_run_end
 
     con = connect(db_path)
@@ -141,7 +146,7 @@ def _record_end(db_path: str, summary: RunSummary, rejected: pl.DataFrame | None
             from transforms.schema import DQ_RESULTS, REJECTED_FILES
 
             record_diagnostics(con, rejected if rejected is not None else REJECTED_FILES.empty(),
-                               dq_rows if dq_rows is not None else DQ_RESULTS.empty())
+                               dq_rows if dq_rows is not None else DQ_RESULTS.empty(), quarantine)
         rows = summary.table_rows
         record_run_end(
             con, summary.run_id, summary.status,
@@ -149,6 +154,7 @@ def _record_end(db_path: str, summary: RunSummary, rejected: pl.DataFrame | None
             files_skipped=summary.files_skipped, files_rejected=summary.files_rejected,
             files_new=summary.files_new, files_changed=summary.files_changed,
             files_deleted=summary.files_deleted, full_refresh=summary.full_refresh,
+            files_quarantined=summary.files_quarantined,
             articles_rows=rows.get("articles"), mentions_rows=rows.get("mentions"),
             quotes_rows=rows.get("quotes"), entities_rows=rows.get("entities"),
             dq_success=summary.dq_success, dq_critical_failures=summary.dq_critical_failures,
@@ -205,7 +211,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
     summary = RunSummary(run_id=run_id, status="running", seeds_dir=str(seeds_dir), db_path=db_path,
                          full_refresh=full_refresh)
     try:
-        known = _record_start(db_path, run_id, str(seeds_dir), started)
+        known, unattributed_baseline = _record_start(db_path, run_id, str(seeds_dir), started)
     except (WarehouseLocked, WarehouseUnavailable) as exc:
         # Nothing was read or written: the warehouse cannot even record the run.
         summary.status, summary.error = "failed", str(exc)
@@ -216,6 +222,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
     dq_rows = None
     frames = None
     validator = None
+    quarantine = None
     try:
         paths = discover_task(str(seeds_dir))
         summary.files_seen = len(paths)
@@ -238,8 +245,19 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
         frames = drop_duplicate_articles(ChunkFrames.concat(parts), run_id, started,
                                          {} if full_refresh else _loaded_elsewhere(known, present))
         summary.stage_seconds = {k: round(v, 3) for k, v in frames.seconds.items()}
-        summary.files_loaded = frames.articles.height
         summary.files_skipped = len(frames.unchanged)
+
+        log.info("validate: running the GX suites on %d articles, %d mentions, %d quotes",
+                 frames.articles.height, frames.mentions.height, frames.quotes.height)
+        validator, verdict = validate_frames(frames, db_path, run_id, started, unattributed_baseline)
+        dq_rows, quarantine = verdict.rows, verdict.quarantine
+        summary.files_quarantined = frames.articles.height - verdict.kept.articles.height
+        summary.rows_quarantined = quarantine.height
+        frames = verdict.kept
+        if summary.files_quarantined:
+            log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
+                        summary.files_quarantined, quarantine.height)
+        summary.files_loaded = frames.articles.height
         loaded = frames.articles.get_column("source_path").to_list()
         summary.files_new = sum(p not in known for p in loaded) if not full_refresh else len(loaded)
         summary.files_changed = 0 if full_refresh else len(loaded) - summary.files_new
@@ -252,15 +270,11 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
                             frames.rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
         for r in frames.rejected.iter_rows(named=True):
             log.warning("rejected %s at step %s: %s (%s)", r["source_path"], r["step"], r["reason"], r["detail"])
-
-        log.info("validate: running the GX suites on %d articles, %d mentions, %d quotes",
-                 frames.articles.height, frames.mentions.height, frames.quotes.height)
-        validator, dq_rows = validate_frames(frames, db_path, run_id)
         raise_on_critical(dq_rows)
 
         log.info("load: one transaction into %s", db_path)
-        result, post_rows = load_task(frames, dq_rows, validator, db_path, full_refresh, sorted(present),
-                                      [] if full_refresh else missing)
+        result, post_rows = load_task(frames, dq_rows, quarantine, validator, db_path, full_refresh,
+                                      sorted(present), [] if full_refresh else missing)
         dq_rows = pl.concat([dq_rows, post_rows])
         summary.table_rows = result.table_rows
         summary.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,
@@ -279,15 +293,17 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
             summary.dq_checks = dq_rows.height
             summary.dq_critical_failures = critical_failures(dq_rows).height
             summary.dq_success = summary.dq_critical_failures == 0
-            summary.dq_warnings = [
-                f"{r['table_name']}: {r['check_name']} ({r['unexpected_count']} unexpected)"
-                for r in dq_rows.filter(~pl.col("success") & (pl.col("severity") == "warning")).iter_rows(named=True)
-            ]
+            failing = dq_rows.filter(~pl.col("success"))
+            summary.dq_warnings, summary.dq_quarantine = (
+                [f"{r['table_name']}: {r['check_name']} ({r['unexpected_count']} unexpected)"
+                 for r in failing.filter(pl.col("severity") == severity).iter_rows(named=True)]
+                for severity in ("warning", "quarantine"))
         if validator is not None:
             try:
-                summary.report_path = str(validator.build_docs())
+                validator.build_docs()
             except Exception as exc:  # the report must not hide the run's own outcome
                 log.warning("could not build Data Docs: %s", exc)
+        summary.report_path = str(report_path(db_path))
         summary.seconds = round(time.perf_counter() - t_start, 3)
         failed_diag = summary.status != "completed"
         try:
@@ -301,9 +317,10 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
                     con.close()
             _record_end(db_path, summary,
                         frames.rejected if failed_diag and frames is not None else None,
-                        dq_rows if failed_diag else None)
+                        dq_rows if failed_diag else None, quarantine if failed_diag else None)
         except Exception as exc:
             log.error("could not record the end of run %s: %s", run_id, exc)
+        publish(summary, dq_rows, log)
     if summary.status != "completed":
         raise RunFailed(summary)
     log.info("run %s completed in %.1f s", run_id, summary.seconds)

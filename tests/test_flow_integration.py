@@ -67,7 +67,7 @@ def test_run_is_recorded_with_dq_results_and_report(built):
     status, dq, loaded = query(db, f"SELECT status, dq_success, files_loaded FROM runs WHERE run_id = '{s.run_id}'")[0]
     assert (status, dq, loaded) == ("completed", True, 3)
     n, suites = query(db, f"SELECT count(*), count(DISTINCT table_name) FROM dq_results WHERE run_id = '{s.run_id}'")[0]
-    assert n == s.dq_checks and suites == 5
+    assert n == s.dq_checks and suites == 6  # articles, mentions, quotes, run, entities, warehouse
     from pathlib import Path
 
     assert s.report_path and Path(s.report_path).exists()
@@ -120,23 +120,23 @@ def test_critical_failure_blocks_load_and_leaves_warehouse_unchanged(tmp_path, f
 
     real = pipeline.process_files
 
-    def broken_extractor(*args, **kwargs):  # an extractor bug: offsets one off
+    def broken_extractor(*args, **kwargs):  # an extractor bug: every quote emitted twice
         out = real(*args, **kwargs)
-        out.quotes = out.quotes.with_columns(pl.col("char_end") + 1)
+        out.quotes = pl.concat([out.quotes, out.quotes])
         return out
 
     monkeypatch.setattr(pipeline, "process_files", broken_extractor)
     with pytest.raises(RunFailed) as exc:
         flow(seeds_dir=str(seeds), db_path=str(db))
     message = str(exc.value)
-    assert "offsets slice the text" in message and "examples" in message
+    assert "quote_id unique" in message and "examples" in message
     assert counts(db) == before
     assert query(db, "SELECT quote_id, text FROM quotes ORDER BY quote_id") == snapshot
     run = exc.value.summary.run_id
     status, err = query(db, f"SELECT status, error FROM runs WHERE run_id = '{run}'")[0]
-    assert status == "failed" and "offsets slice the text" in err
+    assert status == "failed" and "quote_id unique" in err
     failed = query(db, f"SELECT check_name FROM dq_results WHERE run_id = '{run}' AND NOT success")
-    assert ("offsets slice the text",) in failed
+    assert ("quote_id unique",) in failed
 
 
 def test_missing_seeds_folder_fails_clearly(tmp_path, flow):

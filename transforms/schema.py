@@ -198,6 +198,7 @@ RUNS = Table(
         Column("files_changed", I64, "BIGINT", doc="files whose new content replaced their old rows"),
         Column("files_deleted", I64, "BIGINT", doc="loaded files no longer in the seeds folder (kept, flagged)"),
         Column("full_refresh", pl.Boolean, "BOOLEAN", doc="the run rebuilt the warehouse from scratch"),
+        Column("files_quarantined", I64, "BIGINT", doc="articles set aside by row-level critical checks"),
     ),
 )
 
@@ -212,7 +213,7 @@ DQ_RESULTS = Table(
         Column("column", S, "VARCHAR", False, "column checked, or '' for table-level checks"),
         Column("check_name", S, "VARCHAR", False, "what the check means, in words"),
         Column("success", pl.Boolean, "BOOLEAN", False),
-        Column("severity", S, "VARCHAR", False, "critical or warning"),
+        Column("severity", S, "VARCHAR", False, "critical (blocks the load), quarantine or warning"),
         Column("element_count", I64, "BIGINT"),
         Column("unexpected_count", I64, "BIGINT"),
         Column("unexpected_examples", S, "VARCHAR", doc="JSON list of example bad values"),
@@ -221,8 +222,28 @@ DQ_RESULTS = Table(
     ),
 )
 
+QUARANTINE = Table(
+    "quarantine",
+    key=("run_id", "table_name", "row_key", "check_name"),
+    doc="Rows that failed a row-level critical expectation, set aside with the reason; their "
+        "article was not loaded (the file is retried by the next run).",
+    columns=(
+        Column("run_id", S, "VARCHAR", False),
+        Column("table_name", S, "VARCHAR", False, "articles, mentions or quotes"),
+        Column("row_key", S, "VARCHAR", False, "article_id, mention_id or quote_id of the row"),
+        Column("check_name", S, "VARCHAR", False, "the expectation it failed (or 'article set aside')"),
+        Column("article_id", S, "VARCHAR", False),
+        Column("source_path", S, "VARCHAR"),
+        Column("expectation", S, "VARCHAR", False, "GX expectation type"),
+        Column("reason", S, "VARCHAR", False, "what is wrong, in words"),
+        Column("row_json", S, "VARCHAR", False, "the whole row as JSON: nothing is lost"),
+        Column("quarantined_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
+    ),
+)
+
 #: Tables the pipeline's transforms produce, in load order.
 DATA_TABLES: tuple[Table, ...] = (ARTICLES, MENTIONS, QUOTES)
 #: Every table of the warehouse.
-ALL_TABLES: tuple[Table, ...] = (ARTICLES, MENTIONS, ENTITIES, QUOTES, REJECTED_FILES, RUNS, DQ_RESULTS)
+ALL_TABLES: tuple[Table, ...] = (ARTICLES, MENTIONS, ENTITIES, QUOTES, REJECTED_FILES, RUNS, DQ_RESULTS,
+                                 QUARANTINE)
 TABLES: dict[str, Table] = {t.name: t for t in ALL_TABLES}

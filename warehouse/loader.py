@@ -49,7 +49,7 @@ class LoadResult:
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    names = ("articles", "mentions", "entities", "quotes", "rejected_files", "runs", "dq_results")
+    names = ("articles", "mentions", "entities", "quotes", "rejected_files", "runs", "dq_results", "quarantine")
     return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
 
 
@@ -116,12 +116,16 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
 
 
-def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, dq_rows: pl.DataFrame) -> None:
-    """Store a run's rejections and data-quality results (also for runs whose load failed)."""
+def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, dq_rows: pl.DataFrame,
+                       quarantine: pl.DataFrame | None = None) -> None:
+    """Store a run's rejections, data-quality results and quarantined rows (for runs whose
+    load failed: what they found is worth keeping even though nothing loaded)."""
     con.execute("BEGIN TRANSACTION")
     try:
         _insert(con, "rejected_files", rejected)
         _insert(con, "dq_results", dq_rows)
+        if quarantine is not None:
+            _insert(con, "quarantine", quarantine)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -140,6 +144,7 @@ def load_run(
     full_refresh: bool = False,
     present_paths: list[str] | None = None,
     missing_paths: list[str] | None = None,
+    quarantine: pl.DataFrame | None = None,
     now: dt.datetime | None = None,
 ) -> tuple[LoadResult, pl.DataFrame]:
     """Replace the run's articles (and their mentions and quotes) in one transaction.
@@ -152,6 +157,7 @@ def load_run(
     ``full_refresh`` empties the data tables first (a rebuild from scratch). ``missing_paths``
     are loaded files gone from their seeds folder: their rows stay, flagged with
     ``missing_since``; ``present_paths`` clears that flag for files that came back.
+    ``quarantine`` rows (articles set aside by the data-quality gate) are stored alongside.
     """
     ensure_schema(con)
     articles = ARTICLES.conform(articles)
@@ -183,6 +189,8 @@ def load_run(
         post_rows = check(con) if check is not None else DQ_RESULTS.empty()
         _insert(con, "rejected_files", rejected)
         _insert(con, "dq_results", pl.concat([DQ_RESULTS.conform(dq_rows), DQ_RESULTS.conform(post_rows)]))
+        if quarantine is not None:
+            _insert(con, "quarantine", quarantine)
         counts = table_counts(con)
         con.execute("COMMIT")
     except BaseException:

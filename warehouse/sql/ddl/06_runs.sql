@@ -24,5 +24,6 @@ CREATE TABLE IF NOT EXISTS runs (
     files_changed          BIGINT,
     files_deleted          BIGINT,
     full_refresh           BOOLEAN,
+    files_quarantined      BIGINT,
     PRIMARY KEY (run_id)
 );
