@@ -138,8 +138,8 @@ class Validator:
                     "unexpected_count": res.get("unexpected_count",
                                                 0 if r.success else res.get("observed_value")),
                     "unexpected_examples": json.dumps(
-                        (res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or [])[:5],
-                        default=str),
+                        (res.get("partial_unexpected_index_list") if key is not None else None)
+                        or res.get("partial_unexpected_list") or [], default=str),
                     "details": json.dumps(kwargs, default=str), "evaluated_at": now,
                 })
                 if severity == QUARANTINE and not r.success and key is not None:
@@ -163,14 +163,17 @@ class Validator:
         """Run the entities suite and the warehouse invariants on the connection's current state."""
         entities = con.execute("SELECT * FROM entities").pl()
         rows = [self.validate("entities", SUITES["entities"], entities).rows]
-        inv = pl.DataFrame(
-            {"check": list(WAREHOUSE_INVARIANTS),
-             "violations": [con.execute(sql).fetchone()[0] for _, sql in WAREHOUSE_INVARIANTS.values()]},
-            schema={"check": pl.Utf8, "violations": pl.Int64})
-        wh = self.validate("warehouse", warehouse_checks(), inv).rows
-        counts = dict(zip(inv["check"], inv["violations"], strict=True))
-        wh = wh.with_columns(pl.col("check_name").replace_strict(counts, default=None, return_dtype=pl.Int64)
-                             .alias("unexpected_count"))
+        counts, examples = {}, {}
+        for name, (_, sql) in WAREHOUSE_INVARIANTS.items():
+            counts[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+            found = con.execute(f"{sql} LIMIT 5").fetchall() if counts[name] else []
+            examples[name] = json.dumps([r[0] for r in found])
+        inv = pl.DataFrame({"check": list(counts), "violations": list(counts.values())},
+                           schema={"check": pl.Utf8, "violations": pl.Int64})
+        wh = self.validate("warehouse", warehouse_checks(), inv).rows.with_columns(
+            pl.col("check_name").replace_strict(counts, default=None, return_dtype=pl.Int64).alias("unexpected_count"),
+            pl.col("check_name").replace_strict(examples, default=None, return_dtype=pl.Utf8)
+            .alias("unexpected_examples"))
         rows.append(wh)
         return pl.concat(rows)
 

@@ -142,23 +142,23 @@ def test_each_critical_expectation_blocks_the_load(loaded_db, validator, frames,
 
 # Warehouse invariants run inside the load transaction: break the warehouse by hand, then load.
 WAREHOUSE_BREAKS = [
-    ("quotes point at articles",
+    ("quotes point at articles", "orphan -> article missing",
      "INSERT INTO quotes SELECT * REPLACE ('orphan' AS quote_id, 'missing' AS article_id) FROM quotes LIMIT 1"),
-    ("mentions point at articles",
+    ("mentions point at articles", "orphan -> article missing",
      "INSERT INTO mentions SELECT * REPLACE ('orphan' AS mention_id, 'missing' AS article_id) FROM mentions LIMIT 1"),
-    ("quote offsets slice body", "UPDATE quotes SET char_end = char_end + 3 WHERE quote_id = "
-                                 "(SELECT min(quote_id) FROM quotes)"),
-    ("body mention offsets slice body", "UPDATE mentions SET char_start = char_start + 1 WHERE mention_id = "
-                                        "(SELECT min(mention_id) FROM mentions WHERE field = 'body')"),
-    ("quote speaker entities exist", "UPDATE quotes SET speaker_entity_id = 'ghost' WHERE quote_id = "
-                                     "(SELECT min(quote_id) FROM quotes)"),
-    ("articles.source_path unique", "INSERT INTO articles SELECT * REPLACE ('dup0000000000000' AS article_id) "
-                                    "FROM articles WHERE source_path = '/s/b.txt'"),
+    ("quote offsets slice body", "b.txt: quote",
+     "UPDATE quotes SET char_end = char_end + 3 WHERE quote_id = (SELECT min(quote_id) FROM quotes)"),
+    ("body mention offsets slice body", "b.txt: mention", "UPDATE mentions SET char_start = char_start + 1 "
+     "WHERE mention_id = (SELECT min(mention_id) FROM mentions WHERE field = 'body')"),
+    ("quote speaker entities exist", "-> entity ghost",
+     "UPDATE quotes SET speaker_entity_id = 'ghost' WHERE quote_id = (SELECT min(quote_id) FROM quotes)"),
+    ("articles.source_path unique", "/s/b.txt", "INSERT INTO articles SELECT * REPLACE "
+     "('dup0000000000000' AS article_id) FROM articles WHERE source_path = '/s/b.txt'"),
 ]
 
 
-@pytest.mark.parametrize(("check", "sql"), WAREHOUSE_BREAKS, ids=[c for c, _ in WAREHOUSE_BREAKS])
-def test_each_warehouse_invariant_blocks_the_load(tmp_path, validator, frames, seed_id, check, sql):
+@pytest.mark.parametrize(("check", "example", "sql"), WAREHOUSE_BREAKS, ids=[c for c, *_ in WAREHOUSE_BREAKS])
+def test_each_warehouse_invariant_blocks_the_load(tmp_path, validator, frames, seed_id, check, example, sql):
     db = tmp_path / "w.duckdb"
     others = pl.col("article_id") != seed_id
     gate_and_load(db, validator, ChunkFrames(frames.articles.filter(others), frames.mentions.filter(others),
@@ -171,7 +171,8 @@ def test_each_warehouse_invariant_blocks_the_load(tmp_path, validator, frames, s
                             frames.rejected)
     with pytest.raises(DataQualityError) as exc:
         gate_and_load(db, validator, seed_only)
-    assert check in str(exc.value)
+    message = str(exc.value)
+    assert check in message and example in message.split(check, 1)[1].splitlines()[0]
     assert digest(db) == before
 
 
