@@ -77,21 +77,23 @@ def test_summary_page_says_what_broke_where_and_since_when(warehouse):
 
 
 def test_prefect_artifacts_carry_the_verdict(warehouse):
+    import uuid
+
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     from flows.publish import LINK_KEY, MARKDOWN_KEY, TABLE_KEY
 
+    db, _, second = warehouse
+    flow_run_id = query(db, f"SELECT flow_run_id FROM runs WHERE run_id = '{second.run_id}'")[0][0]
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=[TABLE_KEY, MARKDOWN_KEY, LINK_KEY])))
-    latest = {}
-    for a in sorted(found, key=lambda a: a.created):
-        latest[a.key] = a
-    assert set(latest) == {TABLE_KEY, MARKDOWN_KEY, LINK_KEY}
-    assert "PASSED with" in latest[MARKDOWN_KEY].data and "quarantined" in latest[MARKDOWN_KEY].data
-    assert "kind allowed" in str(latest[TABLE_KEY].data)
-    assert latest[LINK_KEY].data.startswith("file://") or "file://" in str(latest[LINK_KEY].data)
+            flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])))
+    by_key = {a.key: a for a in found}
+    assert set(by_key) == {TABLE_KEY, MARKDOWN_KEY, LINK_KEY}
+    assert "PASSED with 1 warning(s), 1 article(s) quarantined" in by_key[MARKDOWN_KEY].data
+    assert "kind allowed" in str(by_key[TABLE_KEY].data)
+    assert "file://" in str(by_key[LINK_KEY].data) and "index.html" in str(by_key[LINK_KEY].data)
 
 
 @pytest.fixture(scope="module")
