@@ -60,12 +60,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
-                               full_refresh=args.full_refresh, lock_wait=args.wait)
+                               full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
+        _write_summary_json(exc.summary, args.summary_json)
         return 1
     _print_summary(summary)
+    _write_summary_json(summary, args.summary_json)
     return 0
+
+
+def _write_summary_json(summary, path: str | None) -> None:
+    """The run summary as JSON, for scripts and benchmarks (``--summary-json``)."""
+    if path:
+        import dataclasses
+        import json
+
+        Path(path).write_text(json.dumps(dataclasses.asdict(summary), indent=1, default=str), encoding="utf-8")
 
 
 def _open_read_only(args: argparse.Namespace, command: str):
@@ -266,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="re-extract every file and rebuild the warehouse's data from this folder")
     run.add_argument("--wait", type=float, default=30.0,
                      help="seconds to wait for another run holding the warehouse (default %(default)s)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="processes extracting chunks in parallel (default: one per core; 1: in the flow's process)")
+    run.add_argument("--summary-json", metavar="FILE", help="also write the run summary to FILE as JSON")
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only); no query opens the shell")

@@ -80,8 +80,13 @@ def _holder(message: str) -> str:
     return f"process {m.group(1)}" if m else "another process"
 
 
+#: DuckDB's memory cap for the pipeline's loads. Its default (80% of RAM) lets one big load
+#: take gigabytes; capped, it spills to ``<db>.tmp`` instead and a run's memory stays flat.
+LOAD_MEMORY_LIMIT = "768MB"
+
+
 def connect(db_path: str | Path, read_only: bool = False, wait_seconds: float = 30.0,
-            create: bool = True) -> duckdb.DuckDBPyConnection:
+            create: bool = True, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting up to ``wait_seconds`` for another process's lock."""
     path = Path(db_path)
     if read_only and not path.exists():
@@ -95,7 +100,8 @@ def connect(db_path: str | Path, read_only: bool = False, wait_seconds: float = 
     delay = 0.1
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            config = {"memory_limit": memory_limit} if memory_limit else {}
+            return duckdb.connect(str(path), read_only=read_only, config=config)
         except duckdb.IOException as exc:
             msg = str(exc)
             if "lock" not in msg.lower():

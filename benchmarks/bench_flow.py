@@ -1,0 +1,120 @@
+"""End-to-end benchmark: the real ``newsetl run`` over a scaled copy of the BBC corpus.
+
+    .venv/bin/python benchmarks/bench_flow.py [--copies 10] [--workers 1 2] [--keep DIR] [--json]
+
+Builds the scaled corpus in a temporary folder: ``--copies`` copies of ``../shared/corpus/bbc``
+(2,095 articles each), every copy after the first given one extra closing line so no file is
+a duplicate of another (duplicates would be rejected, not processed). Then, for each worker
+count, runs ``newsetl run`` in a fresh process on an empty warehouse and reports:
+
+* articles/s overall, excluding the fixed start-up (flow seconds as the run measures them);
+* wall time including start-up, MB/s of input, peak RSS of the run's process (``wait4``);
+* seconds per stage (extract wall; decode/parse/mentions/quotes CPU summed over workers;
+  validate, load, Data Docs);
+* the fixed start-up: ``newsetl run`` on the single seed article, wall minus flow time.
+
+The Prefect temporary server is part of every run's start-up (it is what a user pays). Nothing
+here asserts a time: it measures and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "bbc"
+NEWSETL = [sys.executable, "-m", "flows.cli"]
+
+
+def build_corpus(src: Path, dest: Path, copies: int) -> tuple[int, int]:
+    """Write ``copies`` copies of every ``*.txt`` of src under dest; returns (files, bytes)."""
+    files = sorted(src.rglob("*.txt"))
+    n = size = 0
+    for k in range(copies):
+        out = dest / f"copy{k:02d}"
+        out.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            data = f.read_bytes()
+            if k:
+                data = data.rstrip() + f"\n\nArchive copy {k}.\n".encode()
+            (out / f.name).write_bytes(data)
+            n += 1
+            size += len(data)
+    return n, size
+
+
+def run_flow(seeds: Path, db: Path, workers: int | None) -> dict:
+    """One ``newsetl run`` in its own process: its summary, wall seconds and peak RSS."""
+    summary_path = db.with_suffix(".summary.json")
+    cmd = [*NEWSETL, "run", "--seeds", str(seeds), "--db", str(db), "--summary-json", str(summary_path)]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"newsetl run failed:\n{err[-3000:]}")
+    summary = json.loads(summary_path.read_text())
+    peak_mb = usage.ru_maxrss / 1024  # KB on Linux
+    return {"wall_s": wall, "flow_s": summary["seconds"], "peak_rss_mb": peak_mb, "stages": summary["stage_seconds"],
+            "loaded": summary["files_loaded"], "rejected": summary["files_rejected"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--copies", type=int, default=10)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--keep", type=Path, help="build the corpus and warehouses here and keep them")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+
+    base = args.keep or Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
+    try:
+        t = time.perf_counter()
+        n, size = build_corpus(args.corpus, base / "corpus", args.copies)
+        print(f"corpus: {n:,} files, {size / 1e6:.1f} MB in {base / 'corpus'} ({time.perf_counter() - t:.1f} s)",
+              file=sys.stderr)
+        seed = run_flow(ROOT / "seeds", base / "seed.duckdb", 1)
+        startup = seed["wall_s"] - seed["flow_s"]
+        results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+                              f"Python {platform.python_version()}",
+                   "articles": n, "mb": size / 1e6, "startup_s": startup, "seed_wall_s": seed["wall_s"], "runs": {}}
+        for w in args.workers:
+            r = run_flow(base / "corpus", base / f"w{w}.duckdb", w)
+            r["articles_per_s"] = r["loaded"] / r["flow_s"]
+            r["mb_per_s"] = size / 1e6 / r["flow_s"]
+            results["runs"][w] = r
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    print(f"machine: {results['machine']}")
+    print(f"input: {n:,} articles, {size / 1e6:.1f} MB ({args.copies} x {args.corpus.name})")
+    print(f"fixed start-up of newsetl run (seed article: wall {seed['wall_s']:.1f} s - flow {seed['flow_s']:.1f} s): "
+          f"{startup:.1f} s")
+    stages = sorted({k for r in results["runs"].values() for k in r["stages"]})
+    head = f"{'workers':>7} {'articles/s':>10} {'MB/s':>6} {'flow s':>7} {'wall s':>7} {'peak RSS MB':>11}  stages (s)"
+    print(head)
+    for w, r in results["runs"].items():
+        st = ", ".join(f"{k} {r['stages'][k]:.1f}" for k in stages if k in r["stages"])
+        print(f"{w:>7} {r['articles_per_s']:>10,.0f} {r['mb_per_s']:>6.2f} {r['flow_s']:>7.1f} {r['wall_s']:>7.1f} "
+              f"{r['peak_rss_mb']:>11,.0f}  {st}")
+
+
+if __name__ == "__main__":
+    main()
