@@ -227,3 +227,16 @@ def test_a_new_copy_of_a_loaded_file_is_a_duplicate(tmp_path, flow):
     s = flow(seeds_dir=str(seeds), db_path=str(db))
     assert s.files_skipped == 1 and s.files_rejected == 1
     assert query(db, "SELECT regexp_extract(source_path, '[^/]+$') FROM articles") == [("a.txt",)]
+
+
+def test_worker_processes_load_the_same_warehouse_as_one_process(tmp_path, flow):
+    seeds = make_seeds(tmp_path / "seeds")
+    db_one, db_two = tmp_path / "one.duckdb", tmp_path / "two.duckdb"
+    one = flow(seeds_dir=str(seeds), db_path=str(db_one), workers=1)
+    two = flow(seeds_dir=str(seeds), db_path=str(db_two), chunk_size=2, workers=2)  # 5 files: 3 chunks, 2 workers
+    assert (two.files_loaded, two.files_rejected) == (one.files_loaded, one.files_rejected)
+    assert counts(db_two) == counts(db_one)
+    same = "SELECT source_path, reason FROM rejected_files ORDER BY 1"
+    assert query(db_two, same) == query(db_one, same)
+    quotes = "SELECT article_id, char_start, text, speaker FROM quotes ORDER BY 1, 2"
+    assert query(db_two, quotes) == query(db_one, quotes)
