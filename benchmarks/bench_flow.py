@@ -8,7 +8,9 @@ a duplicate of another (duplicates would be rejected, not processed). Then, for 
 count, runs ``newsetl run`` in a fresh process on an empty warehouse and reports:
 
 * articles/s overall, excluding the fixed start-up (flow seconds as the run measures them);
-* wall time including start-up, MB/s of input, peak RSS of the run's process (``wait4``);
+* wall time including start-up, MB/s of input, peak RSS of the run's process (``wait4``:
+  the largest single process) and of its whole process tree (flow, workers and the Prefect
+  server it starts, sampled from /proc every 0.2 s);
 * seconds per stage (extract wall; decode/parse/mentions/quotes CPU summed over workers;
   validate, load, Data Docs);
 * the fixed start-up: ``newsetl run`` on the single seed article, wall minus flow time.
@@ -27,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -52,22 +55,64 @@ def build_corpus(src: Path, dest: Path, copies: int) -> tuple[int, int]:
     return n, size
 
 
-def run_flow(seeds: Path, db: Path, workers: int | None) -> dict:
-    """One ``newsetl run`` in its own process: its summary, wall seconds and peak RSS."""
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants (the worker pool, the Prefect
+    server), in MB, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(d.name))  # ppid
+            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss pages
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / 2**20
+
+
+class TreeSampler(threading.Thread):
+    """Samples the process tree's total RSS every 0.2 s: the peak a machine must have."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_mb, self.stop = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.peak_mb = max(self.peak_mb, _tree_rss_mb(self.pid))
+
+
+def run_flow(seeds: Path, db: Path, workers: int | None, extra: list[str] | None = None) -> dict:
+    """One ``newsetl run`` in its own process: its summary, wall seconds, peak RSS of the run's
+    process (``wait4``) and of its whole process tree (sampled)."""
     summary_path = db.with_suffix(".summary.json")
     cmd = [*NEWSETL, "run", "--seeds", str(seeds), "--db", str(db), "--summary-json", str(summary_path)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
+    cmd += extra or []
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    with tempfile.TemporaryFile() as errfile:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errfile)
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        sampler.stop.set()
+        errfile.seek(0)
+        err = errfile.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"newsetl run failed:\n{err[-3000:]}")
     summary = json.loads(summary_path.read_text())
     peak_mb = usage.ru_maxrss / 1024  # KB on Linux
-    return {"wall_s": wall, "flow_s": summary["seconds"], "peak_rss_mb": peak_mb, "stages": summary["stage_seconds"],
+    return {"wall_s": wall, "flow_s": summary["seconds"], "peak_rss_mb": peak_mb,
+            "peak_tree_mb": sampler.peak_mb, "stages": summary["stage_seconds"],
             "loaded": summary["files_loaded"], "rejected": summary["files_rejected"]}
 
 
@@ -78,6 +123,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--keep", type=Path, help="build the corpus and warehouses here and keep them")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--batch-size", type=int, help="passed to newsetl run --batch-size")
+    ap.add_argument("--no-seed", action="store_true", help="skip the start-up measurement on the seed article")
     args = ap.parse_args()
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="newsetl-bench-"))
@@ -86,13 +133,15 @@ def main() -> None:
         n, size = build_corpus(args.corpus, base / "corpus", args.copies)
         print(f"corpus: {n:,} files, {size / 1e6:.1f} MB in {base / 'corpus'} ({time.perf_counter() - t:.1f} s)",
               file=sys.stderr)
-        seed = run_flow(ROOT / "seeds", base / "seed.duckdb", 1)
+        seed = ({"wall_s": float("nan"), "flow_s": 0.0} if args.no_seed
+                else run_flow(ROOT / "seeds", base / "seed.duckdb", 1))
         startup = seed["wall_s"] - seed["flow_s"]
+        extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
         results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                               f"Python {platform.python_version()}",
                    "articles": n, "mb": size / 1e6, "startup_s": startup, "seed_wall_s": seed["wall_s"], "runs": {}}
         for w in args.workers:
-            r = run_flow(base / "corpus", base / f"w{w}.duckdb", w)
+            r = run_flow(base / "corpus", base / f"w{w}.duckdb", w, extra)
             r["articles_per_s"] = r["loaded"] / r["flow_s"]
             r["mb_per_s"] = size / 1e6 / r["flow_s"]
             results["runs"][w] = r
@@ -108,12 +157,13 @@ def main() -> None:
     print(f"fixed start-up of newsetl run (seed article: wall {seed['wall_s']:.1f} s - flow {seed['flow_s']:.1f} s): "
           f"{startup:.1f} s")
     stages = sorted({k for r in results["runs"].values() for k in r["stages"]})
-    head = f"{'workers':>7} {'articles/s':>10} {'MB/s':>6} {'flow s':>7} {'wall s':>7} {'peak RSS MB':>11}  stages (s)"
+    head = (f"{'workers':>7} {'articles/s':>10} {'MB/s':>6} {'flow s':>7} {'wall s':>7} {'peak RSS MB':>11} "
+            f"{'tree MB':>8}  stages (s)")
     print(head)
     for w, r in results["runs"].items():
         st = ", ".join(f"{k} {r['stages'][k]:.1f}" for k in stages if k in r["stages"])
         print(f"{w:>7} {r['articles_per_s']:>10,.0f} {r['mb_per_s']:>6.2f} {r['flow_s']:>7.1f} {r['wall_s']:>7.1f} "
-              f"{r['peak_rss_mb']:>11,.0f}  {st}")
+              f"{r['peak_rss_mb']:>11,.0f} {r['peak_tree_mb']:>8,.0f}  {st}")
 
 
 if __name__ == "__main__":

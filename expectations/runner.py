@@ -57,6 +57,9 @@ class Validator:
 
     db_path: Path
     run_id: str
+    #: Which batch of the run is being validated ("batch 2 of 5"); Data Docs list each batch's
+    #: results under the run's id with this suffix. None for a run checked in one batch.
+    part: str | None = None
 
     def __post_init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -73,6 +76,7 @@ class Validator:
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
         self.run_time = dt.datetime.now(dt.UTC)
         self.resources: list = []  # this run's suites and validation results: what Data Docs re-render
+        self._checkpoints: dict[str, tuple[str, object]] = {}  # suite -> (what was saved, its checkpoint)
 
     def _expectation(self, check: Check, suite: str):
         import great_expectations.expectations as gxe
@@ -81,12 +85,15 @@ class Validator:
         meta = {"severity": check.severity, "check": check.name, "suite": suite, "notes": check.description}
         return cls(**check.kwargs, meta=meta)
 
-    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame) -> SuiteResult:
-        """Validate one frame against one suite: ``dq_results`` rows plus the rows to quarantine.
-
-        Frame suites (``articles``, ``mentions``, ``quotes``) ask GX for the ``article_id`` and
-        key of every failing row, so a ``quarantine`` check names exactly what to set aside.
-        """
+    def _checkpoint(self, suite_name: str, checks: list[Check], result_format: dict):
+        """The suite, validation definition and checkpoint for one suite, saved in the GX
+        context once per run and reused for every batch: saving them costs more than
+        validating a batch of thousands of rows."""
+        cache_key = json.dumps([suite_name, [(c.name, c.expectation, c.kwargs, c.severity) for c in checks],
+                                result_format], sort_keys=True, default=str)
+        saved = self._checkpoints.get(suite_name)
+        if saved is not None and saved[0] == cache_key:  # the suite in the store is this very one
+            return saved[1]
         gx = self.gx
         try:
             asset = self.datasource.get_asset(suite_name)
@@ -96,12 +103,23 @@ class Validator:
             batch_def = asset.get_batch_definition("whole")
         except KeyError:
             batch_def = asset.add_batch_definition_whole_dataframe("whole")
-        suite = gx.ExpectationSuite(name=suite_name)
-        for check in checks:
-            suite.add_expectation(self._expectation(check, suite_name))
-        suite = self.context.suites.add_or_update(suite)
+        # All expectations at construction: add_expectation on a suite already in the store
+        # rewrites the stored suite once per expectation.
+        suite = self.context.suites.add_or_update(gx.ExpectationSuite(
+            name=suite_name, expectations=[self._expectation(check, suite_name) for check in checks]))
         vd = self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=suite_name, data=batch_def, suite=suite))
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=result_format))
+        self._checkpoints[suite_name] = (cache_key, checkpoint)
+        return checkpoint
+
+    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame) -> SuiteResult:
+        """Validate one frame against one suite: ``dq_results`` rows plus the rows to quarantine.
+
+        Frame suites (``articles``, ``mentions``, ``quotes``) ask GX for the ``article_id`` and
+        key of every failing row, so a ``quarantine`` check names exactly what to set aside.
+        """
         key = ROW_KEYS.get(suite_name)
         result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
         if key is not None and frame.height:
@@ -110,16 +128,17 @@ class Validator:
             result_format = {"result_format": "COMPLETE", "partial_unexpected_count": 5,
                              "unexpected_index_column_names": list(dict.fromkeys(index)),
                              "return_unexpected_index_query": False}
-        checkpoint = self.context.checkpoints.add_or_update(
-            gx.Checkpoint(name=suite_name, validation_definitions=[vd], actions=[], result_format=result_format))
+        checkpoint = self._checkpoint(suite_name, checks, result_format)
         from great_expectations.core.run_identifier import RunIdentifier
 
         pdf = frame.to_pandas(use_pyarrow_extension_array=False)
+        run_name = f"{self.run_id} {self.part}" if self.part else self.run_id
         result = checkpoint.run(batch_parameters={"dataframe": pdf},
-                                run_id=RunIdentifier(run_name=self.run_id, run_time=self.run_time))
+                                run_id=RunIdentifier(run_name=run_name, run_time=self.run_time))
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-        self.resources += [ExpectationSuiteIdentifier(name=suite_name), *result.run_results.keys()]
+        suite_id = ExpectationSuiteIdentifier(name=suite_name)
+        self.resources += [*([] if suite_id in self.resources else [suite_id]), *result.run_results.keys()]
         rows, flagged = [], []
         now = dt.datetime.now(dt.UTC)
         for vr in result.run_results.values():

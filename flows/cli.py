@@ -60,7 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
-                               full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers)
+                               full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,
+                               batch_size=args.batch_size)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
@@ -272,7 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline over a seeds folder")
     run.add_argument("--seeds", default="seeds", help="folder of *.txt articles, searched recursively")
     run.add_argument("--db", default=DEFAULT_DB, help="DuckDB warehouse file (default %(default)s)")
-    run.add_argument("--chunk-size", type=int, default=500, help="files per task (default %(default)s)")
+    run.add_argument("--chunk-size", type=int, default=500,
+                     help="files handed to a worker at a time (default %(default)s)")
+    run.add_argument("--batch-size", type=int, default=5000,
+                     help="files extracted, checked and staged before the next batch: bounds memory "
+                          "(default %(default)s)")
     run.add_argument("--full-refresh", action="store_true",
                      help="re-extract every file and rebuild the warehouse's data from this folder")
     run.add_argument("--wait", type=float, default=30.0,

@@ -1,9 +1,13 @@
 """The newsetl Prefect flow: seeds folder in, checked DuckDB warehouse out.
 
-discover -> read (chunk) -> transform (chunk: decode, parse, mentions, quotes) -> validate
-(GX on the frames) -> load (one DuckDB transaction, warehouse-wide GX checks before commit)
--> Data Docs -> run summary. Tasks work on chunks of many files; a Prefect task costs ~10 ms,
-so one task per article would cost more than the article.
+discover -> per batch of files: extract (chunks of files read, decoded, parsed, mentions and
+quotes found, on a pool of worker processes) -> validate (GX frame suites, quarantine) ->
+stage (Parquet beside the warehouse) -> run-level checks -> load (one DuckDB transaction over
+the staged batches, warehouse-wide GX checks before the commit) -> Data Docs -> run summary.
+
+Tasks work on batches of thousands of files; a Prefect task costs ~10 ms, so one task per
+article would cost more than the article. Batches keep memory flat: only two batches of
+frames are ever held (the one being checked, the next being extracted).
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from prefect.runtime import flow_run  # noqa: E402
 
 from expectations.paths import report_path  # noqa: E402
 from flows import io  # noqa: E402
+from flows.extract import Extractor  # noqa: E402
 from flows.publish import publish  # noqa: E402
 from transforms.decode import DEFAULT_MAX_BYTES  # noqa: E402
-from transforms.frames import ChunkFrames, RawFile, drop_duplicate_articles, process_files  # noqa: E402
+from transforms.frames import ChunkFrames, drop_duplicate_articles  # noqa: E402
 from warehouse.connection import (  # noqa: E402
     DEFAULT_DB,
     LOAD_MEMORY_LIMIT,
@@ -37,9 +42,13 @@ from warehouse.connection import (  # noqa: E402
     WarehouseUnavailable,
     connect,
 )
+from warehouse.staging import Staging  # noqa: E402
 
 DEFAULT_SEEDS = Path("seeds")
 DEFAULT_CHUNK = 500
+#: Files per batch: a batch is extracted, checked and staged to Parquet before the next, so a
+#: run's memory is bounded by two batches whatever the size of the input.
+DEFAULT_BATCH = 5000
 
 
 @dataclass
@@ -85,31 +94,31 @@ def discover_task(seeds_dir: str) -> list[str]:
     return io.discover(seeds_dir)
 
 
-@task(name="read-chunk", retries=2, retry_delay_seconds=[1, 5], cache_policy=NO_CACHE)
-def read_chunk(paths: list[str], max_bytes: int) -> list[RawFile]:
-    return io.read_files(paths, max_bytes)
+@task(name="extract-batch", task_run_name="extract {label}", cache_policy=NO_CACHE)
+def extract_batch(extractor: Extractor, pending: list, label: str, progress) -> ChunkFrames:
+    """One batch's chunks, extracted (inline, or collected from the worker pool)."""
+    return ChunkFrames.concat(extractor.collect(pending, progress))
 
 
-@task(name="transform-chunk", cache_policy=NO_CACHE)
-def transform_chunk(files: list[RawFile], run_id: str, now: dt.datetime, max_bytes: int,
-                    known: dict[str, str]) -> ChunkFrames:
-    return process_files(files, run_id, now, max_bytes, known)
+@task(name="validate-batch", task_run_name="validate {label}", cache_policy=NO_CACHE)
+def validate_batch(validator, frames: ChunkFrames, now: dt.datetime, label: str):
+    """GX frame suites on one batch; articles failing row-level checks are split off for quarantine."""
+    from expectations.gate import check_batch
+
+    return check_batch(validator, frames, now)
 
 
-@task(name="validate-frames", cache_policy=NO_CACHE)
-def validate_frames(frames: ChunkFrames, db_path: str, run_id: str, now: dt.datetime,
-                    unattributed_baseline: float | None):
-    """GX on the frames; articles failing row-level checks are split off for quarantine."""
-    from expectations.gate import check_frames
-    from expectations.runner import Validator
-
-    validator = Validator(Path(db_path), run_id)
-    return validator, check_frames(validator, frames, now, unattributed_baseline)
+@task(name="stage-batch", task_run_name="stage {label}", cache_policy=NO_CACHE)
+def stage_batch(staging: Staging, frames: ChunkFrames, label: str) -> None:
+    """Spill the batch's checked rows to Parquet until the load (memory stays flat)."""
+    for table in ("articles", "mentions", "quotes"):
+        staging.add(table, getattr(frames, table))
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, quarantine: pl.DataFrame, validator, db_path: str,
-              full_refresh: bool, present: list[str], missing: list[str]):
+def load_task(staging: Staging, rejected: pl.DataFrame, dq_rows: pl.DataFrame, quarantine: pl.DataFrame,
+              validator, db_path: str, full_refresh: bool, present: list[str], missing: list[str]):
+    """The staged batches into the warehouse in one transaction, checked before the commit."""
     from expectations.runner import raise_on_critical
     from warehouse.loader import load_run
 
@@ -120,7 +129,8 @@ def load_task(frames: ChunkFrames, dq_rows: pl.DataFrame, quarantine: pl.DataFra
 
     con = connect(db_path, memory_limit=LOAD_MEMORY_LIMIT)
     try:
-        return load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, dq_rows, check,
+        return load_run(con, staging.table("articles"), staging.table("mentions"), staging.table("quotes"),
+                        rejected, dq_rows, check,
                         full_refresh=full_refresh, present_paths=present, missing_paths=missing,
                         quarantine=quarantine)
     finally:
@@ -183,7 +193,8 @@ def _chunks(items: list[str], size: int) -> list[list[str]]:
 @flow(name="newsetl", log_prints=False)
 def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT_DB),
                  chunk_size: int = DEFAULT_CHUNK, max_bytes: int = DEFAULT_MAX_BYTES,
-                 full_refresh: bool = False, lock_wait: float = 30.0, workers: int | None = None) -> RunSummary:
+                 full_refresh: bool = False, lock_wait: float = 30.0, workers: int | None = None,
+                 batch_size: int = DEFAULT_BATCH) -> RunSummary:
     """Extract the seed files, check them with GX and load them into the DuckDB warehouse.
 
     Incremental by default: files loaded before with the same bytes are skipped (not decoded,
@@ -208,72 +219,13 @@ def newsetl_flow(seeds_dir: str = str(DEFAULT_SEEDS), db_path: str = str(DEFAULT
                                  full_refresh=full_refresh, error=str(exc))
             raise RunFailed(summary) from exc
         return _run(seeds_dir, resolved, chunk_size, max_bytes, full_refresh, run_id, started,
-                    workers or os.cpu_count() or 1)
-
-
-def _warm_worker() -> None:
-    """Load the lexicons once per worker process, before its first chunk."""
-    from transforms.lexicons import load
-
-    load()
-
-
-def _extract_in_worker(paths: list[str], run_id: str, now: dt.datetime, max_bytes: int,
-                       known: dict[str, str]) -> ChunkFrames:
-    """One chunk, read and transformed in a worker process."""
-    return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known)
-
-
-@task(name="extract-parallel", cache_policy=NO_CACHE)
-def extract_parallel(chunks: list[list[str]], workers: int, run_id: str, now: dt.datetime, max_bytes: int,
-                     known: dict[str, str], total: int, t_start: float) -> list[ChunkFrames]:
-    """Read and transform the chunks on a pool of worker processes, in one Prefect task.
-
-    A plain process pool: Prefect's ProcessPoolTaskRunner makes every chunk a task run in a
-    worker that talks to the API, which measured no faster than one process on two cores;
-    this pool scales 2.0x from one worker to two.
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    log = get_run_logger()
-    log.info("extract: %d chunks on %d worker processes", len(chunks), workers)
-    parts, done = [], 0
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process running Prefect's threads
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_warm_worker) as pool:
-        jobs = [pool.submit(_extract_in_worker, c, run_id, now, max_bytes, {p: known[p] for p in c if p in known})
-                for c in chunks]
-        for chunk, job in zip(chunks, jobs, strict=True):
-            parts.append(job.result())
-            done += len(chunk)
-            log.info("extract: %d/%d files done, %.0f articles/s", done, total,
-                     done / max(time.perf_counter() - t_start, 1e-9))
-    return parts
-
-
-def _extract(paths: list[str], chunk_size: int, workers: int, run_id: str, started: dt.datetime, max_bytes: int,
-             known: dict[str, str], log, t_start: float) -> list[ChunkFrames]:
-    """Read and transform the files chunk by chunk: in the flow's process (one read-chunk and
-    one transform-chunk task per chunk), or on a pool of processes when there are several
-    chunks and several workers."""
-    chunks = _chunks(paths, max(1, chunk_size))
-    n = max(1, min(workers, len(chunks)))
-    if n > 1:
-        return extract_parallel(chunks, n, run_id, started, max_bytes, known, len(paths), t_start)
-    parts: list[ChunkFrames] = []
-    done = 0
-    for chunk in chunks:
-        files = read_chunk(chunk, max_bytes)
-        parts.append(transform_chunk(files, run_id, started, max_bytes, {p: known[p] for p in chunk if p in known}))
-        done += len(chunk)
-        log.info("extract: %d/%d files done, %.0f articles/s", done, len(paths),
-                 done / max(time.perf_counter() - t_start, 1e-9))
-    return parts
+                    workers or os.cpu_count() or 1, batch_size)
 
 
 def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_refresh: bool, run_id: str,
-         started: dt.datetime, workers: int = 1) -> RunSummary:
+         started: dt.datetime, workers: int = 1, batch_size: int = DEFAULT_BATCH) -> RunSummary:
     """The run itself, under the warehouse's run lock."""
+    from expectations.quarantine import ARTICLE_SET_ASIDE
     from expectations.runner import DataQualityError, critical_failures, raise_on_critical
 
     log = get_run_logger()
@@ -290,10 +242,13 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
     log.info("run %s: seeds %s -> warehouse %s", run_id, seeds_dir, db_path)
 
     dq_rows = None
-    frames = None
+    rejected = None
     validator = None
     quarantine = None
     try:
+        from expectations.gate import check_run, merge_batches
+        from expectations.runner import Validator
+
         paths = discover_task(str(seeds_dir))
         summary.files_seen = len(paths)
         log.info("discovered %d *.txt file(s) under %s", len(paths), seeds_dir)
@@ -303,48 +258,97 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
         root = str(Path(seeds_dir).resolve()) + "/"
         present = set(paths)
         missing = sorted(p for p in known if p.startswith(root) and p not in present)
-        skip_known = {} if full_refresh else known
-        t_stage = time.perf_counter()
-        parts = _extract(paths, chunk_size, workers, run_id, started, max_bytes, skip_known, log, t_start)
-        frames = drop_duplicate_articles(ChunkFrames.concat(parts), run_id, started,
-                                         {} if full_refresh else _loaded_elsewhere(known, present))
-        stages = {f"cpu_{k}": round(v, 3) for k, v in frames.seconds.items()}  # summed over workers
-        stages["extract"] = round(time.perf_counter() - t_stage, 3)
+        chunks = _chunks(paths, max(1, chunk_size))
+        batches = _chunks(chunks, max(1, batch_size // max(1, chunk_size))) or [[]]
+        n_workers = max(1, min(workers, len(chunks)))
+        validator = Validator(Path(db_path), run_id)
+        # Articles seen in this run or loaded from a path still present: later copies are duplicates.
+        seen = {} if full_refresh else _loaded_elsewhere(known, present)
+        stages: dict[str, float] = {}
         summary.stage_seconds = stages
-        summary.files_skipped = len(frames.unchanged)
+        batch_rows, quarantined, rejected_parts = [], [], []
+        articles_seen = 0
+        loaded: list[str] = []
+        done = 0
 
-        log.info("validate: running the GX suites on %d articles, %d mentions, %d quotes",
-                 frames.articles.height, frames.mentions.height, frames.quotes.height)
-        t_stage = time.perf_counter()
-        validator, verdict = validate_frames(frames, db_path, run_id, started, unattributed_baseline)
-        stages["validate"] = round(time.perf_counter() - t_stage, 3)
-        dq_rows, quarantine = verdict.rows, verdict.quarantine
-        summary.files_quarantined = frames.articles.height - verdict.kept.articles.height
-        summary.rows_quarantined = quarantine.height
-        frames = verdict.kept
-        if summary.files_quarantined:
-            log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
-                        summary.files_quarantined, quarantine.height)
-        summary.files_loaded = frames.articles.height
-        loaded = frames.articles.get_column("source_path").to_list()
-        summary.files_new = sum(p not in known for p in loaded) if not full_refresh else len(loaded)
-        summary.files_changed = 0 if full_refresh else len(loaded) - summary.files_new
-        summary.files_deleted = len(missing)
-        if missing:
-            log.warning("%d loaded file(s) are gone from %s: their rows are kept, flagged missing_since",
-                        len(missing), seeds_dir)
-        summary.files_rejected = frames.rejected.height
-        summary.rejected = [(r["source_path"], r["reason"], r["detail"]) for r in
-                            frames.rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
-        for r in frames.rejected.iter_rows(named=True):
-            log.warning("rejected %s at step %s: %s (%s)", r["source_path"], r["step"], r["reason"], r["detail"])
-        raise_on_critical(dq_rows)
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            log.info("extract: %d/%d files done, %.0f articles/s", done, len(paths),
+                     done / max(time.perf_counter() - t_start, 1e-9))
 
-        log.info("load: one transaction into %s", db_path)
-        t_stage = time.perf_counter()
-        result, post_rows = load_task(frames, dq_rows, quarantine, validator, db_path, full_refresh,
-                                      sorted(present), [] if full_refresh else missing)
-        stages["load"] = round(time.perf_counter() - t_stage, 3)
+        def clock(stage: str, since: float) -> None:
+            stages[stage] = round(stages.get(stage, 0.0) + time.perf_counter() - since, 3)
+
+        if len(batches) > 1 or n_workers > 1:
+            log.info("extract: %d files in %d batch(es) of up to %d, %d worker process(es)",
+                     len(paths), len(batches), batch_size, n_workers)
+        with Extractor(n_workers, run_id, started, max_bytes, {} if full_refresh else known) as extractor, \
+                Staging(db_path, run_id) as staging:
+            pending = extractor.submit(batches[0])
+            for k, _batch in enumerate(batches):
+                label = f"batch {k + 1} of {len(batches)}" if len(batches) > 1 else "run"
+                t_stage = time.perf_counter()
+                frames = extract_batch(extractor, pending, label, progress)
+                if k + 1 < len(batches):
+                    pending = extractor.submit(batches[k + 1])  # the workers go on while this batch is checked
+                frames = drop_duplicate_articles(frames, run_id, started, seen)
+                seen.update(zip(frames.articles["article_id"], frames.articles["source_path"], strict=True))
+                for name, secs in frames.seconds.items():  # CPU summed over workers
+                    stages[f"cpu_{name}"] = round(stages.get(f"cpu_{name}", 0.0) + secs, 3)
+                clock("extract", t_stage)
+                summary.files_skipped += len(frames.unchanged)
+
+                t_stage = time.perf_counter()
+                validator.part = label if len(batches) > 1 else None
+                verdict = validate_batch(validator, frames, started, label)
+                clock("validate", t_stage)
+                articles_seen += frames.articles.height
+                batch_rows.append(verdict.rows)
+                quarantined.append(verdict.quarantine)
+                rejected_parts.append(verdict.kept.rejected)
+                loaded += verdict.kept.articles.get_column("source_path").to_list()
+                if critical_failures(verdict.rows).height:
+                    log.error("a critical expectation failed on %s: not extracting further", label)
+                    break
+                t_stage = time.perf_counter()
+                stage_batch(staging, verdict.kept, label)
+                clock("stage", t_stage)
+                del frames, verdict
+            extractor.close()  # the workers' memory is given back before the load
+
+            validator.part = None
+            t_stage = time.perf_counter()
+            frame_rows = merge_batches(batch_rows)
+            quarantine = pl.concat(quarantined)
+            rejected = pl.concat(rejected_parts)
+            summary.files_quarantined = quarantine.filter(pl.col("check_name") == ARTICLE_SET_ASIDE).height
+            summary.rows_quarantined = quarantine.height
+            dq_rows = pl.concat([frame_rows, check_run(validator, articles_seen, summary.files_quarantined,
+                                                       frame_rows, unattributed_baseline)])
+            clock("validate", t_stage)
+            if summary.files_quarantined:
+                log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
+                            summary.files_quarantined, quarantine.height)
+            summary.files_loaded = len(loaded)
+            summary.files_new = sum(p not in known for p in loaded) if not full_refresh else len(loaded)
+            summary.files_changed = 0 if full_refresh else len(loaded) - summary.files_new
+            summary.files_deleted = len(missing)
+            if missing:
+                log.warning("%d loaded file(s) are gone from %s: their rows are kept, flagged missing_since",
+                            len(missing), seeds_dir)
+            summary.files_rejected = rejected.height
+            summary.rejected = [(r["source_path"], r["reason"], r["detail"]) for r in
+                                rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
+            for r in rejected.iter_rows(named=True):
+                log.warning("rejected %s at step %s: %s (%s)", r["source_path"], r["step"], r["reason"], r["detail"])
+            raise_on_critical(dq_rows)
+
+            log.info("load: one transaction into %s", db_path)
+            t_stage = time.perf_counter()
+            result, post_rows = load_task(staging, rejected, dq_rows, quarantine, validator, db_path, full_refresh,
+                                          sorted(present), [] if full_refresh else missing)
+            clock("load", t_stage)
         dq_rows = pl.concat([dq_rows, post_rows])
         summary.table_rows = result.table_rows
         summary.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,
@@ -388,7 +392,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
                 finally:
                     con.close()
             _record_end(db_path, summary,
-                        frames.rejected if failed_diag and frames is not None else None,
+                        rejected if failed_diag else None,
                         dq_rows if failed_diag else None, quarantine if failed_diag else None)
         except Exception as exc:
             log.error("could not record the end of run %s: %s", run_id, exc)

@@ -280,3 +280,47 @@ def test_data_docs_are_built_and_need_no_network(validator, frames):
     assert path.exists() and len(pages) > 3
     assert all(external_assets(p.read_text(encoding="utf-8")) == [] for p in pages)
     assert (path.parent / "static/vendor/bootstrap/dist/css/bootstrap.min.css").is_file()
+
+
+def _outcomes(rows: pl.DataFrame) -> list[tuple]:
+    return sorted(rows.select("table_name", "check_name", "success", "element_count", "unexpected_count").rows())
+
+
+def test_batches_merge_into_the_verdict_of_one_batch(validator, frames, seed_id):
+    from expectations.gate import check_batch, merge_batches
+
+    def only(keep: bool) -> ChunkFrames:
+        sel = (pl.col("article_id") == seed_id) if keep else (pl.col("article_id") != seed_id)
+        return ChunkFrames(frames.articles.filter(sel), frames.mentions.filter(sel), frames.quotes.filter(sel),
+                           frames.rejected)
+
+    whole = check_batch(validator, frames, NOW).rows
+    merged = merge_batches([check_batch(validator, only(True), NOW).rows,
+                            check_batch(validator, only(False), NOW).rows])
+    assert _outcomes(merged) == _outcomes(whole)
+
+
+def test_merging_batches_judges_mostly_on_the_run_and_keeps_few_examples():
+    from expectations.gate import MAX_EXAMPLES, merge_batches
+    from expectations.suites import SPEAKER_CHECK
+    from transforms.schema import DQ_RESULTS
+
+    def row(check, success, elements, unexpected, details, examples):
+        return {"run_id": "r", "table_name": "quotes", "expectation": "E", "column": "speaker",
+                "check_name": check, "success": success, "severity": "warning", "element_count": elements,
+                "unexpected_count": unexpected, "unexpected_examples": json.dumps(examples),
+                "details": json.dumps(details), "evaluated_at": NOW}
+
+    mostly = {"column": "speaker", "mostly": 0.6}
+    first = DQ_RESULTS.frame([row(SPEAKER_CHECK, False, 10, 6, mostly, list(range(4))),
+                              row("quote word count sane", False, 10, 1, {}, ["a"])])
+    second = DQ_RESULTS.frame([row(SPEAKER_CHECK, True, 90, 10, mostly, list(range(4, 8))),
+                               row("quote word count sane", True, 90, 0, {}, [])])
+    merged = {r["check_name"]: r for r in merge_batches([first, second]).iter_rows(named=True)}
+    speaker = merged[SPEAKER_CHECK]
+    assert (speaker["success"], speaker["element_count"], speaker["unexpected_count"]) == (True, 100, 16)
+    assert json.loads(speaker["unexpected_examples"]) == list(range(MAX_EXAMPLES))
+    words = merged["quote word count sane"]
+    assert (words["success"], words["unexpected_count"]) == (False, 1)
+    # 6 of 10 unattributed in a run of one batch is a failure: judged the same way
+    assert not merge_batches([first, first.clear()]).filter(pl.col("check_name") == SPEAKER_CHECK)["success"][0]

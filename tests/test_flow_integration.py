@@ -105,7 +105,7 @@ def test_changed_file_replaces_old_rows(tmp_path, flow):
 
 
 def test_critical_failure_blocks_load_and_leaves_warehouse_unchanged(tmp_path, flow, monkeypatch):
-    from flows import pipeline
+    from flows import extract
     from flows.pipeline import RunFailed
 
     seeds = tmp_path / "seeds"
@@ -118,14 +118,14 @@ def test_critical_failure_blocks_load_and_leaves_warehouse_unchanged(tmp_path, f
     with (seeds / "copy-with-change.txt").open("a", encoding="utf-8") as fh:
         fh.write("\n\nA new paragraph, Kirby said.")
 
-    real = pipeline.process_files
+    real = extract.process_files
 
     def broken_extractor(*args, **kwargs):  # an extractor bug: every quote emitted twice
         out = real(*args, **kwargs)
         out.quotes = pl.concat([out.quotes, out.quotes])
         return out
 
-    monkeypatch.setattr(pipeline, "process_files", broken_extractor)
+    monkeypatch.setattr(extract, "process_files", broken_extractor)
     with pytest.raises(RunFailed) as exc:
         flow(seeds_dir=str(seeds), db_path=str(db))
     message = str(exc.value)
@@ -240,3 +240,55 @@ def test_worker_processes_load_the_same_warehouse_as_one_process(tmp_path, flow)
     assert query(db_two, same) == query(db_one, same)
     quotes = "SELECT article_id, char_start, text, speaker FROM quotes ORDER BY 1, 2"
     assert query(db_two, quotes) == query(db_one, quotes)
+
+
+def staging_left(db) -> list:
+    return sorted(p.name for p in db.parent.glob(f".{db.name}.staging-*"))
+
+
+def test_a_run_in_batches_loads_what_one_batch_loads(tmp_path, flow):
+    """Batches bound memory; they must not change a row: same tables, same rejections (a copy
+    in a later batch of a file from an earlier one is still a duplicate), same merged checks."""
+    seeds = make_seeds(tmp_path / "seeds")
+    shutil.copyfile(seeds / "legacy.txt", seeds / "zz-copy-of-legacy.txt")  # sorts last: a later batch
+    db_one, db_many = tmp_path / "one.duckdb", tmp_path / "many.duckdb"
+    one = flow(seeds_dir=str(seeds), db_path=str(db_one), workers=1)
+    many = flow(seeds_dir=str(seeds), db_path=str(db_many), chunk_size=1, batch_size=2, workers=2)
+    assert (many.files_loaded, many.files_rejected) == (one.files_loaded, one.files_rejected) == (3, 3)
+    assert counts(db_many) == counts(db_one)
+    same = "SELECT regexp_extract(source_path, '[^/]+$'), reason, detail FROM rejected_files ORDER BY 1"
+    assert query(db_many, same) == query(db_one, same)
+    assert ("zz-copy-of-legacy.txt", "duplicate_content") in [r[:2] for r in query(db_many, same)]
+    quotes = "SELECT article_id, char_start, text, speaker FROM quotes ORDER BY 1, 2"
+    assert query(db_many, quotes) == query(db_one, quotes)
+    checks = ("SELECT table_name, check_name, success, element_count, unexpected_count FROM dq_results "
+              "WHERE table_name IN ('articles', 'mentions', 'quotes') ORDER BY 1, 2")
+    assert query(db_many, checks) == query(db_one, checks)
+    assert staging_left(db_many) == [] and staging_left(db_one) == []
+    docs = (tmp_path / "many.gx").rglob("*.html")
+    assert any("batch 1 of 3" in p.read_text(encoding="utf-8") for p in docs)
+
+
+def test_a_critical_failure_in_a_batch_stops_the_run_and_loads_nothing(tmp_path, flow, monkeypatch):
+    from flows import extract
+    from flows.pipeline import RunFailed
+
+    seeds = make_seeds(tmp_path / "seeds")
+    db = tmp_path / "news.duckdb"
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    before = counts(db)
+    (seeds / "new.txt").write_text("Fresh story\n\nJane Roe said \"we are fine and happy\" in Paris.",
+                                   encoding="utf-8")
+    real = extract.process_files
+
+    def broken_extractor(*args, **kwargs):  # every mention emitted twice
+        out = real(*args, **kwargs)
+        out.mentions = pl.concat([out.mentions, out.mentions])
+        return out
+
+    monkeypatch.setattr(extract, "process_files", broken_extractor)
+    with pytest.raises(RunFailed) as exc:
+        flow(seeds_dir=str(seeds), db_path=str(db), chunk_size=1, batch_size=1, workers=1)
+    assert "mention_id unique" in str(exc.value)
+    assert counts(db)["articles"] == before["articles"] and counts(db)["mentions"] == before["mentions"]
+    assert staging_left(db) == []

@@ -14,15 +14,20 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from transforms.schema import ARTICLES, DQ_RESULTS, RUNS, TABLES
+from transforms.schema import DQ_RESULTS, RUNS, TABLES
 from warehouse.connection import ensure_schema, registered
 from warehouse.search import has_index, rebuild_index
+from warehouse.staging import StagedTable
+
+#: A table's incoming rows: a frame in memory, or Parquet files staged batch by batch.
+Rows = pl.DataFrame | StagedTable
 
 ENTITIES_REBUILD = """
 DELETE FROM entities;
@@ -73,13 +78,17 @@ def record_run_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **f
     con.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [*fields.values(), run_id])
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, df: pl.DataFrame) -> int:
-    """Append a frame to a table, conformed to the table's schema first."""
-    if df.height == 0:
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> int:
+    """Append rows to a table: a frame conformed to the table's schema first, or staged
+    Parquet files (conformed when staged) read by DuckDB without passing through Python."""
+    if rows.height == 0:
         return 0
-    with registered(con, f"stage_{table}", TABLES[table].conform(df)) as name:
+    if isinstance(rows, StagedTable):
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {rows.sql()}")
+        return rows.height
+    with registered(con, f"stage_{table}", TABLES[table].conform(rows)) as name:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {name}")
-    return df.height
+    return rows.height
 
 
 def _fault_point() -> None:
@@ -134,9 +143,9 @@ def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, d
 
 def load_run(
     con: duckdb.DuckDBPyConnection,
-    articles: pl.DataFrame,
-    mentions: pl.DataFrame,
-    quotes: pl.DataFrame,
+    articles: Rows,
+    mentions: Rows,
+    quotes: Rows,
     rejected: pl.DataFrame,
     dq_rows: pl.DataFrame,
     check: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame] | None = None,
@@ -158,9 +167,10 @@ def load_run(
     are loaded files gone from their seeds folder: their rows stay, flagged with
     ``missing_since``; ``present_paths`` clears that flag for files that came back.
     ``quarantine`` rows (articles set aside by the data-quality gate) are stored alongside.
+    ``articles``, ``mentions`` and ``quotes`` are frames, or the tables of a
+    :class:`warehouse.staging.Staging` for a run too large to hold in memory.
     """
     ensure_schema(con)
-    articles = ARTICLES.conform(articles)
     now = now or dt.datetime.now(dt.UTC)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -168,12 +178,14 @@ def load_run(
             for table in ("mentions", "quotes", "articles"):
                 con.execute(f"DELETE FROM {table}")
         _flag_missing(con, present_paths or [], missing_paths or [], now)
-        with registered(con, "incoming", articles.select("article_id", "source_path")):
-            con.execute("""
+        with ExitStack() as stack:
+            incoming = (articles.sql() if isinstance(articles, StagedTable) else
+                        stack.enter_context(registered(con, "incoming", articles.select("article_id", "source_path"))))
+            con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE replaced AS
                 SELECT article_id FROM articles
-                WHERE source_path IN (SELECT source_path FROM incoming)
-                   OR article_id IN (SELECT article_id FROM incoming)
+                WHERE source_path IN (SELECT source_path FROM {incoming})
+                   OR article_id IN (SELECT article_id FROM {incoming})
             """)
         for table in ("mentions", "quotes", "articles"):
             con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
