@@ -71,7 +71,8 @@ class Check:
 
 def _keys_and_required(table: Table) -> list[Check]:
     """Keys unique and filled (critical: a row without them cannot even be set aside);
-    every other required column filled (quarantine: the row's article is set aside)."""
+    every other required column filled (quarantine: the row's article is set aside). Tables
+    checked inside the load (``entities``) have no article to set aside: all critical."""
     out = []
     if len(table.key) == 1:
         k = table.key[0]
@@ -79,7 +80,8 @@ def _keys_and_required(table: Table) -> list[Check]:
                          description=f"every {table.name} row has its own {k}"))
     ids = {*table.key, "article_id"}
     out += [Check(f"{c} not null", "ExpectColumnValuesToNotBeNull", {"column": c},
-                  CRITICAL if c in ids else QUARANTINE, f"{c} is always filled") for c in table.required]
+                  CRITICAL if c in ids or table.name not in ROW_KEYS else QUARANTINE, f"{c} is always filled")
+            for c in table.required]
     return out
 
 

@@ -31,10 +31,10 @@ from prefect.runtime import flow_run  # noqa: E402
 
 from expectations.paths import report_path  # noqa: E402
 from flows import io  # noqa: E402
+from flows.batches import BatchOutcome, BatchRunner  # noqa: E402
 from flows.extract import Extractor  # noqa: E402
 from flows.publish import publish  # noqa: E402
 from transforms.decode import DEFAULT_MAX_BYTES  # noqa: E402
-from transforms.frames import ChunkFrames, drop_duplicate_articles  # noqa: E402
 from warehouse.connection import (  # noqa: E402
     DEFAULT_DB,
     LOAD_MEMORY_LIMIT,
@@ -94,25 +94,10 @@ def discover_task(seeds_dir: str) -> list[str]:
     return io.discover(seeds_dir)
 
 
-@task(name="extract-batch", task_run_name="extract {label}", cache_policy=NO_CACHE)
-def extract_batch(extractor: Extractor, pending: list, label: str, progress) -> ChunkFrames:
-    """One batch's chunks, extracted (inline, or collected from the worker pool)."""
-    return ChunkFrames.concat(extractor.collect(pending, progress))
-
-
-@task(name="validate-batch", task_run_name="validate {label}", cache_policy=NO_CACHE)
-def validate_batch(validator, frames: ChunkFrames, now: dt.datetime, label: str):
-    """GX frame suites on one batch; articles failing row-level checks are split off for quarantine."""
-    from expectations.gate import check_batch
-
-    return check_batch(validator, frames, now)
-
-
-@task(name="stage-batch", task_run_name="stage {label}", cache_policy=NO_CACHE)
-def stage_batch(staging: Staging, frames: ChunkFrames, label: str) -> None:
-    """Spill the batch's checked rows to Parquet until the load (memory stays flat)."""
-    for table in ("articles", "mentions", "quotes"):
-        staging.add(table, getattr(frames, table))
+@task(name="batch", task_run_name="{label}", cache_policy=NO_CACHE)
+def batch_task(runner: BatchRunner, k: int, label: str) -> BatchOutcome:
+    """Extract, check and stage one batch; only small results leave the task (see flows.batches)."""
+    return runner.run(k)
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -285,36 +270,20 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
                      len(paths), len(batches), batch_size, n_workers)
         with Extractor(n_workers, run_id, started, max_bytes, {} if full_refresh else known) as extractor, \
                 Staging(db_path, run_id) as staging:
-            pending = extractor.submit(batches[0])
-            for k, _batch in enumerate(batches):
-                label = f"batch {k + 1} of {len(batches)}" if len(batches) > 1 else "run"
-                t_stage = time.perf_counter()
-                frames = extract_batch(extractor, pending, label, progress)
-                if k + 1 < len(batches):
-                    pending = extractor.submit(batches[k + 1])  # the workers go on while this batch is checked
-                frames = drop_duplicate_articles(frames, run_id, started, seen)
-                seen.update(zip(frames.articles["article_id"], frames.articles["source_path"], strict=True))
-                for name, secs in frames.seconds.items():  # CPU summed over workers
-                    stages[f"cpu_{name}"] = round(stages.get(f"cpu_{name}", 0.0) + secs, 3)
-                clock("extract", t_stage)
-                summary.files_skipped += len(frames.unchanged)
-
-                t_stage = time.perf_counter()
-                validator.part = label if len(batches) > 1 else None
-                verdict = validate_batch(validator, frames, started, label)
-                clock("validate", t_stage)
-                articles_seen += frames.articles.height
-                batch_rows.append(verdict.rows)
-                quarantined.append(verdict.quarantine)
-                rejected_parts.append(verdict.kept.rejected)
-                loaded += verdict.kept.articles.get_column("source_path").to_list()
-                if critical_failures(verdict.rows).height:
-                    log.error("a critical expectation failed on %s: not extracting further", label)
+            runner = BatchRunner(batches, extractor, staging, validator, seen, run_id, started, progress)
+            for k in range(len(batches)):
+                out = batch_task(runner, k, runner.label(k))
+                for name, secs in out.seconds.items():
+                    stages[name] = round(stages.get(name, 0.0) + secs, 3)
+                summary.files_skipped += out.skipped
+                articles_seen += out.articles
+                batch_rows.append(out.rows)
+                quarantined.append(out.quarantine)
+                rejected_parts.append(out.rejected)
+                loaded += out.loaded
+                if out.blocked:
+                    log.error("a critical expectation failed on %s: not extracting further", runner.label(k))
                     break
-                t_stage = time.perf_counter()
-                stage_batch(staging, verdict.kept, label)
-                clock("stage", t_stage)
-                del frames, verdict
             extractor.close()  # the workers' memory is given back before the load
 
             validator.part = None
