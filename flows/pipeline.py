@@ -113,6 +113,7 @@ def load_task(staging: Staging, rejected: pl.DataFrame, dq_rows: pl.DataFrame, q
         return post
 
     con = connect(db_path, memory_limit=LOAD_MEMORY_LIMIT)
+    con.execute("SET preserve_insertion_order = false")  # rows have keys; order costs memory in big inserts
     try:
         return load_run(con, staging.table("articles"), staging.table("mentions"), staging.table("quotes"),
                         rejected, dq_rows, check,
