@@ -98,7 +98,15 @@ def _examples(raw: str | None) -> str:
         return raw
     if isinstance(values, dict):
         return ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
-    return "; ".join(_example(v)[:120] for v in values[:5])
+    return "; ".join(_clip(_example(v)) for v in values[:5])
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """Shorten from the middle: the ends of an example (file names) say the most."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + "…" + text[-(limit - head - 1):]
 
 
 def _example(v: object) -> str:

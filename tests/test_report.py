@@ -9,6 +9,7 @@ network cut, and the Prefect UI must get the verdict as artifacts.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -229,3 +230,13 @@ def test_every_cdn_asset_of_the_installed_gx_templates_is_localised():
     assert external_assets(localize_html(html, "")) == []
     assert all(url in html for url in CDN_FILES)  # no stale entry either
     assert 'integrity="' not in localize_html(html, "")
+
+
+def test_long_examples_are_shortened_from_the_middle_so_file_names_stay():
+    from expectations.report import _examples
+
+    long = "/data/wire/" + "x" * 150 + "/first.txt repeats /data/wire/" + "y" * 150 + "/second.txt"
+    shown = _examples(json.dumps([long, "short"]))
+    first, second = shown.split("; ")
+    assert first.startswith("/data/wire/") and first.endswith("/second.txt") and "…" in first
+    assert len(first) == 200 and second == "short"
