@@ -33,7 +33,7 @@ ODD = "Odd story\n\nJane Roe said \"the numbers are wrong\" on Monday in Paris.\
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    from flows import pipeline
+    from flows import batches, pipeline
 
     root = tmp_path_factory.mktemp("report")
     seeds = root / "seeds"
@@ -42,7 +42,7 @@ def warehouse(tmp_path_factory):
     first = pipeline.newsetl_flow(seeds_dir=str(seeds), db_path=str(db))
     (seeds / "nameless.txt").write_text(NAMELESS)
     (seeds / "odd.txt").write_text(ODD)
-    real = pipeline.drop_duplicate_articles
+    real = batches.drop_duplicate_articles
 
     def corrupt_odd(*args, **kwargs):
         frames = real(*args, **kwargs)
@@ -52,7 +52,7 @@ def warehouse(tmp_path_factory):
         return frames
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline, "drop_duplicate_articles", corrupt_odd)
+        mp.setattr(batches, "drop_duplicate_articles", corrupt_odd)
         second = pipeline.newsetl_flow(seeds_dir=str(seeds), db_path=str(db))
     return db, first, second
 
