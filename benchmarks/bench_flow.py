@@ -154,8 +154,11 @@ def main() -> None:
         return
     print(f"machine: {results['machine']}")
     print(f"input: {n:,} articles, {size / 1e6:.1f} MB ({args.copies} x {args.corpus.name})")
-    print(f"fixed start-up of newsetl run (seed article: wall {seed['wall_s']:.1f} s - flow {seed['flow_s']:.1f} s): "
-          f"{startup:.1f} s")
+    if args.no_seed:
+        print("fixed start-up: not measured (--no-seed)")
+    else:
+        print(f"fixed start-up of newsetl run (seed article: wall {seed['wall_s']:.1f} s"
+              f" - flow {seed['flow_s']:.1f} s): {startup:.1f} s")
     stages = sorted({k for r in results["runs"].values() for k in r["stages"]})
     head = (f"{'workers':>7} {'articles/s':>10} {'MB/s':>6} {'flow s':>7} {'wall s':>7} {'peak RSS MB':>11} "
             f"{'tree MB':>8}  stages (s)")
