@@ -58,8 +58,11 @@ def test_sigkill_while_loading_leaves_the_warehouse_as_it_was(tmp_path):
             os.killpg(victim.pid, signal.SIGKILL)
 
     assert counts(db) == before  # nothing of the killed load is visible
+    left = list(db.parent.glob(f".{db.name}.staging-*"))
+    assert left, "the killed run's staged batches are still on disk"
     after = newsetl("run", "--seeds", str(seeds), "--db", str(db))
     assert after.returncode == 0, after.stderr[-2000:]
+    assert list(db.parent.glob(f".{db.name}.staging-*")) == []  # the next run cleared them
     con = duckdb.connect(str(db), read_only=True)
     try:
         statuses = [r[0] for r in con.execute("SELECT status FROM runs ORDER BY started_at").fetchall()]

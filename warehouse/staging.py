@@ -5,7 +5,8 @@ would make memory grow with the input (about 20 MB per 1,000 articles). Each bat
 that passed the gate are written here instead, conformed to their table's schema, and the
 loader inserts them with DuckDB's ``read_parquet`` inside the run's single transaction, so a
 failed run still leaves the warehouse as it was. The folder sits beside the warehouse (the
-disk that has room for the data; ``/tmp`` may be memory) and is removed when the run ends.
+disk that has room for the data; ``/tmp`` may be memory) and is removed when the run ends,
+or by the next run if this one was killed.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ class Staging:
     def __init__(self, beside: str | Path, run_id: str):
         where = Path(beside).resolve().parent
         where.mkdir(parents=True, exist_ok=True)
+        # Created under the warehouse's run lock, so any other staging folder of this warehouse
+        # was left by a run that was killed: its rows never loaded, nothing needs them.
+        for stale in where.glob(f".{Path(beside).name}.staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{Path(beside).name}.staging-{run_id}-", dir=where))
         self.tables: dict[str, StagedTable] = {}
 
