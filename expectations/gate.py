@@ -35,13 +35,15 @@ class FrameVerdict:
     quarantine: pl.DataFrame  # QUARANTINE rows
 
 
-def check_batch(validator: Validator, frames: ChunkFrames, now: dt.datetime) -> FrameVerdict:
-    """Validate one batch of frames with the frame suites and split off what must be quarantined."""
+def check_batch(validator: Validator, frames: ChunkFrames, now: dt.datetime,
+                part: str | None = None) -> FrameVerdict:
+    """Validate one batch of frames with the frame suites and split off what must be quarantined
+    (``part``: the batch's name in Data Docs when a run has several)."""
     a = validator.validate("articles", SUITES["articles"],
-                           prepare_articles(frames.articles, frames.mentions, frames.quotes))
-    m = validator.validate("mentions", SUITES["mentions"], prepare_mentions(frames.mentions, frames.articles))
+                           prepare_articles(frames.articles, frames.mentions, frames.quotes), part)
+    m = validator.validate("mentions", SUITES["mentions"], prepare_mentions(frames.mentions, frames.articles), part)
     q = validator.validate("quotes", SUITES["quotes"],
-                           prepare_quotes(frames.quotes, frames.articles, frames.mentions))
+                           prepare_quotes(frames.quotes, frames.articles, frames.mentions), part)
     kept, quarantine = set_aside(frames, pl.concat([a.flagged, m.flagged, q.flagged]), validator.run_id, now)
     return FrameVerdict(pl.concat([a.rows, m.rows, q.rows]), kept, quarantine)
 

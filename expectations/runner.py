@@ -57,9 +57,6 @@ class Validator:
 
     db_path: Path
     run_id: str
-    #: Which batch of the run is being validated ("batch 2 of 5"); Data Docs list each batch's
-    #: results under the run's id with this suffix. None for a run checked in one batch.
-    part: str | None = None
 
     def __post_init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -114,11 +111,14 @@ class Validator:
         self._checkpoints[suite_name] = (cache_key, checkpoint)
         return checkpoint
 
-    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame) -> SuiteResult:
+    def validate(self, suite_name: str, checks: list[Check], frame: pl.DataFrame,
+                 part: str | None = None) -> SuiteResult:
         """Validate one frame against one suite: ``dq_results`` rows plus the rows to quarantine.
 
         Frame suites (``articles``, ``mentions``, ``quotes``) ask GX for the ``article_id`` and
         key of every failing row, so a ``quarantine`` check names exactly what to set aside.
+        ``part`` names the batch of a run checked in several ("batch 2 of 5"): Data Docs list
+        each batch's results under the run's id with that suffix.
         """
         key = ROW_KEYS.get(suite_name)
         result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
@@ -132,7 +132,7 @@ class Validator:
         from great_expectations.core.run_identifier import RunIdentifier
 
         pdf = frame.to_pandas(use_pyarrow_extension_array=False)
-        run_name = f"{self.run_id} {self.part}" if self.part else self.run_id
+        run_name = f"{self.run_id} {part}" if part else self.run_id
         result = checkpoint.run(batch_parameters={"dataframe": pdf},
                                 run_id=RunIdentifier(run_name=run_name, run_time=self.run_time))
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier

@@ -61,8 +61,7 @@ class BatchRunner:
         seconds["extract"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        self.validator.part = self.label(k) if len(self.batches) > 1 else None
-        verdict = check_batch(self.validator, frames, self.now)
+        verdict = check_batch(self.validator, frames, self.now, self.label(k) if len(self.batches) > 1 else None)
         seconds["validate"] = time.perf_counter() - t
         blocked = critical_failures(verdict.rows).height > 0
         if not blocked:

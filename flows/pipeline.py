@@ -263,8 +263,8 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
             log.info("extract: %d/%d files done, %.0f articles/s", done, len(paths),
                      done / max(time.perf_counter() - t_start, 1e-9))
 
-        def clock(stage: str, since: float) -> None:
-            stages[stage] = round(stages.get(stage, 0.0) + time.perf_counter() - since, 3)
+        def clock(stage: str, seconds: float) -> None:
+            stages[stage] = round(stages.get(stage, 0.0) + seconds, 3)
 
         if len(batches) > 1 or n_workers > 1:
             log.info("extract: %d files in %d batch(es) of up to %d, %d worker process(es)",
@@ -275,7 +275,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
             for k in range(len(batches)):
                 out = batch_task(runner, k, runner.label(k))
                 for name, secs in out.seconds.items():
-                    stages[name] = round(stages.get(name, 0.0) + secs, 3)
+                    clock(name, secs)
                 summary.files_skipped += out.skipped
                 articles_seen += out.articles
                 batch_rows.append(out.rows)
@@ -287,7 +287,6 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
                     break
             extractor.close()  # the workers' memory is given back before the load
 
-            validator.part = None
             t_stage = time.perf_counter()
             frame_rows = merge_batches(batch_rows)
             quarantine = pl.concat(quarantined)
@@ -296,7 +295,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
             summary.rows_quarantined = quarantine.height
             dq_rows = pl.concat([frame_rows, check_run(validator, articles_seen, summary.files_quarantined,
                                                        frame_rows, unattributed_baseline)])
-            clock("validate", t_stage)
+            clock("validate", time.perf_counter() - t_stage)
             if summary.files_quarantined:
                 log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
                             summary.files_quarantined, quarantine.height)
@@ -318,7 +317,7 @@ def _run(seeds_dir: str, db_path: str, chunk_size: int, max_bytes: int, full_ref
             t_stage = time.perf_counter()
             result, post_rows = load_task(staging, rejected, dq_rows, quarantine, validator, db_path, full_refresh,
                                           sorted(present), [] if full_refresh else missing)
-            clock("load", t_stage)
+            clock("load", time.perf_counter() - t_stage)
         dq_rows = pl.concat([dq_rows, post_rows])
         summary.table_rows = result.table_rows
         summary.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,
