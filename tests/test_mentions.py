@@ -179,3 +179,20 @@ def test_a_lone_word_the_article_writes_after_the_is_no_person():
     ents = resolve_article({"title": None, "standfirst": None,
                             "body": "Oscar said nothing. The Oscar ceremony is on Sunday."})
     assert not any(r.text == "Oscar" and r.entity_type == PERSON for r in ents.resolved)
+
+
+@pytest.mark.parametrize("first, second", [("Tony", "Euan"), ("Euan", "Tony")])
+def test_surname_shared_by_two_full_names_goes_to_the_first_named(first, second):
+    # Equal-length full names: the tie must not depend on how Python hashes strings that run.
+    text = f"{first} Blair met {second} Blair on Monday. Mr Blair said it went well."
+    ents = resolve_article({"body": text})
+    lone = [r for r in ents.resolved if r.text == "Blair"]
+    assert [r.name for r in lone] == [f"{first} Blair"]
+
+
+def test_typing_a_span_depends_only_on_the_span_and_its_context_flags():
+    # span_mentions is memoised on (span, context): the same name in different sentences
+    # must still be typed from its own surroundings.
+    mentions = extract_mentions("Crowds gathered in Kalmar on Friday. Kalmar said he would stay.")
+    assert [(m.text, m.entity_type) for m in mentions if m.text == "Kalmar"] == [("Kalmar", "LOC"),
+                                                                                 ("Kalmar", PERSON)]

@@ -52,6 +52,20 @@ class Token(NamedTuple):
     key: str  # fold(text), computed once: every rule looks words up by it
 
 
+class SpanContext(NamedTuple):
+    """All that typing a span may know of the text around it; the rest is the span itself.
+
+    Keeping the outside world to these four flags makes ``span_mentions`` a pure function of
+    (span text, context), so it is memoised: news repeats its names ("Mr Blair", "Labour").
+    """
+
+    initial: bool = False  # the span starts a sentence
+    shouting: bool = False  # its line is in capitals
+    speech_after: bool = False  # a speech verb follows it ("Kerry said")
+    place_before: bool = False  # "in", "near", "northern" ... precede it
+    possessive_after: bool = False  # "’s" follows it
+
+
 class Mention(NamedTuple):
     """A typed mention as offsets into its field's text."""
 
@@ -67,21 +81,21 @@ def _token(start: int, end: int, text: str) -> Token:
     return Token(start, end, text, fold(text))
 
 
-def tokenize(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[Token]:
-    """Words with offsets; "U.S." and "Mr." keep their dots, "Kerry’s" its apostrophe-s."""
+def tokenize(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[tuple[int, int]]:
+    """Word offsets; "U.S." and "Mr." keep their dots, "Kerry’s" its apostrophe-s."""
     out = []
     particles = load().hyphen_particles
     for m in pattern.finditer(text):
-        s, e = m.start(), m.end()
+        s, e = m.span()
         if text[s].islower() and "-" in text[s:e]:
             head = text[s:text.index("-", s)]
             if head not in particles:
                 s += len(head) + 1
         if e < len(text) and text[e] == ".":
             word = text[s:e]
-            if _DOTTED_ABBR.fullmatch(word + ".") or fold(word) in _ABBREV_WITH_DOT or len(word) == 1:
+            if len(word) == 1 or fold(word) in _ABBREV_WITH_DOT or _DOTTED_ABBR.fullmatch(word + "."):
                 e += 1
-        out.append(_token(s, e, text[s:e]))
+        out.append((s, e))
     return out
 
 
@@ -110,36 +124,41 @@ def _patterns(particles: frozenset[str]) -> tuple[re.Pattern[str], re.Pattern[st
     return word, link
 
 
-def candidate_spans(text: str, lex: Lexicons | None = None) -> list[list[Token]]:
-    """Maximal runs of capitalised tokens separated by single spaces (or particles/connectors)."""
+def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, int]]:
+    """(start, end) of the maximal runs of capitalised words separated by single spaces or by
+    particles and connectors ("Bank of England", "Ludwig van Beethoven").
+
+    A run ends after a possessive ("Kerry’s spokesman"). Inside a run the words are exactly
+    the run's text split at single spaces, which is what makes ``span_mentions`` a pure
+    function of the run's text.
+    """
     lex = lex or load()
     word, link = _patterns(lex.particles)
-    spans: list[list[Token]] = []
-    cur: list[Token] = []
-    prev_end = -1
-    for tok in tokenize(text, word):
-        if cur:
-            gap = text[prev_end:tok.start]
-            if gap == " ":
-                cur.append(tok)
-            elif link.fullmatch(gap) and len(gap) < 12:
-                pos = prev_end + 1
-                for w in gap.split():  # the connectors become tokens of the name
-                    cur.append(_token(pos, pos + len(w), w))
-                    pos += len(w) + 1
-                cur.append(tok)
-            else:
-                spans.append(cur)
-                cur = [tok]
+    spans: list[tuple[int, int]] = []
+    start = prev_end = -1
+    for s, e in tokenize(text, word):
+        if start >= 0:
+            gap = text[prev_end:s]
+            if gap != " " and not (len(gap) < 12 and link.fullmatch(gap)):
+                spans.append((start, prev_end))
+                start = s
         else:
-            cur = [tok]
-        prev_end = tok.end
-        if tok.text.endswith(_POSSESSIVE[:2]):
-            spans.append(cur)
-            cur = []
-    if cur:
-        spans.append(cur)
+            start = s
+        prev_end = e
+        if text.endswith(_POSSESSIVE[:2], s, e):
+            spans.append((start, e))
+            start = -1
+    if start >= 0:
+        spans.append((start, prev_end))
     return spans
+
+
+def _span_tokens(span: str) -> list[Token]:
+    out, pos = [], 0
+    for w in span.split(" "):
+        out.append(_token(pos, pos + len(w), w))
+        pos += len(w) + 1
+    return out
 
 
 def _strip_possessive(tok: Token) -> Token:
@@ -159,9 +178,17 @@ def _mention(text: str, toks: list[Token], etype: str, canonical: str | None = N
     return Mention(s, e, text[s:e], etype, canonical)
 
 
-def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False,
-             initial: bool = False) -> list[Mention]:
-    """Type one candidate span, trimming what is not part of a name; may yield several mentions."""
+def _speech_after(text: str, pos: int, ctx: SpanContext) -> bool:
+    return ctx.speech_after if pos == len(text) else bool(_SPEECH_AFTER.match(text, pos))
+
+
+def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> list[Mention]:
+    """Type one candidate span, trimming what is not part of a name; may yield several mentions.
+
+    ``text`` is the span's own text: what lies outside it is known only through ``ctx``.
+    """
+    initial, shouting = ctx.initial, ctx.shouting
+    inner = ctx._replace(initial=False, shouting=False)
     toks = [*toks[:-1], _strip_possessive(toks[-1])]
     # A sentence-initial common word ("But", "Last", "Under") is not part of a name; neither
     # are function words or dates at either end ("On Monday", "In Moscow").
@@ -213,7 +240,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     # A leading demonym or group name is a mention of its own.
     if len(toks) >= 2 and (first in lex.demonyms or toks[0].text in NORP_GROUPS):
         head = [_mention(text, toks[:1], NORP, lex.demonyms.get(first))]
-        return head + classify(text, toks[1:], lex)
+        return head + classify(text, toks[1:], lex, inner)
     # Titles and roles are not part of a name: "Foreign Minister Sergei Lavrov".
     title_start = toks[0].start
     titled = False
@@ -225,8 +252,8 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
         m = _mention(text, toks, PERSON)
         return [Mention(m.start, m.end, m.text, PERSON, None, text[title_start:toks[0].start].strip())]
     if len(toks) == 1:
-        return [_single(text, toks[0], lex, initial)]
-    if first in lex.given_names or _SPEECH_AFTER.match(text, toks[-1].end):
+        return [_single(text, toks[0], lex, ctx)]
+    if first in lex.given_names or _speech_after(text, toks[-1].end, ctx):
         return [_mention(text, toks, PERSON)]
     # A place with words that are not places is a team or a company: "Dynamo Moscow".
     if any(w in lex.places for w in folded) and not all(w in lex.places for w in folded):
@@ -234,7 +261,8 @@ def classify(text: str, toks: list[Token], lex: Lexicons, shouting: bool = False
     # "Supporters of Dole": a connector that made no organisation or place joins nothing.
     cut = next((i for i, t in enumerate(toks) if t.key in _CONNECTORS and i > 0), None)
     if cut is not None:
-        return classify(text, toks[:cut], lex, initial=initial) + classify(text, toks[cut + 1:], lex)
+        return (classify(text, toks[:cut], lex, inner._replace(initial=initial))
+                + classify(text, toks[cut + 1:], lex, inner))
     if last in lex.surnames:
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
@@ -266,14 +294,16 @@ _LOC_BEFORE = re.compile(r"(?:\b(?:in|near|outside|across|into|northern|southern
                          r"north|south|east|west)\s+(?:the\s+)?)$")
 
 
-def _single(text: str, tok: Token, lex: Lexicons, initial: bool) -> Mention:
+def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
     """Type a lone capitalised word that no lexicon knows, from the words around it."""
-    key = tok.key
+    key, initial = tok.key, ctx.initial
     if key.rstrip(".") in lex.titles:
         return Mention(tok.start, tok.end, tok.text, MISC)
-    if _SPEECH_AFTER.match(text, tok.end) and (not initial or key in lex.surnames or key in lex.given_names):
+    if _speech_after(text, tok.end, ctx) and (not initial or key in lex.surnames or key in lex.given_names):
         return Mention(tok.start, tok.end, tok.text, PERSON)
-    if _LOC_BEFORE.search(text, max(0, tok.start - 20), tok.start) and not text.startswith(("’s", "'s"), tok.end):
+    place_before = ctx.place_before if tok.start == 0 else _LOC_BEFORE.search(text, max(0, tok.start - 20), tok.start)
+    possessive = ctx.possessive_after if tok.end == len(text) else text.startswith(_POSSESSIVE[:2], tok.end)
+    if place_before and not possessive:
         return Mention(tok.start, tok.end, tok.text, LOC)
     if key in lex.surnames and not initial:
         return Mention(tok.start, tok.end, tok.text, PERSON)
@@ -290,27 +320,55 @@ def _is_shouting(text: str) -> bool:
     return upper >= 8 and upper > 1.5 * len(_LOWER.findall(text))
 
 
+_WORD_BEFORE = re.compile(r"(\w+)\s+$")
+
+
 def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
-    m = re.search(r"(\w+)\s+$", text[max(0, start - 30):start])
+    m = _WORD_BEFORE.search(text, max(0, start - 30), start)
     return bool(m) and m.group(1).islower() and fold(m.group(1)) in lex.titles
+
+
+_MEMO: dict[tuple[int, str, SpanContext], tuple[Mention, ...]] = {}
+_MEMO_MAX = 200_000
+
+
+def span_mentions(span: str, ctx: SpanContext, lex: Lexicons) -> tuple[Mention, ...]:
+    """The mentions of one candidate span, offsets relative to the span; memoised."""
+    key = (id(lex), span, ctx)
+    hit = _MEMO.get(key)
+    if hit is None:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        hit = _MEMO[key] = tuple(classify(span, _span_tokens(span), lex, ctx))
+    return hit
+
+
+def forget_spans() -> None:
+    """Empty the memo of ``span_mentions`` (benchmarks measure a cold start with it)."""
+    _MEMO.clear()
 
 
 def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
     """All typed mentions of one field's text, in order of position."""
     lex = lex or load()
     out: list[Mention] = []
-    shouting_lines = {}
-    for toks in candidate_spans(text, lex):
-        line_start = text.rfind("\n", 0, toks[0].start) + 1
-        line_end = text.find("\n", toks[0].start)
-        line_end = len(text) if line_end < 0 else line_end
+    shouting_lines: dict[int, bool] = {}
+    for s0, e0 in candidate_spans(text, lex):
+        span = text[s0:e0]
         shouting = False
-        if toks[0].text.isupper() and len(toks[0].text) > 1:  # only then can the line be in capitals
+        first = span.partition(" ")[0]
+        if len(first) > 1 and first.isupper():  # only then can the line be in capitals
+            line_start = text.rfind("\n", 0, s0) + 1
             if line_start not in shouting_lines:
+                line_end = text.find("\n", s0)
+                line_end = len(text) if line_end < 0 else line_end
                 shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
-        initial = _sentence_initial(text, toks[0].start)
-        for m in classify(text, toks, lex, shouting, initial):
+        ctx = SpanContext(_sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
+                          _LOC_BEFORE.search(text, max(0, s0 - 20), s0) is not None,
+                          text.startswith(_POSSESSIVE[:2], e0))
+        for rel in span_mentions(span, ctx, lex):
+            m = Mention(rel.start + s0, rel.end + s0, rel.text, rel.entity_type, rel.canonical, rel.title)
             if m.entity_type == MISC and _preceded_by_title(text, m.start, lex):
                 m = Mention(m.start, m.end, m.text, PERSON)
             elif m.entity_type in (GPE, MISC) and _SCORE_AFTER.match(text, m.end) and not _PLACE_BEFORE.search(
