@@ -252,3 +252,25 @@ def test_for_x_marks_the_source_of_a_view():
 def test_unnamed_source_has_no_canonical_speaker_but_keeps_its_words():
     _, qs = quotes_of('T\n\n"We will not comment on that matter," a spokesman said.')
     assert qs[0].speaker_text == "a spokesman" and qs[0].speaker is None
+
+
+def test_attributed_names_and_labels_are_the_speakers_words():
+    # PolNeAR train: an attributed capitalised quote is somebody's words (37 of 47) unless an
+    # outlet's possessive or a preposition names a programme before it.
+    _, qs = quotes_of("T\n\nTrump has repeatedly called Rubio “Little Marco” at rallies.")
+    assert [(q.text, q.speaker_text) for q in qs] == [("Little Marco", "Trump")]
+    _, qs = quotes_of("T\n\nHe condemned the shooting, which he called “an evil, hateful act.”")
+    assert [(q.text, q.speaker_text) for q in qs] == [("an evil, hateful act.", "he")]
+
+
+@pytest.mark.parametrize("where", ["on NBC’s “Meet the Press.”", "on this weekend’s broadcast of “Fox News Sunday.”",
+                                   "in an interview with “Fox and Friends.”"])
+def test_programme_named_after_the_cue_is_not_a_quote(where):
+    _, qs = quotes_of(f"T\n\n“We will win,” Sanders said {where}")
+    assert [q.text for q in qs] == ["We will win,"]
+
+
+def test_surname_ending_in_ly_is_not_an_adverb():
+    _, qs = quotes_of("T\n\nMegyn Kelly said: “We will win the war on this.”\n\n"
+                      "Scott's family has called for the release of the videos \"as a matter of transparency.\"")
+    assert [q.speaker_text for q in qs] == ["Megyn Kelly", "Scott's family"]

@@ -50,8 +50,13 @@ LABEL_BEFORE = re.compile(
 _NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"though|although|since|unless|until|whereas|what|where|how|why|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
-_ADVERB = (r"(?:\w+ly\s+|also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
-           r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)?")
+# Adverbs and auxiliaries between a speaker and the cue ("Trump has repeatedly said"). Only
+# lowercase "-ly" words that are no nouns: "Megyn Kelly said", "Scott's family has called".
+_LY_NOUNS = r"family|rally|ally|assembly|supply|daily|weekly|monthly|quarterly|bully|anomaly|monopoly"
+_ADVERB_WORD = (r"(?:\b(?!(?:" + _LY_NOUNS + r")\s)[a-z]+ly\s+|"
+                r"also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
+                r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)")
+_ADVERB = _ADVERB_WORD + "?"
 _APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
 # Lowercase words a speaker phrase may start with ("the campaign", "officials").
 _NP_STARTERS = frozenset("""
@@ -86,7 +91,7 @@ _HAS_NAME = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
 _DASH_NAME = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
-_TRAILING_ADVERB = re.compile(_ADVERB + r"$")
+_TRAILING_ADVERB = re.compile(_ADVERB_WORD + r"{0,3}$")
 _RELATIVE = re.compile(r"\s*(?:who|which)\s*")
 _NP_AHEAD = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
 _INVERTED = re.compile(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$")

@@ -55,7 +55,7 @@ class Token(NamedTuple):
 class SpanContext(NamedTuple):
     """All that typing a span may know of the text around it; the rest is the span itself.
 
-    Keeping the outside world to these four flags makes ``span_mentions`` a pure function of
+    Keeping the outside world to these flags makes ``span_mentions`` a pure function of
     (span text, context), so it is memoised: news repeats its names ("Mr Blair", "Labour").
     """
 

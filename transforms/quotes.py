@@ -90,13 +90,26 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
     return n <= 3
 
 
+#: What stands before a programme's or a book's name: its outlet's possessive ("ABC’s"), a
+#: preposition ("on", "in", "with"), "told" ('told "Fox and Friends"') or a word for an
+#: edition of a programme ('broadcast of "Fox News Sunday,"').
+_TITLE_BEFORE = re.compile(r"(?:\w[’']s|\b(?:on|in|with|at|told|(?:broadcast|episode|edition|installment) of|"
+                           r"podcast|program|programme|show|series))\s+$")
+
+
 def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
-    """A show, book or programme name after its cue: 'told "Fox and Friends"', 'on ABC's "Good
-    Morning America."'. Introduced speech ('said: "Yes, Sir"') is not a title."""
-    if words < 2 or not _capitalised(text):
+    """A show, book or programme name near a quote's cue: 'said on ABC’s "Good Morning
+    America."', 'told "Fox and Friends"'.
+
+    A capitalised quote that a speaker is said to have said is otherwise their words: 'chants
+    of "Feel the Bern!"', 'he called Rubio "Little Marco"'. Measured on PolNeAR train, such
+    attributed capitalised quotes are gold 37 times in 47 unless an outlet's possessive or a
+    preposition stands before them (then 5 in 38).
+    """
+    if words < 2 or not _title_like(text, words):
         return False
-    before = body[max(0, span.open_pos - 3):span.open_pos]
-    return not INTRODUCED.search(before)
+    before = body[max(0, span.open_pos - 30):span.open_pos]
+    return not INTRODUCED.search(before[-3:]) and bool(_TITLE_BEFORE.search(before))
 
 
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
@@ -185,8 +198,9 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 q.speaker_entity_id = prev.speaker_entity_id
                 q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
                 kind = kind or "continuation"
-        if attr is not None and words <= SHORT_WORDS and (
-                _is_label(body, sp, blk_first.start) or _is_title(body, sp, stripped, words)):
+        if attr is not None and _is_title(body, sp, stripped, words):
+            # An attributed label is kept: 'the massacre, which he called "an evil, hateful
+            # act."' (PolNeAR train: gold 22 times in 25).
             continue
         if kind is None:
             before = body[blk_first.start:sp.open_pos].rstrip(" \t")
