@@ -274,3 +274,17 @@ def test_surname_ending_in_ly_is_not_an_adverb():
     _, qs = quotes_of("T\n\nMegyn Kelly said: “We will win the war on this.”\n\n"
                       "Scott's family has called for the release of the videos \"as a matter of transparency.\"")
     assert [q.speaker_text for q in qs] == ["Megyn Kelly", "Scott's family"]
+
+
+def test_role_description_before_a_name_is_the_speaker():
+    _, qs = quotes_of("T\n\nDemocratic candidate Hillary Clinton wants large corporations to pay \"their fair "
+                      "share\" of taxes.\n\nHundreds of pro-Sanders demonstrators marched on Monday, chanting "
+                      "\"Bernie or Jill, No Hill,\" and waving signs.")
+    assert [q.speaker_text for q in qs] == ["Democratic candidate Hillary Clinton",
+                                            "Hundreds of pro-Sanders demonstrators"]
+
+
+def test_a_possessive_makes_a_cue_word_a_noun():
+    # "Trump's remarks" are no cue: the source is the subject of "said".
+    _, qs = quotes_of("T\n\nThe lawmaker said Trump's remarks \"have caused widespread dismay\" at home.")
+    assert [q.speaker_text for q in qs] == ["The lawmaker"]

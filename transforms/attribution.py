@@ -299,7 +299,7 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
 # early to tell"), a determiner or adjective making it a noun ("Republican claims", "those
 # reports", "a statement calling" keeps: "calling" is no noun).
 _NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
-                        r"Republican|Democratic|false|new|recent|late-night)\s+)$")
+                        r"Republican|Democratic|false|new|recent|late-night)\s+|\w[’']s\s+)$")
 _NAME_BEFORE_PARTICIPLE = re.compile(
     r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+$")
 _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
@@ -315,13 +315,20 @@ _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|a
                r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|was|is|said|told|sent|"
                r"made|took|gave|went|came|"
                r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
+# Capitalised words that open a role description rather than a name.
+_ROLE_ADJECTIVE = (r"Democratic|Republican|GOP|Former|Independent|Libertarian|Conservative|Liberal|Progressive|"
+                   r"Veteran|Longtime|Senior|Top|Prominent|Outgoing|Incoming|Acting|Deputy")
 _SUBJECT = re.compile(
     r"(?P<np>(?:[Hh]e|[Ss]he|[Tt]hey|[Ww]e|I|[Ii]t)\b"
     # a description ending before its verb: "The former secretary of State began", "The
     # Democratic presidential front-runner and former secretary of state said", "Law's
     # advocacy group One Nation began"
-    r"|(?:[Tt]he|[Aa]n?|(?:[A-Z][\w.\-]*\s+){0,3}[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?"
+    r"|(?:[Tt]he|[Aa]n?|(?:Hundreds|Dozens|Thousands|Millions|Scores|Many|Some|Most|Several) of|"
+    r"(?:[A-Z][\w.\-]*\s+){0,3}[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?"
     + _VERB_AHEAD +
+    # a role before a name: "Democratic presidential candidate Bernie Sanders", "Former
+    # prosecutor and New York City Mayor Rudy Giuliani"
+    r"|(?:" + _ROLE_ADJECTIVE + r")\s+(?:[a-z][\w\-]*\s+){1,4}(?:[A-Z][\w.’'\-]*\s+){0,5}[A-Z][\w.’'\-]*"
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
