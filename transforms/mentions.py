@@ -188,7 +188,6 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     ``text`` is the span's own text: what lies outside it is known only through ``ctx``.
     """
     initial, shouting = ctx.initial, ctx.shouting
-    inner = ctx._replace(initial=False, shouting=False)
     toks = [*toks[:-1], _strip_possessive(toks[-1])]
     # A sentence-initial common word ("But", "Last", "Under") is not part of a name; neither
     # are function words or dates at either end ("On Monday", "In Moscow").
@@ -240,7 +239,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     # A leading demonym or group name is a mention of its own.
     if len(toks) >= 2 and (first in lex.demonyms or toks[0].text in NORP_GROUPS):
         head = [_mention(text, toks[:1], NORP, lex.demonyms.get(first))]
-        return head + classify(text, toks[1:], lex, inner)
+        return head + classify(text, toks[1:], lex, ctx._replace(initial=False, shouting=False))
     # Titles and roles are not part of a name: "Foreign Minister Sergei Lavrov".
     title_start = toks[0].start
     titled = False
@@ -261,8 +260,8 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     # "Supporters of Dole": a connector that made no organisation or place joins nothing.
     cut = next((i for i, t in enumerate(toks) if t.key in _CONNECTORS and i > 0), None)
     if cut is not None:
-        return (classify(text, toks[:cut], lex, inner._replace(initial=initial))
-                + classify(text, toks[cut + 1:], lex, inner))
+        return (classify(text, toks[:cut], lex, ctx._replace(shouting=False))
+                + classify(text, toks[cut + 1:], lex, ctx._replace(initial=False, shouting=False)))
     if last in lex.surnames:
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
@@ -302,8 +301,8 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
     if _speech_after(text, tok.end, ctx) and (not initial or key in lex.surnames or key in lex.given_names):
         return Mention(tok.start, tok.end, tok.text, PERSON)
     place_before = ctx.place_before if tok.start == 0 else _LOC_BEFORE.search(text, max(0, tok.start - 20), tok.start)
-    possessive = ctx.possessive_after if tok.end == len(text) else text.startswith(_POSSESSIVE[:2], tok.end)
-    if place_before and not possessive:
+    if place_before and not (ctx.possessive_after if tok.end == len(text)
+                             else text.startswith(_POSSESSIVE[:2], tok.end)):
         return Mention(tok.start, tok.end, tok.text, LOC)
     if key in lex.surnames and not initial:
         return Mention(tok.start, tok.end, tok.text, PERSON)

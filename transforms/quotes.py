@@ -104,7 +104,8 @@ def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
     A capitalised quote that a speaker is said to have said is otherwise their words: 'chants
     of "Feel the Bern!"', 'he called Rubio "Little Marco"'. Measured on PolNeAR train, such
     attributed capitalised quotes are gold 37 times in 47 unless an outlet's possessive or a
-    preposition stands before them (then 5 in 38).
+    preposition stands before them (then 5 in 38). Introduced speech ('said: "Yes, Sir"') is
+    no title.
     """
     if words < 2 or not _title_like(text, words):
         return False
