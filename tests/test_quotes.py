@@ -288,3 +288,38 @@ def test_a_possessive_makes_a_cue_word_a_noun():
     # "Trump's remarks" are no cue: the source is the subject of "said".
     _, qs = quotes_of("T\n\nThe lawmaker said Trump's remarks \"have caused widespread dismay\" at home.")
     assert [q.speaker_text for q in qs] == ["The lawmaker"]
+
+
+def test_straight_mark_opening_an_excerpt_of_curly_quotes_is_no_quote():
+    # A blockquote flattened to text: the straight mark marks the excerpt, the curly quotes
+    # inside are the quotes. A curly closer left over still closes it, and transcript turns speak.
+    _, qs = quotes_of('T\n\nMcCrummen reports:\n\n"Trump walked onto the stage, chanting “U-S-A!”\n\n'
+                      '“That’s right, Donald,” Melanie said.\n\n"I know. I know,” Henry said.')
+    assert [(q.text, q.speaker_text) for q in qs] == [("U-S-A!", "Trump"), ("That’s right, Donald,", "Melanie"),
+                                                      ("I know. I know,", "Henry")]
+
+
+def test_a_reported_clause_is_the_reporters_account():
+    # PolNeAR's source of a quote inside reported speech is the outer source: 'Israel said
+    # Clinton called on members to be "closely coordinated"' is Israel's account.
+    _, qs = quotes_of('T\n\nRep. Steve Israel said Clinton called on members to be “closely coordinated.”')
+    assert qs[0].speaker_text == "Rep. Steve Israel"
+    _, qs = quotes_of('T\n\nAccording to White House pool reports, Obama said “there is love” in Orlando.')
+    assert qs[0].speaker_text == "White House pool reports"
+
+
+def test_leading_adverbial_clause_is_not_the_subject():
+    _, qs = quotes_of("T\n\nAmid growing calls for a list, The Blaze’s Matt Walsh wrote a defence of it, saying it "
+                      "is necessary to “identify the traitors.”")
+    assert qs[0].speaker_text == "The Blaze’s Matt Walsh"
+
+
+def test_coordinated_description_with_a_relative_clause_is_the_speaker():
+    _, qs = quotes_of("T\n\nThe influential delegate and conservative activist, who backs Cruz, warned of a "
+                      "“ferocious” battle ahead.")
+    assert qs[0].speaker_text == "The influential delegate and conservative activist, who backs Cruz"
+
+
+def test_one_word_show_title_after_a_possessive_is_not_a_quote():
+    _, qs = quotes_of("T\n\nWashington, star of television’s “Scandal,” thanked Obama for “taking these steps.”")
+    assert [q.text for q in qs] == ["taking these steps."]

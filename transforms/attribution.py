@@ -33,6 +33,7 @@ remarking assured explaining stating declaring blamed warning interjected tweeti
 lauded condemned condemns characterized characterizes denounced denounces hailed hails asserted
 asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
 likened encouraging call reiterated reiterates recounted recounts credited
+thanked thanks protested branded touted decried derided ridiculed
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT})|(?:{_CUE_ALT.title()}))\b")
@@ -217,10 +218,11 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     m = _APPOSITIVE.search(left)
     if m:
         head = m.group("np")
-        cut = 0
-        for b in _NP_BREAK.finditer(head):
-            cut = b.end()
-        trimmed = _trim_np(head[cut:], lo + m.start("np") + cut)
+        cuts = [0] + [b.end() for b in _NP_BREAK.finditer(head)]
+        trimmed = _trim_np(head[cuts[-1]:], lo + m.start("np") + cuts[-1])
+        if trimmed is None and len(cuts) >= 2 and head[:cuts[-1]].lower().endswith(" and"):
+            # "The influential delegate and conservative activist, who backs Cruz, warned"
+            trimmed = _trim_np(head[cuts[-2]:], lo + m.start("np") + cuts[-2])
         if trimmed and not _LEAD_ADVERBIAL.match(trimmed[0] + ", "):  # not "During a speech, ..."
             end = lo + len(left.rstrip(" ,"))
             return body[trimmed[1]:end], trimmed[1]
@@ -281,6 +283,9 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
             # said": the speaker is the subject of the sentence.
             subj = sentence_subject(body, lo, lo + cue_match.start())
         if subj is not None:
+            outer = _outer_source(body, lo, subj[1])
+            if outer is not None:
+                subj = outer
             return Attribution(cue, subj[0], subj[1], subj[1] + len(subj[0]))
     if text.rstrip().endswith(":"):
         # "Pollsters agree - Carl Bialik:", "doesn't surprise Republican pollster Daron Shaw:":
@@ -310,7 +315,12 @@ _FUNCTION_WORDS = frozenset("the a an and but so then yet or now each every what
 _LEAD_ADVERBIAL = re.compile(
     r"(?:(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
-    r"Once|Asked|Speaking|Back)\b|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
+    r"Once|Asked|Speaking|Back|Amid|Amidst|Among|Against|Because|Given|Like|Unlike|Through|Throughout|Upon|"
+    r"Over|Across|Ahead|Inside|Outside|Beyond|Besides|Until|Toward|Towards|Via|If|Instead|"
+    r"Indeed|Moreover|Furthermore|Nevertheless|Nonetheless|Thus|Hence|Plus|Regardless|Today|Yesterday|"
+    r"Tonight|Tomorrow|Overall|Recently|Separately|Similarly|Likewise|Specifically|Ultimately|Finally|"
+    r"Initially|Eventually|Additionally|Notably|Ironically|Unfortunately|Fortunately|Clearly|Apparently)\b"
+    r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
 _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
                r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|was|is|said|told|sent|"
                r"made|took|gave|went|came|"
@@ -333,6 +343,28 @@ _SUBJECT = re.compile(
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
     r"\s+(?:\w+ly\s+)?[a-z]")
+
+
+# "Trump said Fox executives were calling “every 15 minutes”": the cue of a reported clause.
+_REPORTED_BY = re.compile(r"\b(?P<cue>said|says|told\s+(?:\w+\s+){0,2}?|wrote|writes|added|argued|argues|claimed|"
+                          r"claims|insisted|insists|noted|notes|believes|thinks|thought)\s*(?:that\s+)?$")
+
+_ACCORDING_FIRST = re.compile(r"\s*According to (?P<np>[^,;:!?\"“”]+),\s")
+
+
+def _outer_source(body: str, lo: int, subj_start: int) -> tuple[str, int] | None:
+    """The source of a report that the quote's own attribution sits in: 'Rep. Steve Israel
+    said Clinton called on members to be "closely coordinated"' is Israel's account."""
+    m = _ACCORDING_FIRST.match(body, lo, subj_start)
+    if m:
+        return _trim_np(m.group("np"), m.start("np"))
+    m = _REPORTED_BY.search(body, lo, subj_start)
+    if not m:
+        return None
+    subj = _subject_before(body, lo, m.start())
+    if subj is None:
+        subj = sentence_subject(body, lo, m.start())
+    return subj
 
 
 def sentence_subject(body: str, lo: int, hi: int) -> tuple[str, int] | None:

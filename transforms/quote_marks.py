@@ -62,6 +62,8 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                 stack = [OPENERS.get(body[lo], STRAIGHT)]
                 lo += 1
             carry = None
+        elif _is_blockquote_marker(body, lo, hi):
+            lo += 1
         tags = [(m.start(), m.end()) for m in _MARKUP.finditer(body, lo, hi)] if "<" in body[lo:hi] else []
         for mark in _MARKS.finditer(body, lo, hi):
             i, ch = mark.start(), mark.group()
@@ -103,6 +105,18 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
             else:
                 spans.append(QuoteSpan(open_pos + 1, hi, open_pos, None, first_block, bi))
     return spans
+
+
+def _is_blockquote_marker(body: str, lo: int, hi: int) -> bool:
+    """A straight mark that opens a paragraph of curly-quoted text and is never closed marks an
+    excerpt (a blockquote flattened to text), not speech: '"Trump walked onto the stage,
+    chanting “U-S-A! U-S-A!”'. The curly quotes inside, paired, are the quotes. A curly
+    closer left over closes the straight mark ('"I know. ...,” Henry said.'), and a
+    transcript turn ('"PENCE: ...') is speech."""
+    if body[lo] != STRAIGHT or STRAIGHT in body[lo + 1:hi] or SPEAKER_LABEL.match(body, lo + 1):
+        return False
+    opens = body.count("“", lo, hi)
+    return opens > 0 and body.count("”", lo, hi) == opens
 
 
 def _no_closer_for_this_quote(body: str, i: int, hi: int, closer: str) -> bool:

@@ -96,6 +96,8 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
 _TITLE_BEFORE = re.compile(r"(?:\w[’']s|\b(?:on|in|with|at|told|(?:broadcast|episode|edition|installment) of|"
                            r"podcast|program|programme|show|series))\s+$")
 
+_OUTLET_POSSESSIVE = re.compile(r"\b[a-z]+[’']s\s+$")
+
 
 def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
     """A show, book or programme name near a quote's cue: 'said on ABC’s "Good Morning
@@ -107,9 +109,11 @@ def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
     preposition stands before them (then 5 in 38). Introduced speech ('said: "Yes, Sir"') is
     no title.
     """
-    if words < 2 or not _title_like(text, words):
+    if not _title_like(text, words):
         return False
     before = body[max(0, span.open_pos - 30):span.open_pos]
+    if words < 2:  # 'star of television’s “Scandal,” thanked Obama'; not 'chants of "Bobby!"'
+        return bool(_OUTLET_POSSESSIVE.search(before))
     return not INTRODUCED.search(before[-3:]) and bool(_TITLE_BEFORE.search(before))
 
 
