@@ -323,3 +323,18 @@ def test_coordinated_description_with_a_relative_clause_is_the_speaker():
 def test_one_word_show_title_after_a_possessive_is_not_a_quote():
     _, qs = quotes_of("T\n\nWashington, star of television’s “Scandal,” thanked Obama for “taking these steps.”")
     assert [q.text for q in qs] == ["taking these steps."]
+
+
+def test_restrictive_relative_clause_is_part_of_the_source_as_written():
+    _, qs = quotes_of('T\n\n"This set off our fear," said a Mexican official who was not authorized to speak '
+                      'publicly on this issue.')
+    assert qs[0].speaker_text == "a Mexican official who was not authorized to speak publicly on this issue"
+    assert qs[0].speaker_entity_id is None
+
+
+@pytest.mark.parametrize(("phrase", "speaker"), [
+    ("a Trump supporter", None), ("one Clinton aide", None), ("Grayson's spokeswoman", None),
+    ("Clinton's campaign chairman, John Podesta", "John Podesta"), ("Donald Trump", "Donald Trump")])
+def test_a_name_describing_the_speaker_is_not_the_speaker(phrase, speaker):
+    _, qs = quotes_of(f'T\n\nDonald Trump and Hillary Clinton met Alan Grayson.\n\n"We will see," said {phrase}.')
+    assert qs[0].speaker == speaker

@@ -138,9 +138,15 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
         return None
     return raw, start
 
+# A restrictive relative clause after a speaker belongs to it as written.
+_RESTRICTIVE_AFTER = re.compile(r"\s+(?P<rel>who\s+(?!said\b|says\b)[^,;:!?\"“”]{1,150}?)(?=[,.]?\s*$|,)")
+
 
 def _with_appositive(body: str, end: int, seg_end: int) -> int:
     """Extend a speaker phrase over its appositive: "Daryl Kimball, executive director of X"."""
+    m = _RESTRICTIVE_AFTER.match(body, end, seg_end)
+    if m:  # "said a Mexican official who was not authorized to speak publicly"
+        end = m.end("rel")
     for _ in range(3):  # "Donna Lages, 39, a waitress at the Golden Bear, which serves ..."
         m = _APPOS_AFTER.match(body, end, seg_end)
         if not m:

@@ -7,10 +7,20 @@ last person named outside quotes before it.
 
 from __future__ import annotations
 
+import re
+
 from transforms.attribution import DETERMINER, PERSON_PRONOUNS, PRONOUNS
 from transforms.lexicons import ORG_HEADS, fold
 from transforms.quote_marks import QuoteSpan
 from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
+
+_RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b")
+# A person's name is a modifier, not the speaker, when a noun it describes follows inside the
+# speaker phrase: after a possessive ("Grayson's spokeswoman") or after a determiner ("a Trump
+# supporter", "one Clinton aide"). "Trump was ..." keeps Trump.
+_POSSESSED_NOUN = re.compile(r"[’']s\s+[a-z]")
+_DETERMINED = re.compile(r"(?i:a|an|the|one|this|that|another|some|several|two|three|many)\s")
+_NOUN_AFTER = re.compile(r"\s+[a-z]")
 
 
 class SpeakerResolver:
@@ -34,9 +44,11 @@ class SpeakerResolver:
 
     def resolve(self, phrase: str, start: int, end: int) -> tuple[str | None, str | None]:
         """(canonical speaker, entity id) for the phrase at body[start:end]."""
-        if ", " in phrase:  # "Daryl Kimball, executive director of X": the name is the head
-            phrase = phrase.split(", ")[0]
-            end = start + len(phrase)
+        # "Daryl Kimball, executive director of X", "a Mexican official who was not
+        # authorized to speak": the head names the speaker, not what describes it
+        full_end = end
+        phrase = _RELATIVE_OR_APPOSITIVE.split(phrase, maxsplit=1)[0]
+        end = start + len(phrase)
         key = fold(phrase)
         if key in PRONOUNS:
             if key not in PERSON_PRONOUNS:
@@ -64,6 +76,17 @@ class SpeakerResolver:
             if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
                 return bare, None
             return None, None
+        if pick.entity_type == PERSON and (
+                _POSSESSED_NOUN.match(self.body, pick.end, end)
+                or (_DETERMINED.match(self.body, start, pick.start) and _NOUN_AFTER.match(self.body, pick.end, end))):
+            # "a Trump supporter", "Kerry's spokesman": the person only describes the speaker,
+            # who may be named in the appositive ("Clinton's campaign chairman, John Podesta")
+            named = [r for r in self._mentions_in(end + 2, full_end)
+                     if r.entity_type == PERSON and r.start == end + 2 and self.body[end:end + 2] == ", "]
+            if named:
+                return named[0].name, named[0].entity_id
+            bare = DETERMINER.sub("", phrase)
+            return (bare, None) if fold(bare.split()[-1]) in ORG_HEADS and len(bare.split()) <= 4 else (None, None)
         role_text = self.body[start:pick.start].strip()
         if role_text and pick.entity_type == PERSON:
             self.roles[DETERMINER.sub("", fold(role_text))] = pick
