@@ -338,3 +338,25 @@ def test_restrictive_relative_clause_is_part_of_the_source_as_written():
 def test_a_name_describing_the_speaker_is_not_the_speaker(phrase, speaker):
     _, qs = quotes_of(f'T\n\nDonald Trump and Hillary Clinton met Alan Grayson.\n\n"We will see," said {phrase}.')
     assert qs[0].speaker == speaker
+
+
+def test_according_to_after_the_cue_names_the_outer_source():
+    _, qs = quotes_of("T\n\n“I ask you not to protest on the floor,” Sanders said, according to CNN.")
+    assert qs[0].speaker_text == "CNN"
+
+
+def test_time_words_between_subject_and_cue_are_not_the_subject():
+    _, qs = quotes_of("T\n\nPriebus later Thursday told Fox News: “Both of them are meeting next week.”")
+    assert qs[0].speaker_text == "Priebus"
+
+
+def test_a_dateline_is_not_part_of_the_speaker():
+    _, qs = quotes_of("T\n\nNEW YORK - Republican presidential candidate Donald Trump called Clinton the "
+                      "“most corrupt candidate ever!”")
+    assert qs[0].speaker_text == "Republican presidential candidate Donald Trump"
+
+
+def test_determiner_before_a_past_participle_is_no_speaker():
+    _, qs = quotes_of("T\n\n\"From Day One, I made climate the top priority,\" the bespectacled, 71-year-old "
+                      "diplomat said.")
+    assert qs[0].speaker_text != "the"

@@ -93,6 +93,9 @@ _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
 _DASH_NAME = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
 _TRAILING_ADVERB = re.compile(_ADVERB_WORD + r"{0,3}$")
+_TRAILING_TIME = re.compile(r"(?<=\w)\s+(?:(?:later|earlier|late|early)\s+)?(?:on\s+)?(?:(?:last|this|next)\s+)?"
+                            r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|week|weekend|month|year|"
+                            r"today|yesterday)(?:\s+(?:morning|afternoon|evening|night))?$")
 _RELATIVE = re.compile(r"\s*(?:who|which)\s*")
 _NP_AHEAD = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
 _INVERTED = re.compile(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$")
@@ -118,6 +121,9 @@ class Attribution:
     start: int
     end: int
 
+# A dateline that opens the first paragraph: "NEW YORK - ", "JACKSON, Miss. - ".
+_DATELINE_LEAD = re.compile(r"(?:[A-Z][A-Z.’' ]+(?:,\s+[A-Z][A-Za-z.]+)?|[A-Z][a-z]{1,4}\.)\s+[-–—]+\s+")
+
 
 def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     """Clean a candidate speaker phrase; None when it cannot be a speaker."""
@@ -126,6 +132,9 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     raw = raw.strip(" ,")
     start += lead
     raw = raw.rstrip(".")
+    dateline = _DATELINE_LEAD.match(raw)
+    if dateline:  # "NEW YORK - Republican presidential candidate Donald Trump"
+        raw, start = raw[dateline.end():], start + dateline.end()
     # The head (before an appositive) is short; the appositive may run on.
     if not raw or len(raw.split(",")[0].split()) > 10 or any(c in raw for c in "\"“”!?;"):
         return None
@@ -167,7 +176,24 @@ def _attribution(cue: str, body: str, np: str, start: int, seg_end: int | None =
 
 
 def after_attribution(body: str, close: int, hi: int) -> Attribution | None:
-    """Cue and speaker right after a closing mark: '," X said' / '," said X' / '," X, the Y, said'."""
+    """Cue and speaker right after a closing mark: '," X said' / '," said X' / '," X, the Y, said'.
+
+    '"...," Sanders said, according to CNN.' is CNN's account: PolNeAR's source is the outer one.
+    """
+    attr = _after_attribution(body, close, hi)
+    if attr is not None and attr.cue != "according to":
+        m = _ACCORDING_AFTER.match(body, attr.end, sentence_end(body, close, hi))
+        if m:
+            outer = _attribution("according to", body, m.group("np"), m.start("np"))
+            if outer is not None:
+                return outer
+    return attr
+
+
+_ACCORDING_AFTER = re.compile(r"[^\"“”.;:!?]{0,60}?,?\s+according to (?P<np>[^,;:!?\"“”]+)")
+
+
+def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
     seg_end = sentence_end(body, close, hi)
     seg = body[close:seg_end]
     m = _CUE_THEN_NP.match(seg)
@@ -190,7 +216,7 @@ def after_attribution(body: str, close: int, hi: int) -> Attribution | None:
         # '"Mexico!" the audience screamed back': a quote ending in , ! or ? followed by a
         # subject and a past-tense verb is attributed to that subject, whatever the verb.
         m = _NP_PAST_VERB.match(seg)
-        if m:
+        if m and m.group("np").lower() not in ("the", "a", "an"):  # not '"...," the bespectacled
             attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
             if attr:
                 return attr
@@ -220,6 +246,7 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     """The noun phrase right before a cue verb, back to the nearest clause boundary."""
     left = body[lo:cue_start]
     left = _TRAILING_ADVERB.sub("", left.rstrip() + " ").rstrip()
+    left = _TRAILING_ADVERB.sub("", _TRAILING_TIME.sub("", left) + " ").rstrip()  # "Priebus later Thursday told"
     # "X, the Y of Z, said": the speaker is X; its appositive is part of the source as written.
     m = _APPOSITIVE.search(left)
     if m:
