@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-_WORD_BEFORE = re.compile(r"[\w.]+$")
 _ABBREVIATIONS = frozenset("""
 mr mrs ms dr st jr sr rep reps sen sens gov gen lt col sgt capt maj adm cmdr prof rev hon pres del
 atty amb cpl pvt
@@ -21,8 +20,13 @@ def is_boundary(body: str, m: re.Match[str]) -> bool:
     """A sentence end, not the dot of "Mr." or "Charles B." or "U.S."."""
     if body[m.start()] != ".":
         return True
-    w = _WORD_BEFORE.search(body, max(0, m.start() - 12), m.start())
-    word = w.group(0) if w else ""
+    # the run of word characters and dots before the dot (at most 12), what "[\w.]+$" would
+    # find in that window without the regex engine trying every start position
+    end = i = m.start()
+    lo = max(0, end - 12)
+    while i > lo and (body[i - 1].isalnum() or body[i - 1] in "._"):
+        i -= 1
+    word = body[i:end]
     return not (len(word) == 1 or word.lower() in _ABBREVIATIONS or "." in word)
 
 
