@@ -360,3 +360,17 @@ def test_determiner_before_a_past_participle_is_no_speaker():
     _, qs = quotes_of("T\n\n\"From Day One, I made climate the top priority,\" the bespectacled, 71-year-old "
                       "diplomat said.")
     assert qs[0].speaker_text != "the"
+
+
+def test_a_paragraph_reopening_with_another_kind_of_mark_starts_a_new_quote():
+    # A straight-quoted excerpt is not continued by a curly-quoted paragraph.
+    _, qs = quotes_of('T\n\n"Melanie thought the whole thing was outrageous.\n\n'
+                      '“It never crossed my mind,” she said.')
+    assert [q.text for q in qs][-1] == "It never crossed my mind,"
+    assert all(q.kind != "multi-paragraph" for q in qs)
+
+
+def test_titles_with_lowercase_prepositions_are_not_quotes():
+    _, qs = quotes_of("T\n\nGingrich included it in his 1994 “Contract with America.” The director made the "
+                      "documentary “13th.”")
+    assert qs == []

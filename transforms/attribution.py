@@ -46,7 +46,8 @@ PERSON_PRONOUNS = {"he", "she", "i"}
 # Words that make a quoted phrase a name, title or label rather than speech.
 LABEL_BEFORE = re.compile(
     r"(?:so-called|dubbed|nicknamed|titled|entitled|known as|called|named|the word|the term|"
-    r"the phrase|the slogan|film|movie|book|song|album|show|series|novel|play|headline|hashtag)\s*[,:]?\s*$",
+    r"the phrase|the slogan|film|movie|documentary|book|memoir|song|album|show|series|podcast|novel|play|poem|"
+    r"headline|hashtag)\s*[,:]?\s*$",
     re.IGNORECASE)
 _NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"though|although|since|unless|until|whereas|what|where|how|why|"

@@ -99,12 +99,20 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                     stack.append(STRAIGHT)
         if stack and open_pos is not None:
             nxt = blocks[bi + 1] if bi + 1 < len(blocks) else None
-            if (nxt is not None and (body[nxt.start] in OPENERS or body[nxt.start] == STRAIGHT)
+            if (nxt is not None and _same_style(body[open_pos], body[nxt.start])
                     and not SPEAKER_LABEL.match(body, nxt.start + 1)):
                 carry = (open_pos, first_block)
             else:
                 spans.append(QuoteSpan(open_pos + 1, hi, open_pos, None, first_block, bi))
     return spans
+
+
+def _same_style(opener: str, reopener: str) -> bool:
+    """A paragraph continues a quote when it re-opens with a mark of the quote's own kind: a
+    straight quote by a straight mark, a curly one by a curly one ("“...\n\n“...")."""
+    if opener == STRAIGHT or reopener == STRAIGHT:
+        return opener == reopener
+    return reopener in OPENERS
 
 
 def _is_blockquote_marker(body: str, lo: int, hi: int) -> bool:

@@ -71,7 +71,8 @@ def _capitalised(text: str) -> bool:
     speech only 28% of the time, against 78% for the other unattributed short quotes.
     """
     words = [w for w in text.split() if w[:1].isalpha()]
-    minor = {"the", "of", "a", "an", "and", "in", "on", "for", "to", "at"}
+    minor = {"the", "of", "a", "an", "and", "in", "on", "for", "to", "at", "with", "from", "by", "or", "as", "into",
+             "over", "under", "is", "not", "vs.", "vs"}
     return bool(words) and all(w[0].isupper() or w in minor for w in words) and words[0][0].isupper()
 
 
