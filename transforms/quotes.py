@@ -125,6 +125,8 @@ def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
 def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) -> list[Quote]:
     """All direct quotations of a body, attributed and resolved (see module docstring)."""
     spans = find_spans(body, blocks)
+    if not spans:
+        return []
     resolver = SpeakerResolver(body, entities, spans)
     quotes: list[Quote] = []
     prev: Quote | None = None
