@@ -3,8 +3,11 @@
 The rules read the text around a quote, nearest evidence first: after the closing mark
 ('"...," X said', '"...," said X, the Y of Z'), then before the opening mark in the same
 sentence ('X said: "..."', 'X said it would be "..."', participles taking the sentence's
-subject), then the subject of the quote's sentence. The cue lexicon and the shapes were
-learned from PolNeAR's training articles (annotated cue words), never from single documents.
+subject), then the subject of the quote's sentence. A quote inside reported speech is the
+outer source's account, as PolNeAR annotates it: 'Israel said Clinton called on members to be
+"closely coordinated"' and '"...," Sanders said, according to CNN' name Israel and CNN. The cue
+lexicon and the shapes were learned from PolNeAR's training articles (annotated cue words),
+never from single documents.
 """
 
 from __future__ import annotations
@@ -246,8 +249,10 @@ def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
 def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | None:
     """The noun phrase right before a cue verb, back to the nearest clause boundary."""
     left = body[lo:cue_start]
+    # adverbs and times between the subject and its verb: "Trump has repeatedly said",
+    # "Priebus later Thursday told"
     left = _TRAILING_ADVERB.sub("", left.rstrip() + " ").rstrip()
-    left = _TRAILING_ADVERB.sub("", _TRAILING_TIME.sub("", left) + " ").rstrip()  # "Priebus later Thursday told"
+    left = _TRAILING_ADVERB.sub("", _TRAILING_TIME.sub("", left) + " ").rstrip()
     # "X, the Y of Z, said": the speaker is X; its appositive is part of the source as written.
     m = _APPOSITIVE.search(left)
     if m:
