@@ -374,3 +374,15 @@ def test_titles_with_lowercase_prepositions_are_not_quotes():
     _, qs = quotes_of("T\n\nGingrich included it in his 1994 “Contract with America.” The director made the "
                       "documentary “13th.”")
     assert qs == []
+
+
+def test_the_issuer_of_a_statement_speaks():
+    _, qs = quotes_of("T\n\nBlack Lives Matter issued a statement saying it withdrew \"because of the unsafe "
+                      "conditions\" at the parade.")
+    assert qs[0].speaker_text == "Black Lives Matter"
+
+
+@pytest.mark.parametrize("lead", ["Sunday morning, ", "Eight years ago, "])
+def test_a_leading_time_phrase_is_not_the_subject(lead):
+    _, qs = quotes_of(f"T\n\n{lead}Clinton slammed the shift and accused Sanders of a \"flip-flop.\"")
+    assert qs[0].speaker_text == "Clinton"

@@ -310,6 +310,9 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
             # otherwise "Trump attacked Clinton, saying '...'": the sentence's subject does.
             m = _NAME_BEFORE_PARTICIPLE.search(text, 0, cue_match.start())
             subj = (m.group(1), lo + m.start(1)) if m else _subject_before(body, lo, lo + cue_match.start())
+            if subj is not None and _DOCUMENT.fullmatch(subj[0]):
+                # "Black Lives Matter issued a statement saying '...'": the issuer speaks
+                subj = sentence_subject(body, lo, lo + cue_match.start()) or subj
         else:
             subj = _subject_before(body, lo, lo + cue_match.start())
         if subj is None:
@@ -344,6 +347,8 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
 # reports", "a statement calling" keeps: "calling" is no noun).
 _NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
                         r"Republican|Democratic|false|new|recent|late-night)\s+|\w[’']s\s+)$")
+_DOCUMENT = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
+                       r"release|post|video|ad|message|note)", re.IGNORECASE)
 _NAME_BEFORE_PARTICIPLE = re.compile(
     r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+$")
 _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
@@ -358,7 +363,9 @@ _LEAD_ADVERBIAL = re.compile(
     r"Over|Across|Ahead|Inside|Outside|Beyond|Besides|Until|Toward|Towards|Via|If|Instead|"
     r"Indeed|Moreover|Furthermore|Nevertheless|Nonetheless|Thus|Hence|Plus|Regardless|Today|Yesterday|"
     r"Tonight|Tomorrow|Overall|Recently|Separately|Similarly|Likewise|Specifically|Ultimately|Finally|"
-    r"Initially|Eventually|Additionally|Notably|Ironically|Unfortunately|Fortunately|Clearly|Apparently)\b"
+    r"Initially|Eventually|Additionally|Notably|Ironically|Unfortunately|Fortunately|Clearly|Apparently|"
+    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    r"|(?:\w+\s+){1,2}(?:years?|months?|weeks?|days?|hours?|minutes?)\s+(?:ago|later|earlier)\b"
     r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
 _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
                r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|was|is|said|told|sent|"
