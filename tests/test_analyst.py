@@ -77,7 +77,8 @@ def test_search_finds_a_seed_quote_by_a_word_in_it(db):
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[:2]
     assert first[0].startswith("[quote") and "Unlikely US-Russia outreach" in first[0]
-    assert "incendiary and bunker-buster bombs" in first[1] and "John Kerry" in first[1]
+    # Kerry's spokesman reports the secretary's warning: the outer source speaks (PolNeAR's convention)
+    assert "incendiary and bunker-buster bombs" in first[1] and "John Kirby" in first[1]
 
 
 def test_search_index_follows_every_run(tmp_path):

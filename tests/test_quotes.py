@@ -27,6 +27,9 @@ SEED_QUOTES = [
     ("senseless", "Sergei Lavrov", "partial"),
     ("Unless we see something extraordinary", "John Kirby", "full"),
     ("The purpose of the call today", "John Kirby", "continuation"),
+    # 'Kerry’s spokesman said the secretary warned Lavrov ... "the use of incendiary ..."': the
+    # spokesman's account (the outer source, as PolNeAR annotates reported speech)
+    ("the use of incendiary", "John Kirby", "partial"),
     ("really, until the past few weeks", "Mark Toner", "partial"),
     ("Finally, a real power move", "John McCain", "multi-paragraph"),
     ("There’s nothing that the secretary", "John Kirby", "full"),

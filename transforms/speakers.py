@@ -85,6 +85,9 @@ class SpeakerResolver:
                      if r.entity_type == PERSON and r.start == end + 2 and self.body[end:end + 2] == ", "]
             if named:
                 return named[0].name, named[0].entity_id
+            role = self.roles.get(DETERMINER.sub("", key))
+            if role is not None:  # "Kerry's spokesman" after "Kerry's spokesman John Kirby"
+                return role.name, role.entity_id
             bare = DETERMINER.sub("", phrase)
             return (bare, None) if fold(bare.split()[-1]) in ORG_HEADS and len(bare.split()) <= 4 else (None, None)
         role_text = self.body[start:pick.start].strip()
