@@ -117,7 +117,7 @@ def test_json_to_stdout_and_csv_to_stdout(db):
     proc = newsetl("sql", "--db", str(db), "--format", "json", "SELECT speaker, count(*) AS n FROM quotes "
                    "WHERE speaker IS NOT NULL GROUP BY ALL ORDER BY n DESC, speaker")
     data = json.loads(proc.stdout)
-    assert data[0] == {"speaker": "John Kirby", "n": 5}
+    assert data[0] == {"speaker": "John Kirby", "n": 6}
     proc = newsetl("sql", "--db", str(db), "--format", "csv", "SELECT 1 AS a, 'x,y' AS b")
     assert proc.stdout.splitlines() == ["a,b", '1,"x,y"']
 

@@ -389,3 +389,8 @@ def test_the_issuer_of_a_statement_speaks():
 def test_a_leading_time_phrase_is_not_the_subject(lead):
     _, qs = quotes_of(f"T\n\n{lead}Clinton slammed the shift and accused Sanders of a \"flip-flop.\"")
     assert qs[0].speaker_text == "Clinton"
+
+
+def test_a_group_named_by_a_capitalised_modifier_is_the_subject():
+    _, qs = quotes_of('T\n\nSanders supporters are crying "fraud" over delegate selection.')
+    assert qs[0].speaker_text == "Sanders supporters"

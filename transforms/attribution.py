@@ -368,7 +368,7 @@ _LEAD_ADVERBIAL = re.compile(
     r"|(?:\w+\s+){1,2}(?:years?|months?|weeks?|days?|hours?|minutes?)\s+(?:ago|later|earlier)\b"
     r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
 _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
-               r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|was|is|said|told|sent|"
+               r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|have|was|were|is|are|said|told|sent|"
                r"made|took|gave|went|came|"
                r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
 # Capitalised words that open a role description rather than a name.
@@ -385,6 +385,9 @@ _SUBJECT = re.compile(
     # a role before a name: "Democratic presidential candidate Bernie Sanders", "Former
     # prosecutor and New York City Mayor Rudy Giuliani"
     r"|(?:" + _ROLE_ADJECTIVE + r")\s+(?:[a-z][\w\-]*\s+){1,4}(?:[A-Z][\w.’'\-]*\s+){0,5}[A-Z][\w.’'\-]*"
+    # a group named by its capitalised modifier and a plural head: "Sanders supporters are",
+    # "Nuclear proliferation experts have"
+    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:[a-z][\w\-]*\s+)?[a-z][\w\-]*[^s\W]s" + _VERB_AHEAD +
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
