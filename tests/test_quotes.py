@@ -394,3 +394,8 @@ def test_a_leading_time_phrase_is_not_the_subject(lead):
 def test_a_group_named_by_a_capitalised_modifier_is_the_subject():
     _, qs = quotes_of('T\n\nSanders supporters are crying "fraud" over delegate selection.')
     assert qs[0].speaker_text == "Sanders supporters"
+
+
+def test_a_name_before_an_adverb_and_a_participle_speaks():
+    _, qs = quotes_of("T\n\nSupporters punched a protester, with Trump reportedly yelling: “Get him out of here!”")
+    assert qs[0].speaker_text == "Trump"

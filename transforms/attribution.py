@@ -36,7 +36,7 @@ remarking assured explaining stating declaring blamed warning interjected tweeti
 lauded condemned condemns characterized characterizes denounced denounces hailed hails asserted
 asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
 likened encouraging call reiterated reiterates recounted recounts credited
-thanked thanks protested branded touted decried derided ridiculed
+thanked thanks protested branded touted decried derided ridiculed yelling shouting screaming
 """.split()
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT})|(?:{_CUE_ALT.title()}))\b")
@@ -350,7 +350,7 @@ _NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|th
 _DOCUMENT = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
                        r"release|post|video|ad|message|note)", re.IGNORECASE)
 _NAME_BEFORE_PARTICIPLE = re.compile(
-    r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+$")
+    r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+(?:[a-z]+ly\s+)?$")
 _DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
