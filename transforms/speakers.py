@@ -79,21 +79,26 @@ class SpeakerResolver:
         if pick.entity_type == PERSON and (
                 _POSSESSED_NOUN.match(self.body, pick.end, end)
                 or (_DETERMINED.match(self.body, start, pick.start) and _NOUN_AFTER.match(self.body, pick.end, end))):
-            # "a Trump supporter", "Kerry's spokesman": the person only describes the speaker,
-            # who may be named in the appositive ("Clinton's campaign chairman, John Podesta")
-            named = [r for r in self._mentions_in(end + 2, full_end)
-                     if r.entity_type == PERSON and r.start == end + 2 and self.body[end:end + 2] == ", "]
-            if named:
-                return named[0].name, named[0].entity_id
-            role = self.roles.get(DETERMINER.sub("", key))
-            if role is not None:  # "Kerry's spokesman" after "Kerry's spokesman John Kirby"
-                return role.name, role.entity_id
-            bare = DETERMINER.sub("", phrase)
-            return (bare, None) if fold(bare.split()[-1]) in ORG_HEADS and len(bare.split()) <= 4 else (None, None)
+            return self._described(phrase, end, full_end)
         role_text = self.body[start:pick.start].strip()
         if role_text and pick.entity_type == PERSON:
             self.roles[DETERMINER.sub("", fold(role_text))] = pick
         return pick.name, pick.entity_id
+
+    def _described(self, head: str, end: int, full_end: int) -> tuple[str | None, str | None]:
+        """The speaker of a phrase whose person only describes it ("a Trump supporter",
+        "Kerry's spokesman"): a name in its appositive ("Clinton's campaign chairman, John
+        Podesta"), the person its role was named with before, an organisation by its head
+        noun, or nobody."""
+        named = [r for r in self._mentions_in(end + 2, full_end)
+                 if r.entity_type == PERSON and r.start == end + 2 and self.body[end:end + 2] == ", "]
+        if named:
+            return named[0].name, named[0].entity_id
+        role = self.roles.get(DETERMINER.sub("", fold(head)))
+        if role is not None:  # "Kerry's spokesman" after "Kerry's spokesman John Kirby"
+            return role.name, role.entity_id
+        bare = DETERMINER.sub("", head)
+        return (bare, None) if fold(bare.split()[-1]) in ORG_HEADS and len(bare.split()) <= 4 else (None, None)
 
     def names_someone(self, phrase: str, start: int) -> bool:
         """A pronoun for a person, a phrase holding a person or organisation, or "the campaign"."""
