@@ -97,8 +97,9 @@ _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
 _DASH_NAME = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
 _TRAILING_ADVERB = re.compile(_ADVERB_WORD + r"{0,3}$")
+_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _TRAILING_TIME = re.compile(r"(?<=\w)\s+(?:(?:later|earlier|late|early)\s+)?(?:on\s+)?(?:(?:last|this|next)\s+)?"
-                            r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|week|weekend|month|year|"
+                            r"(?:" + _WEEKDAYS + r"|week|weekend|month|year|"
                             r"today|yesterday)(?:\s+(?:morning|afternoon|evening|night))?$")
 _RELATIVE = re.compile(r"\s*(?:who|which)\s*")
 _NP_AHEAD = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
@@ -351,7 +352,7 @@ _DOCUMENT = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement
                        r"release|post|video|ad|message|note)", re.IGNORECASE)
 _NAME_BEFORE_PARTICIPLE = re.compile(
     r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+(?:[a-z]+ly\s+)?$")
-_DATE_WORDS = re.compile(r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
+_DATE_WORDS = re.compile(r"(?:" + _WEEKDAYS + r"|January|February|March|"
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
 _CONJUNCTION = re.compile(r"(?:And|But|So|Then|Yet|Or|Now)\s+")
@@ -364,7 +365,7 @@ _LEAD_ADVERBIAL = re.compile(
     r"Indeed|Moreover|Furthermore|Nevertheless|Nonetheless|Thus|Hence|Plus|Regardless|Today|Yesterday|"
     r"Tonight|Tomorrow|Overall|Recently|Separately|Similarly|Likewise|Specifically|Ultimately|Finally|"
     r"Initially|Eventually|Additionally|Notably|Ironically|Unfortunately|Fortunately|Clearly|Apparently|"
-    r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+    + _WEEKDAYS + r")\b"
     r"|(?:\w+\s+){1,2}(?:years?|months?|weeks?|days?|hours?|minutes?)\s+(?:ago|later|earlier)\b"
     r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
 _VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"

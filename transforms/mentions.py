@@ -93,7 +93,7 @@ def _sentence_initial(text: str, pos: int) -> bool:
 # than a look-behind and an optional prefix in the pattern, same words).
 _CAP_WORD = re.compile(r"[^\W\d_a-zß-öø-ÿ][\w&]*(?:[’'.\-][^\W_][\w&]*)*")
 _JOINERS = frozenset("’'.-")
-_WORD_CHAR = re.compile(r"\w")
+WORD_CHAR = re.compile(r"\w")  # one character of a word, as the regex engine sees it
 _ASCII_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
@@ -132,12 +132,12 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, i
                 k = s - 1  # back over a lowercase prefix of one to four letters
                 while k > 0 and s - 1 - k < 4 and text[k - 1] in _ASCII_LOWER:
                     k -= 1
-                if k == s - 1 or (k > 0 and (text[k - 1] in _JOINERS or _WORD_CHAR.match(text, k - 1))):
+                if k == s - 1 or (k > 0 and (text[k - 1] in _JOINERS or WORD_CHAR.match(text, k - 1))):
                     pos = s + 1
                     continue
                 if text[k:s - 1] in particles:
                     s = k
-            elif before in _JOINERS or _WORD_CHAR.match(before):
+            elif before in _JOINERS or WORD_CHAR.match(before):
                 pos = s + 1
                 continue
         if e < n and text[e] == ".":

@@ -15,12 +15,11 @@ from typing import NamedTuple
 
 from transforms.ids import stable_id
 from transforms.lexicons import Lexicons, fold, load
-from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, Mention
+from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, WORD_CHAR, Mention
 
 _ORG_STOP = {"of", "the", "and", "for", "&", "on"}
 # "he X" scans five times faster than "\b[Tt]he X": a literal prefix lets the engine skip ahead.
 _AFTER_HE = re.compile(r"he ([A-Z][a-z]+)\b")
-_WORD_CHAR = re.compile(r"\w")
 _ADVERB_LIKE = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
 
 
@@ -56,7 +55,7 @@ def _words_after_the(text: str) -> set[str]:
     out = set()
     for m in _AFTER_HE.finditer(text):
         s = m.start()
-        if s >= 1 and text[s - 1] in "Tt" and (s < 2 or not _WORD_CHAR.match(text, s - 2)):
+        if s >= 1 and text[s - 1] in "Tt" and (s < 2 or not WORD_CHAR.match(text, s - 2)):
             out.add(m.group(1))
     return out
 
