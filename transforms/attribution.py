@@ -185,9 +185,10 @@ def after_attribution(body: str, close: int, hi: int) -> Attribution | None:
 
     '"...," Sanders said, according to CNN.' is CNN's account: PolNeAR's source is the outer one.
     """
-    attr = _after_attribution(body, close, hi)
+    seg_end = sentence_end(body, close, hi)
+    attr = _after_attribution(body, close, seg_end)
     if attr is not None and attr.cue != "according to":
-        m = _ACCORDING_AFTER.match(body, attr.end, sentence_end(body, close, hi))
+        m = _ACCORDING_AFTER.match(body, attr.end, seg_end)
         if m:
             outer = _attribution("according to", body, m.group("np"), m.start("np"))
             if outer is not None:
@@ -198,8 +199,7 @@ def after_attribution(body: str, close: int, hi: int) -> Attribution | None:
 _ACCORDING_AFTER = re.compile(r"[^\"“”.;:!?]{0,60}?,?\s+according to (?P<np>[^,;:!?\"“”]+)")
 
 
-def _after_attribution(body: str, close: int, hi: int) -> Attribution | None:
-    seg_end = sentence_end(body, close, hi)
+def _after_attribution(body: str, close: int, seg_end: int) -> Attribution | None:
     seg = body[close:seg_end]
     m = _CUE_THEN_NP.match(seg)
     if m and m.group("cue") in _SPEECH_VERBS:
