@@ -23,7 +23,7 @@ import polars as pl
 
 from transforms.schema import DQ_RESULTS, RUNS, TABLES
 from warehouse.connection import ensure_schema, registered
-from warehouse.search import has_index, rebuild_index
+from warehouse.search import ensure_indexes, has_index, sync_indexes
 from warehouse.staging import StagedTable
 
 #: A table's incoming rows: a frame in memory, or Parquet files staged batch by batch.
@@ -174,6 +174,8 @@ def load_run(
     now = now or dt.datetime.now(dt.UTC)
     con.execute("BEGIN TRANSACTION")
     try:
+        indexed = has_index(con)
+        ensure_indexes(con)  # before the inserts: a new warehouse's indexes start empty
         if full_refresh:
             for table in ("mentions", "quotes", "articles"):
                 con.execute(f"DELETE FROM {table}")
@@ -189,14 +191,15 @@ def load_run(
             """)
         for table in ("mentions", "quotes", "articles"):
             con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
-        con.execute("DROP TABLE replaced")
         n_art = _insert(con, "articles", articles)
         n_men = _insert(con, "mentions", mentions)
         n_quo = _insert(con, "quotes", quotes)
-        if full_refresh or articles.height or not has_index(con):
+        if full_refresh or articles.height or not indexed:
             # Nothing derived changes when no article came in: a no-change rerun skips this.
             con.execute(ENTITIES_REBUILD)
-            rebuild_index(con)  # full-text search always matches the tables
+            # Full-text search always matches the tables: the indexes follow the rows changed.
+            sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
+        con.execute("DROP TABLE replaced")
         _fault_point()
         post_rows = check(con) if check is not None else DQ_RESULTS.empty()
         _insert(con, "rejected_files", rejected)
