@@ -146,21 +146,22 @@ def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: b
             SELECT docid, fieldid, term FROM words JOIN stems USING (w)""")
         con.execute(f"""
             INSERT INTO {s}.docs (docid, name, len)
-            SELECT n.docid, n.name, count(k.term) FROM fts_new n LEFT JOIN fts_tokens k USING (docid)
-            GROUP BY n.docid, n.name""")
+            SELECT n.docid, n.name, coalesce(k.len, 0)
+            FROM fts_new n LEFT JOIN (SELECT docid, count(*) AS len FROM fts_tokens GROUP BY docid) k USING (docid)""")
+        # Document frequencies: added to the terms already known, new terms inserted with theirs.
+        con.execute("CREATE OR REPLACE TEMP TABLE fts_df AS "
+                    "SELECT term, count(DISTINCT docid) AS n FROM fts_tokens GROUP BY term")
+        con.execute(f"UPDATE {s}.dict SET df = {s}.dict.df + x.n FROM fts_df AS x WHERE {s}.dict.term = x.term")
         con.execute(f"""
             INSERT INTO {s}.dict (termid, term, df)
             SELECT (SELECT coalesce(max(termid) + 1, 0) FROM {s}.dict) + row_number() OVER (ORDER BY term) - 1,
-                   term, 0
-            FROM (SELECT DISTINCT term FROM fts_tokens) WHERE term NOT IN (SELECT term FROM {s}.dict)""")
-        con.execute(f"""
-            UPDATE {s}.dict SET df = {s}.dict.df + x.n
-            FROM (SELECT term, count(DISTINCT docid) AS n FROM fts_tokens GROUP BY term) AS x
-            WHERE {s}.dict.term = x.term""")
+                   term, n
+            FROM fts_df WHERE term NOT IN (SELECT term FROM {s}.dict)""")
         con.execute(f"""
             INSERT INTO {s}.terms (docid, fieldid, termid)
             SELECT k.docid, k.fieldid, d.termid FROM fts_tokens k JOIN {s}.dict d USING (term)""")
         con.execute("DROP TABLE fts_tokens")
+        con.execute("DROP TABLE fts_df")
     con.execute(f"DELETE FROM {s}.stats")
     con.execute(f"INSERT INTO {s}.stats SELECT count(docid), sum(len) / count(len) FROM {s}.docs")
     con.execute("DROP TABLE fts_stale")
