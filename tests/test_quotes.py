@@ -372,6 +372,8 @@ SPEAKERS_AS_WRITTEN = [
                  id="group-named-by-a-capitalised-modifier"),
     pytest.param("Supporters punched a protester, with Trump reportedly yelling: “Get him out of here!”", "Trump",
                  id="name-before-an-adverb-and-a-participle"),
+    pytest.param("He says no one in the race is “on pace to get 1,237 delegates,” the number needed to win.",
+                 "He", id="past-participle-after-a-phrase-is-no-cue"),
 ]
 
 

@@ -180,13 +180,15 @@ def _attribution(cue: str, body: str, np: str, start: int, seg_end: int | None =
     return Attribution(cue, body[s:e], s, e)
 
 
-def after_attribution(body: str, close: int, hi: int) -> Attribution | None:
+def after_attribution(body: str, close: int, hi: int, opens_sentence: bool = True) -> Attribution | None:
     """Cue and speaker right after a closing mark: '," X said' / '," said X' / '," X, the Y, said'.
 
     '"...," Sanders said, according to CNN.' is CNN's account: PolNeAR's source is the outer one.
+    ``opens_sentence``: the quote starts its sentence (then any past-tense verb after it can
+    be its cue: '"Mexico!" the audience screamed back').
     """
     seg_end = sentence_end(body, close, hi)
-    attr = _after_attribution(body, close, seg_end)
+    attr = _after_attribution(body, close, seg_end, opens_sentence)
     if attr is not None and attr.cue != "according to":
         m = _ACCORDING_AFTER.match(body, attr.end, seg_end)
         if m:
@@ -199,7 +201,7 @@ def after_attribution(body: str, close: int, hi: int) -> Attribution | None:
 _ACCORDING_AFTER = re.compile(r"[^\"“”.;:!?]{0,60}?,?\s+according to (?P<np>[^,;:!?\"“”]+)")
 
 
-def _after_attribution(body: str, close: int, seg_end: int) -> Attribution | None:
+def _after_attribution(body: str, close: int, seg_end: int, opens_sentence: bool) -> Attribution | None:
     seg = body[close:seg_end]
     m = _CUE_THEN_NP.match(seg)
     if m and m.group("cue") in _SPEECH_VERBS:
@@ -217,9 +219,10 @@ def _after_attribution(body: str, close: int, seg_end: int) -> Attribution | Non
                 e = close + m.end("appos") - 1
                 return Attribution(attr.cue, body[attr.start:e], attr.start, e)
             return attr
-    if body[close - 2:close - 1] in (",", "!", "?"):
+    if opens_sentence and body[close - 2:close - 1] in (",", "!", "?"):
         # '"Mexico!" the audience screamed back': a quote ending in , ! or ? followed by a
-        # subject and a past-tense verb is attributed to that subject, whatever the verb.
+        # subject and a past-tense verb is attributed to that subject, whatever the verb. Not
+        # a phrase inside a sentence: 'chanting "Feel the Bern!" Their voices drowned out'.
         m = _NP_PAST_VERB.match(seg)
         if m and m.group("np").lower() not in ("the", "a", "an"):  # not '"...," the bespectacled
             attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))

@@ -153,7 +153,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                                                and not SHORT_SAID.match(body, sp.close_pos + 1)):
             # A quote ending with a full stop ends its sentence: what follows a capital is a new
             # sentence, not an attribution ('"...timing." Gov. Pat McCrory said it would be').
-            attr = after_attribution(body, sp.close_pos + 1, next_open)
+            attr = after_attribution(body, sp.close_pos + 1, next_open, not body[sent_lo:sp.open_pos].strip())
         if attr is None and not label:
             attr = before_attribution(body, sent_lo, sp.open_pos)
         if attr is None and sp.open_pos == blk_first.start and sp.first_block > 0:
