@@ -374,6 +374,16 @@ SPEAKERS_AS_WRITTEN = [
                  id="name-before-an-adverb-and-a-participle"),
     pytest.param("He says no one in the race is “on pace to get 1,237 delegates,” the number needed to win.",
                  "He", id="past-participle-after-a-phrase-is-no-cue"),
+    pytest.param('The state must stop policies that have a "dramatic and disparate impact" on minorities, who '
+                 "are more likely to vote Democratic, the lawsuit says.", "the lawsuit",
+                 id="source-at-the-end-of-the-sentence"),
+    pytest.param('That would create a "summer of agony" for Clinton leading up to the convention, forcing her '
+                 "to fend off both Trump and Sanders, said Brad Bannon, a Democratic pollster.",
+                 "Brad Bannon, a Democratic pollster", id="inverted-source-at-the-end-of-a-long-sentence"),
+    pytest.param("Still, the fact that the race “is a dead heat right now,” as Cruz said on Monday, matters.",
+                 "Cruz", id="as-x-said-after-the-quote"),
+    pytest.param("As The Post’s Dana Milbank puts it, “Senate Republicans are unmoved.”",
+                 "The Post’s Dana Milbank", id="as-x-puts-it"),
 ]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from transforms.lexicons import fold
 from transforms.sentences import sentence_end
 
-CUES = """
+CUES = [*"""
 said says say saying told tells tell added adds wrote writes write declared declares warned warns
 insisted insists asked asks explained explains noted notes stated argued argues claimed
 claims continued continues replied replies responded responds answered answers sneered tweeted
@@ -37,7 +37,7 @@ lauded condemned condemns characterized characterizes denounced denounces hailed
 asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
 likened encouraging call reiterated reiterates recounted recounts credited
 thanked thanks protested branded touted decried derided ridiculed yelling shouting screaming
-""".split()
+""".split(), "put it", "puts it"]  # "As Milbank puts it, '...'"
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT})|(?:{_CUE_ALT.title()}))\b")
 # Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
@@ -76,11 +76,12 @@ _APPOS_AFTER = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|acc
 
 # Patterns of the attribution rules, compiled once.
 _TAIL_ATTRIBUTION = re.compile(
-    r"[^\"“”.;]{1,80}?,\s+(?P<np>he|she|they|[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
+    r"[^\"“”.;]{1,160}?,\s+(?P<np>he|she|they|(?:the|a|an|its|his|her|their)\s+[a-z]+(?:\s+[a-z]+)?|"
+    r"[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
     r"(?P<cue>" + _CUE_ALT + r")\b[^\"“”]{0,60}$")
 # '"It seems unlikely" that Sanders can catch Clinton, said Steve Elmendorf, deputy ...'
 _TAIL_INVERTED = re.compile(
-    r"[^\"“”.;]{1,80}?,\s+(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[A-Z][^,;:!?\"“”]{0,80})")
+    r"[^\"“”.;]{1,160}?,\s+(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[A-Z][^,;:!?\"“”]{0,80})")
 _NAME_BEFORE_COLON = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 # '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
@@ -213,7 +214,10 @@ def _after_attribution(body: str, close: int, seg_end: int, opens_sentence: bool
             return attr
     m = _NP_THEN_CUE.match(seg)
     if m and m.group("cue") in _SPEECH_VERBS and not _NOT_A_CUE.search(seg, 0, m.start("cue")):
-        attr = _attribution(m.group("cue"), body, m.group("np"), close + m.start("np"))
+        np, np_start = m.group("np"), m.start("np")
+        if np.startswith("as ") and (np[3:4].isupper() or np.split()[1:2] in (["he"], ["she"], ["they"])):
+            np, np_start = np[3:], np_start + 3  # '"is a dead heat right now," as Cruz said on Monday'
+        attr = _attribution(m.group("cue"), body, np, close + np_start)
         if attr:
             if m.group("appos"):
                 e = close + m.end("appos") - 1
