@@ -11,8 +11,9 @@ The BM25 indexes are the extension's own (schemas ``fts_main_articles`` and
 105,000, in every load, however few articles came in. So the extension creates each index
 once, while its table is still empty, and every load then brings it up to date inside the
 load transaction: the documents of deleted or replaced rows leave it (their terms, and one off
-the document frequency of each of their terms), the new rows are tokenised with the index's
-own ``tokenize`` macro and stemmer and go in, and the collection statistics are recomputed.
+the document frequency of each of their terms), the new rows are split into words exactly as
+the index's ``tokenize`` macro splits a query, stemmed with its stemmer and go in, and the
+collection statistics are recomputed.
 The cost follows the rows loaded, not the warehouse, and the scores are the ones a rebuild
 would give (a test compares them with ``create_fts_index``'s on the same rows).
 """
