@@ -384,6 +384,10 @@ SPEAKERS_AS_WRITTEN = [
                  "Cruz", id="as-x-said-after-the-quote"),
     pytest.param("As The Post’s Dana Milbank puts it, “Senate Republicans are unmoved.”",
                  "The Post’s Dana Milbank", id="as-x-puts-it"),
+    pytest.param("“This is fantastic!” beamed Donald Hartley, a delegate from Alabama.",
+                 "Donald Hartley, a delegate from Alabama", id="beamed-after-the-quote"),
+    pytest.param("“Oh, my God,” a young woman exclaimed upon seeing him.", "a young woman",
+                 id="exclaimed-after-the-quote"),
 ]
 
 

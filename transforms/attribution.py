@@ -37,6 +37,7 @@ lauded condemned condemns characterized characterizes denounced denounces hailed
 asserts criticized criticizes mocked mocks dismissed dismisses quoted scolded claiming insisting
 likened encouraging call reiterated reiterates recounted recounts credited
 thanked thanks protested branded touted decried derided ridiculed yelling shouting screaming
+exclaimed exclaims exhorted retorted retorts beamed
 """.split(), "put it", "puts it"]  # "As Milbank puts it, '...'"
 _CUE_ALT = "|".join(sorted(set(CUES), key=len, reverse=True))
 _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT})|(?:{_CUE_ALT.title()}))\b")
