@@ -25,12 +25,12 @@ claims continued continues replied replies responded responds answered answers s
 tweets posted posts announced announces acknowledged acknowledges admitted admits recalled recalls
 suggested suggests urged urges concluded concludes conceded concedes countered counters cautioned
 cautions predicted predicts promised promises vowed vows boasted boasts complained complains joked
-jokes quipped quips observed observes remarked remarks emphasized emphasizes emphasised stressed
+jokes quipped quips observed observes remarked emphasized emphasizes emphasised stressed
 stresses threatened threatens demanded demands reported reports testified testifies shouted shouts
 yelled yells whispered mused wondered acknowledged agreed agrees disagreed contended contends
 maintained maintains pointed described describes called calls labeled labelled dubbed questioned
 charged charges alleged alleges blasted slammed praised praises lamented laments explained adding
-noting writing saying telling calling commented comments read reads pledged pledges issued
+noting writing saying telling calling commented read reads pledged pledges issued
 accused accuses accusing referred chanted chants chanting spoke arguing asking citing cited
 remarking assured explaining stating declaring blamed warning interjected tweeting proclaimed
 lauded condemned condemns characterized characterizes denounced denounces hailed hails asserted
