@@ -395,3 +395,9 @@ SPEAKERS_AS_WRITTEN = [
 def test_speaker_as_written(text, speaker_text):
     _, qs = quotes_of(f"T\n\n{text}")
     assert qs[0].speaker_text == speaker_text
+
+
+def test_pronoun_in_a_relative_clause_is_not_its_antecedent():
+    # binding: in "Trump, whom he called ...", he is someone else (here the sentence's subject)
+    _, qs = quotes_of("T\n\nMarco Rubio said he has begun to unmask Donald Trump, whom he called a “con artist.”")
+    assert qs[0].speaker_text == "he" and qs[0].speaker == "Marco Rubio"

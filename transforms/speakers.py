@@ -21,6 +21,8 @@ _RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b")
 _POSSESSED_NOUN = re.compile(r"[’']s\s+[a-z]")
 _DETERMINED = re.compile(r"(?i:a|an|the|one|this|that|another|some|several|two|three|many)\s")
 _NOUN_AFTER = re.compile(r"\s+[a-z]")
+# A relative pronoun right before the speaker pronoun, after its antecedent: "Trump, whom he".
+_RELATIVE_BEFORE = re.compile(r",?\s+(?:whom|who|which)\s+$")
 
 
 class SpeakerResolver:
@@ -54,6 +56,10 @@ class SpeakerResolver:
             if key not in PERSON_PRONOUNS:
                 return None, None
             before = [p for p in self.people if p.end <= start]
+            rel = _RELATIVE_BEFORE.search(self.body, max(0, start - 40), start)
+            if rel:
+                # "Trump, whom he called a 'con artist'": he is not Trump.
+                before = [p for p in before if p.end != rel.start()]
             if before:
                 p = max(before, key=lambda r: r.end)
                 return p.name, p.entity_id
