@@ -401,3 +401,11 @@ def test_pronoun_in_a_relative_clause_is_not_its_antecedent():
     # binding: in "Trump, whom he called ...", he is someone else (here the sentence's subject)
     _, qs = quotes_of("T\n\nMarco Rubio said he has begun to unmask Donald Trump, whom he called a “con artist.”")
     assert qs[0].speaker_text == "he" and qs[0].speaker == "Marco Rubio"
+
+
+def test_opening_mark_typed_as_a_closing_one_closes_the_quote():
+    _, qs = quotes_of("T\n\nChuck Todd was shocked. “Do you want to be associated with a fascist?“ he asked.\n\n"
+                      "“No, I want to be associated with interesting quotes,” Trump insisted.")
+    assert [q.text for q in qs] == ["Do you want to be associated with a fascist?",
+                                    "No, I want to be associated with interesting quotes,"]
+    assert qs[0].cue == "asked" and qs[1].speaker == "Trump"

@@ -69,7 +69,14 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
             i, ch = mark.start(), mark.group()
             if tags and any(a < i < b for a, b in tags):
                 continue
-            if ch in OPENERS:
+            if ch == "“" and stack and stack[-1] == "”" and _closes_like(body, i, hi):
+                # An opening mark typed where a closing one belongs: '“Frozen“ and the books',
+                # '“Mostly False.“': after a word, before a space or punctuation.
+                stack.pop()
+                if not stack and open_pos is not None:
+                    spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
+                    open_pos = None
+            elif ch in OPENERS:
                 if not stack:
                     open_pos, first_block = i, bi
                 stack.append(OPENERS[ch])
@@ -125,6 +132,14 @@ def _is_blockquote_marker(body: str, lo: int, hi: int) -> bool:
         return False
     opens = body.count("“", lo, hi)
     return opens > 0 and body.count("”", lo, hi) == opens
+
+
+def _closes_like(body: str, i: int, hi: int) -> bool:
+    """A mark at ``i`` stands where a closing mark would: right after a letter, digit or
+    punctuation (not a space), and before a space, punctuation or the paragraph's end."""
+    before = body[i - 1] if i > 0 else " "
+    after = body[i + 1] if i + 1 < hi else " "
+    return not before.isspace() and (after.isspace() or after in ".,;:!?)—–-")
 
 
 def _no_closer_for_this_quote(body: str, i: int, hi: int, closer: str) -> bool:
