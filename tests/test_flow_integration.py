@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import polars as pl
@@ -266,7 +267,28 @@ def test_a_run_in_batches_loads_what_one_batch_loads(tmp_path, flow):
     assert query(db_many, checks) == query(db_one, checks)
     assert staging_left(db_many) == [] and staging_left(db_one) == []
     docs = (tmp_path / "many.gx").rglob("*.html")
-    assert any("batch 1 of 3" in p.read_text(encoding="utf-8") for p in docs)
+    # batches are labelled in Data Docs (one whose files were all rejected has no page of its own)
+    assert any(" of 3" in p.read_text(encoding="utf-8") for p in docs)
+
+
+def test_batches_with_nothing_new_skip_the_frame_suites_but_a_run_still_reports_them(tmp_path, flow):
+    """A batch whose files are all unchanged (or rejected) has empty frames: GX would pass them
+    at about a second each. A rerun with nothing new checks only its last batch, and reports
+    the same frame-suite checks as the first run, with nothing counted."""
+    seeds = make_seeds(tmp_path / "seeds")
+    db = tmp_path / "w.duckdb"
+    first = flow(seeds_dir=str(seeds), db_path=str(db), chunk_size=1, batch_size=1, workers=1)
+    again = flow(seeds_dir=str(seeds), db_path=str(db), chunk_size=1, batch_size=1, workers=1)
+    assert (first.files_loaded, again.files_loaded, again.files_skipped) == (3, 0, 3)
+    checks = ("SELECT table_name, check_name FROM dq_results WHERE run_id = '{}' "
+              "AND table_name IN ('articles', 'mentions', 'quotes') ORDER BY 1, 2")
+    assert query(db, checks.format(again.run_id)) == query(db, checks.format(first.run_id))
+    counted = query(db, "SELECT sum(element_count) FROM dq_results WHERE run_id = "
+                        f"'{again.run_id}' AND table_name IN ('articles', 'mentions', 'quotes')")
+    assert counted == [(0,)]
+    # validation results and Data Docs pages of the rerun: its last batch only
+    runs = {p.name for p in (tmp_path / "w.gx").rglob("validations/articles/*") if p.name.startswith(again.run_id)}
+    assert len(runs) == 1 and re.fullmatch(r".* batch (\d+) of \1", runs.pop())
 
 
 def test_a_critical_failure_in_a_batch_stops_the_run_and_loads_nothing(tmp_path, flow, monkeypatch):
