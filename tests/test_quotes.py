@@ -409,3 +409,9 @@ def test_opening_mark_typed_as_a_closing_one_closes_the_quote():
     assert [q.text for q in qs] == ["Do you want to be associated with a fascist?",
                                     "No, I want to be associated with interesting quotes,"]
     assert qs[0].cue == "asked" and qs[1].speaker == "Trump"
+
+
+def test_a_source_opened_by_a_possessive_is_described_not_named():
+    _, qs = quotes_of("T\n\nSanders’ campaign was ready to return fire. His chief aide doubled down on attacks, "
+                      "saying she is experienced “on paper” but not enough.")
+    assert qs[0].speaker_text == "His chief aide" and qs[0].speaker is None

@@ -388,7 +388,8 @@ _SUBJECT = re.compile(
     # a description ending before its verb: "The former secretary of State began", "The
     # Democratic presidential front-runner and former secretary of state said", "Law's
     # advocacy group One Nation began"
-    r"|(?:[Tt]he|[Aa]n?|(?:Hundreds|Dozens|Thousands|Millions|Scores|Many|Some|Most|Several) of|"
+    r"|(?:[Tt]he|[Aa]n?|His|Her|Their|Its|Our|My|Your|"
+    r"(?:Hundreds|Dozens|Thousands|Millions|Scores|Many|Some|Most|Several) of|"
     r"(?:[A-Z][\w.\-]*\s+){0,3}[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?"
     + _VERB_AHEAD +
     # a role before a name: "Democratic presidential candidate Bernie Sanders", "Former

@@ -21,6 +21,7 @@ _RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b")
 _POSSESSED_NOUN = re.compile(r"[’']s\s+[a-z]")
 _DETERMINED = re.compile(r"(?i:a|an|the|one|this|that|another|some|several|two|three|many)\s")
 _NOUN_AFTER = re.compile(r"\s+[a-z]")
+_POSSESSIVE_DETERMINERS = frozenset("his her their its our my your".split())
 # A relative pronoun right before the speaker pronoun, after its antecedent: "Trump, whom he".
 _RELATIVE_BEFORE = re.compile(r",?\s+(?:whom|who|which)\s+$")
 
@@ -79,6 +80,8 @@ class SpeakerResolver:
             # canonical speaker, but an organisation described by its head noun is ("the
             # defense ministry" -> "defense ministry").
             bare = DETERMINER.sub("", phrase)
+            if fold(bare.split()[0]) in _POSSESSIVE_DETERMINERS:  # "His chief aide": unnamed
+                return None, None
             if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
                 return bare, None
             return None, None
