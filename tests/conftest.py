@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED = SEEDS / "000_a6cf31c31b9b3c7e.txt"
 SHARED = ROOT.parent / "shared"
+#: When the loader tests' run "run-1" happens.
+RUN_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +41,25 @@ def seed_quotes(seed_parsed, seed_entities):
     from transforms.quotes import extract_quotes
 
     return extract_quotes(seed_parsed.body, seed_parsed.blocks, seed_entities)
+
+
+def frames_for(files):
+    """The frames run "run-1" extracts from (path, text) pairs."""
+    from transforms.frames import RawFile, process_files
+
+    return process_files([RawFile(p, t.encode()) for p, t in files], "run-1", RUN_TIME)
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A new warehouse file with run "run-1" started, open for the loader."""
+    from warehouse.connection import connect
+    from warehouse.loader import record_run_start
+
+    c = connect(tmp_path / "w.duckdb")
+    record_run_start(c, "run-1", None, RUN_TIME, "seeds")
+    yield c
+    c.close()
 
 
 def copy_seed(dest: Path, name: str = "seed.txt") -> Path:

@@ -1,33 +1,17 @@
 """The loader on real DuckDB files: idempotent reruns, replaced files, vetoed commits."""
 
-import datetime as dt
-
 import duckdb
 import polars as pl
 import pytest
 
-from transforms.frames import RawFile, process_files
+from tests.conftest import frames_for
 from transforms.schema import DQ_RESULTS
 from warehouse.connection import connect
-from warehouse.loader import load_run, record_run_start, table_counts
-
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-
-
-def frames_for(files):
-    return process_files([RawFile(p, t.encode()) for p, t in files], "run-1", NOW)
+from warehouse.loader import load_run, table_counts
 
 
 def load(con, frames, check=None):
     return load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, DQ_RESULTS.empty(), check)
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "w.duckdb")
-    record_run_start(c, "run-1", None, NOW, "seeds")
-    yield c
-    c.close()
 
 
 def test_rerun_same_files_keeps_counts(con, seed_text):

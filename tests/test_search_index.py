@@ -1,18 +1,13 @@
 """The full-text indexes kept up to date load by load, against the extension's own rebuild."""
 
-import datetime as dt
-
 import duckdb
 import polars as pl
-import pytest
 
-from transforms.frames import RawFile, process_files
+from tests.conftest import frames_for
 from transforms.schema import DQ_RESULTS
-from warehouse.connection import connect
-from warehouse.loader import load_run, record_run_start
+from warehouse.loader import load_run
 from warehouse.search import INDEXES, create_index, load_fts, search
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 QUERIES = ["penguins", "penguins thriving", "keeper", "giraffes zoo", "minister said budget", "incendiary", "Kirby"]
 
 
@@ -25,7 +20,7 @@ def article(topic: str, speaker: str, extra: str = "") -> str:
 
 
 def load(con, files, full_refresh=False, speaker=None):
-    frames = process_files([RawFile(p, t.encode()) for p, t in files], "run-1", NOW)
+    frames = frames_for(files)
     quotes = frames.quotes if speaker is None else frames.quotes.with_columns(speaker=pl.lit(speaker))
     load_run(
         con, frames.articles, frames.mentions, quotes, frames.rejected, DQ_RESULTS.empty(), full_refresh=full_refresh
@@ -62,14 +57,6 @@ def rebuilt_scores(path, tmp_path) -> dict:
         return scores(con)
     finally:
         con.close()
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "w.duckdb")
-    record_run_start(c, "run-1", None, NOW, "seeds")
-    yield c
-    c.close()
 
 
 def test_index_kept_up_to_date_scores_as_a_rebuild(con, tmp_path, seed_text):
