@@ -35,8 +35,10 @@ class QuoteSpan:
     last_block: int
 
 
-def _is_open_straight(text: str, i: int, lo: int, hi: int) -> bool | None:
-    """True for an opening straight mark, False for a closing one, None when it cannot be told."""
+def _opens_here(text: str, i: int, lo: int, hi: int) -> bool | None:
+    """From what stands beside it, whether the mark at ``i`` opens (True) or closes (False) a
+    quote, None when that cannot be told. Straight marks are typed the same both ways, and a
+    curly opening mark is sometimes typed where a closing one belongs ('“Frozen“ and ...')."""
     before = text[i - 1] if i > lo else " "
     after = text[i + 1] if i + 1 < hi else " "
     if before.isspace() or before in "([{—–-/:":
@@ -69,9 +71,9 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
             i, ch = mark.start(), mark.group()
             if tags and any(a < i < b for a, b in tags):
                 continue
-            if ch == "“" and stack and stack[-1] == "”" and _closes_like(body, i, hi):
+            if ch == "“" and stack and stack[-1] == "”" and _opens_here(body, i, blk.start, hi) is False:
                 # An opening mark typed where a closing one belongs: '“Frozen“ and the books',
-                # '“Mostly False.“': after a word, before a space or punctuation.
+                # '“Mostly False.“'.
                 stack.pop()
                 if not stack and open_pos is not None:
                     spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
@@ -90,7 +92,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                         spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
                         open_pos = None
             elif ch == STRAIGHT:
-                role = _is_open_straight(body, i, blk.start, hi)
+                role = _opens_here(body, i, blk.start, hi)
                 # A straight mark closes the quote it matches, or, typed by mistake, an outer
                 # curly one ("“Our roads are crumbling," she said.) when no curly closer follows.
                 mixed_close = (role is False and len(stack) == 1 and stack[-1] != STRAIGHT
@@ -132,14 +134,6 @@ def _is_blockquote_marker(body: str, lo: int, hi: int) -> bool:
         return False
     opens = body.count("“", lo, hi)
     return opens > 0 and body.count("”", lo, hi) == opens
-
-
-def _closes_like(body: str, i: int, hi: int) -> bool:
-    """A mark at ``i`` stands where a closing mark would: right after a letter, digit or
-    punctuation (not a space), and before a space, punctuation or the paragraph's end."""
-    before = body[i - 1] if i > 0 else " "
-    after = body[i + 1] if i + 1 < hi else " "
-    return not before.isspace() and (after.isspace() or after in ".,;:!?)—–-")
 
 
 def _no_closer_for_this_quote(body: str, i: int, hi: int, closer: str) -> bool:
