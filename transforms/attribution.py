@@ -46,6 +46,8 @@ _CUE = re.compile(rf"\b(?:[Aa]ccording to|(?:{_CUE_ALT})|(?:{_CUE_ALT.title()}))
 _SPEECH_VERBS = frozenset(CUES)
 
 PRONOUNS = {"he", "she", "they", "we", "i", "it", "you"}
+# A subject opened by one of these ("His chief aide said") describes its source, naming no one.
+POSSESSIVE_DETERMINERS = ("his", "her", "their", "its", "our", "my", "your")
 PERSON_PRONOUNS = {"he", "she", "i"}
 # Words that make a quoted phrase a name, title or label rather than speech.
 LABEL_BEFORE = re.compile(
@@ -388,7 +390,7 @@ _SUBJECT = re.compile(
     # a description ending before its verb: "The former secretary of State began", "The
     # Democratic presidential front-runner and former secretary of state said", "Law's
     # advocacy group One Nation began"
-    r"|(?:[Tt]he|[Aa]n?|His|Her|Their|Its|Our|My|Your|"
+    r"|(?:[Tt]he|[Aa]n?|" + "|".join(w.title() for w in POSSESSIVE_DETERMINERS) + "|"
     r"(?:Hundreds|Dozens|Thousands|Millions|Scores|Many|Some|Most|Several) of|"
     r"(?:[A-Z][\w.\-]*\s+){0,3}[A-Z][\w.\-]*(?:’s|'s))\s+[\w’'\-]+(?:\s+[\w’'\-]+){0,9}?"
     + _VERB_AHEAD +

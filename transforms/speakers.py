@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from transforms.attribution import DETERMINER, PERSON_PRONOUNS, PRONOUNS
+from transforms.attribution import DETERMINER, PERSON_PRONOUNS, POSSESSIVE_DETERMINERS, PRONOUNS
 from transforms.lexicons import ORG_HEADS, fold
 from transforms.quote_marks import QuoteSpan
 from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
@@ -21,7 +21,6 @@ _RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b")
 _POSSESSED_NOUN = re.compile(r"[’']s\s+[a-z]")
 _DETERMINED = re.compile(r"(?i:a|an|the|one|this|that|another|some|several|two|three|many)\s")
 _NOUN_AFTER = re.compile(r"\s+[a-z]")
-_POSSESSIVE_DETERMINERS = frozenset("his her their its our my your".split())
 # A relative pronoun right before the speaker pronoun, after its antecedent: "Trump, whom he".
 _RELATIVE_BEFORE = re.compile(r",?\s+(?:whom|who|which)\s+$")
 
@@ -80,7 +79,7 @@ class SpeakerResolver:
             # canonical speaker, but an organisation described by its head noun is ("the
             # defense ministry" -> "defense ministry").
             bare = DETERMINER.sub("", phrase)
-            if fold(bare.split()[0]) in _POSSESSIVE_DETERMINERS:  # "His chief aide": unnamed
+            if fold(bare.split()[0]) in POSSESSIVE_DETERMINERS:  # "His chief aide": unnamed
                 return None, None
             if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
                 return bare, None
