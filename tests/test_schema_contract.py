@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from transforms.frames import RawFile, process_files
-from transforms.schema import ALL_TABLES, DATA_TABLES
+from transforms.schema import ALL_TABLES, DATA_TABLES, MENTIONS
 from warehouse.connection import ensure_schema
 
 # Columns DESIGN.md's warehouse contract names (users and the held-out evaluation query these).
@@ -53,6 +53,32 @@ def test_frames_have_exact_schemas(seed_text):
         assert df.schema == table.polars_schema, table.name
         assert df.height > 0
     assert frames.rejected.schema == ALL_TABLES[4].polars_schema
+
+
+def test_mention_and_quote_rows_line_up_with_the_article(seed_text):
+    """The column-wise frames keep each row's values together and its ids stable."""
+    from transforms.ids import row_id, stable_id
+
+    frames = process_files([RawFile("/x/seed.txt", seed_text.encode())], "r", dt.datetime.now(dt.UTC))
+    body = frames.articles.item(0, "body")
+    for df in (frames.mentions.filter(field="body"), frames.quotes):
+        for row in df.iter_rows(named=True):
+            assert body[row["char_start"]:row["char_end"]] == row["text"]
+    blocks = body.split("\n\n")
+    for row in frames.mentions.filter(field="body").iter_rows(named=True):
+        assert row["text"] in blocks[row["paragraph_index"]]
+        assert row["mention_id"] == stable_id(row["article_id"], "body", row["char_start"], row["char_end"])
+    assert frames.mentions.filter(field="title")["paragraph_index"].null_count() > 0
+    assert row_id("a", "body", 3, 7) == stable_id("a", "body", 3, 7)
+
+
+def test_frame_from_columns_fills_missing_columns_and_refuses_ragged_ones():
+    mentions = MENTIONS
+    df = mentions.frame_from_columns({"mention_id": ["m"], "char_start": [1]})
+    assert df.schema == mentions.polars_schema
+    assert df.row(0, named=True)["char_start"] == 1 and df.row(0, named=True)["text"] is None
+    with pytest.raises(ValueError, match="different lengths"):
+        mentions.frame_from_columns({"mention_id": ["m", "n"], "char_start": [1]})
 
 
 def test_views_run_on_empty_warehouse(con):

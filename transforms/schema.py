@@ -55,6 +55,17 @@ class Table:
             return self.empty()
         return pl.DataFrame(rows, schema=self.polars_schema, orient="row", strict=False)
 
+    def frame_from_columns(self, cols: dict[str, list]) -> pl.DataFrame:
+        """Build a frame of exactly this schema from one list per column (missing ones NULL)."""
+        heights = {len(v) for v in cols.values()}
+        if len(heights) > 1:
+            raise ValueError(f"{self.name}: columns of different lengths {sorted(heights)}")
+        height = heights.pop() if heights else 0
+        if height == 0:
+            return self.empty()
+        return pl.DataFrame({c.name: cols.get(c.name, [None] * height) for c in self.columns},
+                            schema=self.polars_schema, strict=False)
+
     def conform(self, df: pl.DataFrame) -> pl.DataFrame:
         """Select this table's columns in order, adding missing ones as NULL and casting types."""
         exprs = []
