@@ -307,6 +307,14 @@ def test_one_word_show_title_after_a_possessive_is_not_a_quote():
     assert [q.text for q in qs] == ["taking these steps."]
 
 
+def test_headline_with_a_byline_is_a_title_not_a_quote():
+    _, qs = quotes_of('T\n\nFAREWELL—"The Living Room to close at the end of December," by Times\' Ben Sisario: '
+                      '"The club will close," the owner said.\n\n—"Posthumous books could come with a lot of dollar '
+                      'signs," by the Boston Globe\'s Joseph P. Kahn.\n\nThe files were labeled "top secret" by the '
+                      'State Department.')
+    assert [q.text for q in qs] == ["The club will close,", "top secret"]
+
+
 def test_restrictive_relative_clause_is_part_of_the_source_as_written():
     _, qs = quotes_of('T\n\n"This set off our fear," said a Mexican official who was not authorized to speak '
                       'publicly on this issue.')

@@ -118,6 +118,18 @@ def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
     return not INTRODUCED.search(before[-3:]) and bool(_TITLE_BEFORE.search(before))
 
 
+#: A byline with its outlet's possessive right after the closing mark: '"Sam Mendes leaves
+#: 'Chocolate Factory'," by Times' Michael Paulson', '"...," by the New York Post's Amy
+#: Spencer'. The quoted words are an article's headline, a title. A plain "by" is not enough:
+#: 'labeled "top secret" by the State Department' and '"frustrated" by the rising opposition'
+#: are words someone used.
+_BYLINE_AFTER = re.compile(r"\s*by (?:the )?(?:[A-Z][\w.&-]* ){0,4}[A-Z][\w.&-]*(?:[’']s|s[’']) [A-Z]")
+
+
+def _is_headline(body: str, span: QuoteSpan) -> bool:
+    return span.close_pos is not None and _BYLINE_AFTER.match(body, span.close_pos + 1) is not None
+
+
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
     return bool(LABEL_BEFORE.search(body[max(lo, span.open_pos - 40):span.open_pos]))
 
@@ -163,6 +175,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 last_lo = sentence_start(body, pb.start, pb.end - 1)
                 attr = before_attribution(body, last_lo, pb.end)
 
+        if _is_headline(body, sp):
+            continue
         words = len(stripped.split())
         kind = "multi-paragraph" if sp.last_block > sp.first_block else None
         q = Quote(start, end, stripped, sp.first_block, sp.last_block - sp.first_block + 1, kind or "full")
