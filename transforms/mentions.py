@@ -352,13 +352,16 @@ def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
     return word is not None and word.islower() and fold(word) in lex.titles
 
 
-_MEMO: dict[tuple[int, str, SpanContext], tuple[Mention, ...]] = {}
+#: (id of the lexicons, span, *context flags) -> the span's mentions. The key is a flat tuple:
+#: ``extract_mentions`` looks up about 50 spans an article and builds a ``SpanContext`` only
+#: for the few it has not seen.
+_MEMO: dict[tuple, tuple[Mention, ...]] = {}
 _MEMO_MAX = 200_000
 
 
 def span_mentions(span: str, ctx: SpanContext, lex: Lexicons) -> tuple[Mention, ...]:
     """The mentions of one candidate span, offsets relative to the span; memoised."""
-    key = (id(lex), span, ctx)
+    key = (id(lex), span, *ctx)
     hit = _MEMO.get(key)
     if hit is None:
         if len(_MEMO) >= _MEMO_MAX:
@@ -372,9 +375,13 @@ def forget_spans() -> None:
     _MEMO.clear()
 
 
+_new_tuple = tuple.__new__  # builds a Mention without the Python frame of its generated __new__
+
+
 def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
     """All typed mentions of one field's text, in order of position."""
     lex = lex or load()
+    lex_id = id(lex)
     out: list[Mention] = []
     shouting_lines: dict[int, bool] = {}
     for s0, e0 in candidate_spans(text, lex):
@@ -388,16 +395,19 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
                 line_end = len(text) if line_end < 0 else line_end
                 shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
-        ctx = SpanContext(_sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
-                          _place_before(text, s0),
-                          text.startswith(_POSSESSIVE[:2], e0))
-        for rel in span_mentions(span, ctx, lex):
-            m = Mention(rel.start + s0, rel.end + s0, rel.text, rel.entity_type, rel.canonical, rel.title)
-            if m.entity_type == MISC and _preceded_by_title(text, m.start, lex):
-                m = Mention(m.start, m.end, m.text, PERSON)
-            elif m.entity_type in (GPE, MISC) and _SCORE_AFTER.match(text, m.end) and not _PLACE_BEFORE.search(
-                    text, max(0, m.start - 12), m.start):
+        flags = (_sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
+                 _place_before(text, s0), text.startswith(_POSSESSIVE[:2], e0))
+        rels = _MEMO.get((lex_id, span, *flags))
+        if rels is None:
+            rels = span_mentions(span, SpanContext(*flags), lex)
+        for start, end, mtext, etype, canonical, title in rels:
+            start += s0
+            end += s0
+            if etype == MISC and _preceded_by_title(text, start, lex):
+                etype, canonical, title = PERSON, None, None
+            elif etype in (GPE, MISC) and _SCORE_AFTER.match(text, end) and not _PLACE_BEFORE.search(
+                    text, max(0, start - 12), start):
                 # "Leicestershire 22 points, Somerset 4": a place followed by a score is a team.
-                m = Mention(m.start, m.end, m.text, ORG)
-            out.append(m)
+                etype, canonical, title = ORG, None, None
+            out.append(_new_tuple(Mention, (start, end, mtext, etype, canonical, title)))
     return out
