@@ -60,6 +60,50 @@ def _words_after_the(text: str) -> set[str]:
     return out
 
 
+def _org_name(text: str) -> str:
+    words = text.split()
+    if words and fold(words[0]) == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
+_PERSON_KEYS: dict[tuple[int, str], tuple[str, str, str]] = {}
+_new_tuple = tuple.__new__  # builds a Resolved without the Python frame of its generated __new__
+
+
+def _person_keys(text: str, lex: Lexicons) -> tuple[str, str, str]:
+    """(full name, surname key, given-name key) of a person's name of two words or more."""
+    key = (id(lex), text)
+    hit = _PERSON_KEYS.get(key)
+    if hit is None:
+        if len(_PERSON_KEYS) >= 100_000:
+            _PERSON_KEYS.clear()
+        full = " ".join(text.split())
+        hit = _PERSON_KEYS[key] = (full, _surname_key(full, lex), fold(full.split()[0]))
+    return hit
+
+
+def _needs_article(text: str, entity_type: str, canonical: str | None) -> bool:
+    """A lone word typed from context may be a surname the article names in full."""
+    return (entity_type in (PERSON, MISC) or (entity_type == LOC and canonical is None)) and len(text.split()) == 1
+
+
+@lru_cache(maxsize=200_000)
+def _resolve_alone(text: str, entity_type: str, canonical: str | None) -> tuple[str, str, str] | None:
+    """(entity type, canonical name, entity id) of a mention whose resolution does not depend
+    on the article it is in; None when it does (a lone word, an organisation's initials)."""
+    if _needs_article(text, entity_type, canonical):
+        return None
+    name = canonical or " ".join(text.split())
+    if entity_type == ORG:
+        name = _org_name(name)
+        if name.replace(".", "").isupper():
+            return None
+    elif entity_type in (GPE, LOC, NORP) and name.isupper() and len(name) > 3:
+        name = name.title()
+    return entity_type, name, entity_id(entity_type, name)
+
+
 def _initials(name: str) -> str:
     return "".join(w[0] for w in name.replace("-", " ").split() if fold(w) not in _ORG_STOP).upper()
 
@@ -80,31 +124,28 @@ class ArticleEntities:
         self._orgs: dict[str, str] = {}  # initials -> full org name
         for _, m in mentions:
             if m.entity_type == PERSON and len(m.text.split()) >= 2:
-                full = " ".join(m.text.split())
-                self._full_names.setdefault(_surname_key(full, self.lex), {})[full] = None
-                self._given.setdefault(fold(full.split()[0]), {})[full] = None
+                full, surname, given = _person_keys(m.text, self.lex)
+                self._full_names.setdefault(surname, {})[full] = None
+                self._given.setdefault(given, {})[full] = None
             elif m.entity_type == ORG and len(m.text.split()) >= 2:
-                full = self._org_name(m.text)
+                full = _org_name(m.text)
                 self._orgs.setdefault(_initials(full), full)
         self.resolved: list[Resolved] = []
-        # News repeats its names: each (text, type, canonical) is resolved once per article.
+        # News repeats its names: a mention whose resolution depends on the article (a lone
+        # surname, initials) is resolved once per article; any other once per process.
         seen: dict[tuple[str, str, str | None], tuple[str, str, str] | None] = {}
         for field, m in mentions:
-            key = (m.text, m.entity_type, m.canonical)
-            if key in seen:
-                hit = seen[key]
-            else:
-                hit = seen[key] = self._resolve_mention(m)
-            if hit is not None:
-                self.resolved.append(Resolved(field, m.start, m.end, m.text, *hit, m.title))
+            hit = _resolve_alone(m.text, m.entity_type, m.canonical)
+            if hit is None:
+                key = (m.text, m.entity_type, m.canonical)
+                if key in seen:
+                    hit = seen[key]
+                else:
+                    hit = seen[key] = self._resolve_mention(m)
+                if hit is None:
+                    continue
+            self.resolved.append(_new_tuple(Resolved, (field, m.start, m.end, m.text, *hit, m.title)))
         self._by_name = {fold(r.name): r for r in self.resolved}
-
-    @staticmethod
-    def _org_name(text: str) -> str:
-        words = text.split()
-        if words and fold(words[0]) == "the":
-            words = words[1:]
-        return " ".join(words)
 
     def person(self, text: str) -> str | None:
         """Canonical full name for a person written as ``text`` ("Kerry" -> "John Kerry")."""
@@ -135,7 +176,7 @@ class ArticleEntities:
                                     or (_ADVERB_LIKE.search(m.text) and fold(m.text) not in self.lex.surnames)):
                 return None  # "Finally", "Tougher": a sentence-initial word, not a name
         elif etype == ORG:
-            name = self._org_name(name)
+            name = _org_name(name)
             if name.replace(".", "").isupper():
                 name = self._orgs.get(name.replace(".", ""), name)
         elif etype in (GPE, LOC, NORP) and name.isupper() and len(name) > 3:
