@@ -196,3 +196,17 @@ def test_typing_a_span_depends_only_on_the_span_and_its_context_flags():
     mentions = extract_mentions("Crowds gathered in Kalmar on Friday. Kalmar said he would stay.")
     assert [(m.text, m.entity_type) for m in mentions if m.text == "Kalmar"] == [("Kalmar", "LOC"),
                                                                                  ("Kalmar", PERSON)]
+
+
+def test_words_skipped_before_typing_make_no_mention_in_any_context():
+    # extract_mentions skips these lone words before working out their context: that is only
+    # right if typing them gives nothing whatever the context flags say.
+    from itertools import product
+
+    from transforms.lexicons import load
+    from transforms.mentions import _NEVER_A_NAME, SpanContext, span_mentions
+
+    lex = load()
+    contexts = [SpanContext(*flags) for flags in product((False, True), repeat=5)]
+    assert {"The", "But", "December", "MAY"} <= _NEVER_A_NAME
+    assert [w for w in sorted(_NEVER_A_NAME) for ctx in contexts if span_mentions(w, ctx, lex)] == []

@@ -376,6 +376,9 @@ def forget_spans() -> None:
 
 
 _new_tuple = tuple.__new__  # builds a Mention without the Python frame of its generated __new__
+#: Lone words that never start or make a name in any context ("The", "But", "December"): a
+#: seventh of all candidate spans in news copy, skipped before their context is worked out.
+_NEVER_A_NAME = frozenset(v for w in _FUNCTION | _DATES for v in (w.capitalize(), w.upper()))
 
 
 def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
@@ -386,6 +389,8 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
     shouting_lines: dict[int, bool] = {}
     for s0, e0 in candidate_spans(text, lex):
         span = text[s0:e0]
+        if span in _NEVER_A_NAME:
+            continue
         shouting = False
         first = span.partition(" ")[0]
         if len(first) > 1 and first.isupper():  # only then can the line be in capitals
