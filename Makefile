@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.newsetl-installed
 
-.PHONY: setup run test lint bench lock clean server serve
+.PHONY: setup run test lint bench instructions lock clean server serve
 
 setup: $(STAMP)
 
@@ -46,6 +46,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_flow.py --copies 10 --workers 1 2
+
+# CPU instructions per article of the extraction (needs valgrind): repeats within 0.5%
+instructions: $(STAMP)
+	$(BIN)/python benchmarks/instructions.py
 
 lock: $(STAMP)
 	@printf '%s\n' "# Full pinned dependency tree of newsetl (runtime + dev), made with pip freeze in the tested venv." \
