@@ -56,8 +56,15 @@ def _print_summary(s, out=sys.stdout) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from flows.runtime import start_api_early
+
+    api = start_api_early()
     from flows.pipeline import RunFailed, newsetl_flow
 
+    if api is not None:
+        import great_expectations  # noqa: F401  (every run validates: import it while the API starts)
+
+        api.join()
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
                                full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,

@@ -40,6 +40,18 @@ def test_run_prints_summary(cli_warehouse):
     assert "report:" in out and "index.html" in out
     assert "newsetl sql" in out
     assert "rows:       articles 1, mentions" in out
+    # One temporary API server per run: the one started early, while Great Expectations
+    # imported, is the one the flow used.
+    assert proc.stderr.count("Starting temporary server") == 1
+
+
+def test_api_is_not_started_early_when_a_server_is_configured():
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.runtime import start_api_early
+
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
+        assert start_api_early() is None
 
 
 def test_sql_prints_a_table(cli_warehouse):
