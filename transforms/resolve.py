@@ -162,10 +162,10 @@ class ArticleEntities:
         return None
 
     def _resolve_mention(self, m: Mention) -> tuple[str, str, str] | None:
-        """(entity type, canonical name, entity id) of a mention, or None when it is no name."""
-        words = m.text.split()
-        etype, name = m.entity_type, m.canonical or " ".join(words)
-        if (etype in (PERSON, MISC) or (etype == LOC and m.canonical is None)) and len(words) == 1:
+        """(entity type, canonical name, entity id) of a mention ``_resolve_alone`` leaves to
+        the article (a lone word, an organisation's initials), or None when it is no name."""
+        etype, name = m.entity_type, m.canonical or " ".join(m.text.split())
+        if _needs_article(m.text, etype, m.canonical):
             # A lone word typed from context yields to a person the article names in full.
             full = self.person(m.text)
             if full:
@@ -175,12 +175,9 @@ class ArticleEntities:
             elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1
                                     or (_ADVERB_LIKE.search(m.text) and fold(m.text) not in self.lex.surnames)):
                 return None  # "Finally", "Tougher": a sentence-initial word, not a name
-        elif etype == ORG:
+        else:  # initials: the organisation the article names in full, if any ("NHS")
             name = _org_name(name)
-            if name.replace(".", "").isupper():
-                name = self._orgs.get(name.replace(".", ""), name)
-        elif etype in (GPE, LOC, NORP) and name.isupper() and len(name) > 3:
-            name = name.title()
+            name = self._orgs.get(name.replace(".", ""), name)
         return etype, name, entity_id(etype, name)
 
     def lookup(self, text: str) -> Resolved | None:
