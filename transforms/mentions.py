@@ -42,6 +42,7 @@ _HOLIDAYS = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid
 _DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
 _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
 _POSSESSIVE = ("’s", "'s", "’", "'")
+_POSSESSIVE_S = _POSSESSIVE[:2]  # "’s" and "'s"
 
 
 class Token(NamedTuple):
@@ -137,7 +138,7 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, i
                     continue
                 if text[k:s - 1] in particles:
                     s = k
-            elif before in _JOINERS or WORD_CHAR.match(before):
+            elif before != " " and (before in _JOINERS or before.isalnum() or before == "_"):  # \w
                 pos = s + 1
                 continue
         if e < n and text[e] == ".":
@@ -153,7 +154,7 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, i
         else:
             start = s
         prev_end = e
-        if text.endswith(_POSSESSIVE[:2], s, e):
+        if text.endswith(_POSSESSIVE_S, s, e):
             spans.append((start, e))
             start = -1
     if start >= 0:
@@ -170,7 +171,7 @@ def _span_tokens(span: str) -> list[Token]:
 
 
 def _strip_possessive(tok: Token) -> Token:
-    for suf in _POSSESSIVE[:2]:
+    for suf in _POSSESSIVE_S:
         if tok.text.endswith(suf) and len(tok.text) > len(suf):
             return _token(tok.start, tok.end - len(suf), tok.text[: -len(suf)])
     return tok
@@ -330,7 +331,7 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
         return Mention(tok.start, tok.end, tok.text, PERSON)
     place_before = ctx.place_before if tok.start == 0 else _place_before(text, tok.start)
     if place_before and not (ctx.possessive_after if tok.end == len(text)
-                             else text.startswith(_POSSESSIVE[:2], tok.end)):
+                             else text.startswith(_POSSESSIVE_S, tok.end)):
         return Mention(tok.start, tok.end, tok.text, LOC)
     if key in lex.surnames and not initial:
         return Mention(tok.start, tok.end, tok.text, PERSON)
@@ -401,7 +402,7 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
                 shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
         flags = (_sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
-                 _place_before(text, s0), text.startswith(_POSSESSIVE[:2], e0))
+                 _place_before(text, s0), text.startswith(_POSSESSIVE_S, e0))
         rels = _MEMO.get((lex_id, span, *flags))
         if rels is None:
             rels = span_mentions(span, SpanContext(*flags), lex)
