@@ -210,3 +210,22 @@ def test_words_skipped_before_typing_make_no_mention_in_any_context():
     contexts = [SpanContext(*flags) for flags in product((False, True), repeat=5)]
     assert {"The", "But", "December", "MAY"} <= _NEVER_A_NAME
     assert [w for w in sorted(_NEVER_A_NAME) for ctx in contexts if span_mentions(w, ctx, lex)] == []
+
+
+def test_place_before_looks_back_as_the_windowed_regex_does():
+    # _place_before replaced an end-anchored regex searched over the 20 characters before a
+    # name; the look-back must find exactly what the regex found.
+    import random
+    import re
+
+    from transforms.mentions import _LOC_BEFORE_WORDS, _place_before
+
+    words = "|".join(sorted(_LOC_BEFORE_WORDS))
+    regex = re.compile(rf"(?:\b(?:{words})\s+(?:the\s+)?)$")
+    rng = random.Random(0)
+    pieces = ["in", "the", "near", "north", "northern", " ", "  ", "\n", "x", "-", "_", "é", "In", "within", "1"]
+    texts = ["Troops massed in  the\nHague and near Moscow, north of northern Mali."]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 14))) for _ in range(20_000)]
+    for text in texts:
+        for pos in range(len(text) + 1):
+            assert _place_before(text, pos) == (regex.search(text, max(0, pos - 20), pos) is not None), (text, pos)

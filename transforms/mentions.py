@@ -298,8 +298,10 @@ def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:
 _SCORE_AFTER = re.compile(r"\s+\d+(?:-\d+)?(?:[\s,.;)]|$)"
                           r"(?!\s*(?:percent|per cent|%|people|km|miles|years|days|dollars|million|billion))")
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|of|near|into|on)\s+$")
-_LOC_BEFORE = re.compile(r"(?:\b(?:in|near|outside|across|into|northern|southern|eastern|western|central|"
-                         r"north|south|east|west)\s+(?:the\s+)?)$")
+#: Words that put a place after them: "in Moscow", "northern Mali", "near the Hague".
+_LOC_BEFORE_WORDS = frozenset("""
+in near outside across into northern southern eastern western central north south east west
+""".split())
 
 
 def _word_before(text: str, pos: int, lo: int) -> str | None:
@@ -317,9 +319,40 @@ def _word_before(text: str, pos: int, lo: int) -> str | None:
     return text[j:i] if j < i else None
 
 
+def _whole_word_before(text: str, pos: int, lo: int) -> tuple[str, int] | None:
+    """The word (a run of ``\\w``) and its start, ending right before the whitespace before
+    ``pos``, when all of it lies in ``text[lo:pos]`` and a word boundary opens it."""
+    i = pos
+    while i > lo and text[i - 1].isspace():
+        i -= 1
+    if i == pos:
+        return None
+    j = i
+    while j > lo and (text[j - 1].isalnum() or text[j - 1] == "_"):
+        j -= 1
+    if j == lo and lo > 0 and (text[lo - 1].isalnum() or text[lo - 1] == "_"):
+        return None  # the word runs on before the window
+    return text[j:i], j
+
+
 def _place_before(text: str, pos: int) -> bool:
-    """ "in", "near", "northern" ... (and "the") right before ``pos``: "in Moscow", "in the Hague"."""
-    return _LOC_BEFORE.search(text, max(0, pos - 20), pos) is not None
+    """ "in", "near", "northern" ... (and "the") right before ``pos``: "in Moscow", "in the Hague".
+
+    What ``re.compile(r"\\b(?:in|near|...)\\s+(?:the\\s+)?$").search(text, pos - 20, pos)``
+    finds (a test checks it on many positions), by looking back from ``pos`` instead of trying
+    every start position of the window.
+    """
+    lo = max(0, pos - 20)
+    found = _whole_word_before(text, pos, lo)
+    if found is None:
+        return False
+    word, start = found
+    if word == "the":
+        found = _whole_word_before(text, start, lo)
+        if found is None:
+            return False
+        word = found[0]
+    return word in _LOC_BEFORE_WORDS
 
 
 def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
