@@ -423,3 +423,17 @@ def test_a_source_opened_by_a_possessive_is_described_not_named():
     _, qs = quotes_of("T\n\nSanders’ campaign was ready to return fire. His chief aide doubled down on attacks, "
                       "saying she is experienced “on paper” but not enough.")
     assert qs[0].speaker_text == "His chief aide" and qs[0].speaker is None
+
+
+def test_cue_trie_matches_what_the_longest_first_alternation_matched():
+    import re
+
+    from transforms.attribution import _CUE, CUES, _alternation
+
+    words = sorted(set(CUES), key=len, reverse=True)
+    plain = "|".join(words)
+    old = re.compile(rf"\b(?:[Aa]ccording to|(?:{plain})|(?:{plain.title()}))\b")
+    text = " ".join(f"{w} {w.title()} {w}x re{w} {w[:-1]} {w}, said" for w in words) + " According to according to"
+    assert [m.span() for m in _CUE.finditer(text)] == [m.span() for m in old.finditer(text)]
+    # longest first where words share a prefix, as the sorted alternation did
+    assert re.match(_alternation(["call", "called", "calling"]), "calling").group(0) == "calling"
