@@ -293,7 +293,8 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     left = _TRAILING_ADVERB.sub("", left.rstrip() + " ").rstrip()
     left = _TRAILING_ADVERB.sub("", _TRAILING_TIME.sub("", left) + " ").rstrip()
     # "X, the Y of Z, said": the speaker is X; its appositive is part of the source as written.
-    m = _APPOSITIVE.search(left)
+    # (the pattern ends with a comma: without one, spare the engine its try at every start)
+    m = _APPOSITIVE.search(left) if left.endswith(",") else None
     if m:
         head = m.group("np")
         cuts = [0] + [b.end() for b in _NP_BREAK.finditer(head)]
