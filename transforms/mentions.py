@@ -304,10 +304,11 @@ in near outside across into northern southern eastern western central north sout
 """.split())
 
 
-def _word_before(text: str, pos: int, lo: int) -> str | None:
-    """The word that ends right before the whitespace before ``pos`` (within ``text[lo:pos]``):
-    what the regex ``(\\w+)\\s+$`` finds, 3.6x faster than the engine trying
-    every start position of the window."""
+def _word_before(text: str, pos: int, lo: int, whole: bool = False) -> tuple[str, int] | None:
+    """The word that ends right before the whitespace before ``pos`` (within ``text[lo:pos]``)
+    and its start: what the regex ``(\\w+)\\s+$`` finds, 3.6x faster than the engine trying
+    every start position of the window. ``whole``: only a word that a boundary opens inside
+    the window, as ``\\b\\w+\\s+$`` would find it (None when it runs on before ``lo``)."""
     i = pos
     while i > lo and text[i - 1].isspace():
         i -= 1
@@ -316,22 +317,8 @@ def _word_before(text: str, pos: int, lo: int) -> str | None:
     j = i
     while j > lo and (text[j - 1].isalnum() or text[j - 1] == "_"):
         j -= 1
-    return text[j:i] if j < i else None
-
-
-def _whole_word_before(text: str, pos: int, lo: int) -> tuple[str, int] | None:
-    """The word (a run of ``\\w``) and its start, ending right before the whitespace before
-    ``pos``, when all of it lies in ``text[lo:pos]`` and a word boundary opens it."""
-    i = pos
-    while i > lo and text[i - 1].isspace():
-        i -= 1
-    if i == pos:
+    if j == i or (whole and j == lo and lo > 0 and (text[lo - 1].isalnum() or text[lo - 1] == "_")):
         return None
-    j = i
-    while j > lo and (text[j - 1].isalnum() or text[j - 1] == "_"):
-        j -= 1
-    if j == lo and lo > 0 and (text[lo - 1].isalnum() or text[lo - 1] == "_"):
-        return None  # the word runs on before the window
     return text[j:i], j
 
 
@@ -343,12 +330,12 @@ def _place_before(text: str, pos: int) -> bool:
     every start position of the window.
     """
     lo = max(0, pos - 20)
-    found = _whole_word_before(text, pos, lo)
+    found = _word_before(text, pos, lo, whole=True)
     if found is None:
         return False
     word, start = found
     if word == "the":
-        found = _whole_word_before(text, start, lo)
+        found = _word_before(text, start, lo, whole=True)
         if found is None:
             return False
         word = found[0]
@@ -382,8 +369,8 @@ def _is_shouting(text: str) -> bool:
 
 
 def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
-    word = _word_before(text, start, max(0, start - 30))
-    return word is not None and word.islower() and fold(word) in lex.titles
+    found = _word_before(text, start, max(0, start - 30))
+    return found is not None and found[0].islower() and fold(found[0]) in lex.titles
 
 
 #: (id of the lexicons, span, *context flags) -> the span's mentions. The key is a flat tuple:
