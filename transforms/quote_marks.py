@@ -71,13 +71,12 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
             i, ch = mark.start(), mark.group()
             if tags and any(a < i < b for a, b in tags):
                 continue
+            closed = False  # the mark closed something: maybe the whole quote
             if ch == "“" and stack and stack[-1] == "”" and _opens_here(body, i, blk.start, hi) is False:
                 # An opening mark typed where a closing one belongs: '“Frozen“ and the books',
                 # '“Mostly False.“'.
                 stack.pop()
-                if not stack and open_pos is not None:
-                    spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
-                    open_pos = None
+                closed = True
             elif ch in OPENERS:
                 if not stack:
                     open_pos, first_block = i, bi
@@ -88,9 +87,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                         stack.pop()
                     else:
                         del stack[stack.index(ch, 1):]
-                    if not stack and open_pos is not None:
-                        spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
-                        open_pos = None
+                    closed = True
             elif ch == STRAIGHT:
                 role = _opens_here(body, i, blk.start, hi)
                 # A straight mark closes the quote it matches, or, typed by mistake, an outer
@@ -99,13 +96,14 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
                                and _no_closer_for_this_quote(body, i, hi, stack[-1]))
                 if stack and ((stack[-1] == STRAIGHT and role is not True) or mixed_close):
                     stack.pop()
-                    if not stack and open_pos is not None:
-                        spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
-                        open_pos = None
+                    closed = True
                 elif role is not False and (not stack or stack[-1] != STRAIGHT):
                     if not stack:
                         open_pos, first_block = i, bi
                     stack.append(STRAIGHT)
+            if closed and not stack and open_pos is not None:
+                spans.append(QuoteSpan(open_pos + 1, i, open_pos, i, first_block, bi))
+                open_pos = None
         if stack and open_pos is not None:
             nxt = blocks[bi + 1] if bi + 1 < len(blocks) else None
             if (nxt is not None and _same_style(body[open_pos], body[nxt.start])
