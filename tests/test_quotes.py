@@ -437,3 +437,37 @@ def test_cue_trie_matches_what_the_longest_first_alternation_matched():
     assert [m.span() for m in _CUE.finditer(text)] == [m.span() for m in old.finditer(text)]
     # longest first where words share a prefix, as the sorted alternation did
     assert re.match(_alternation(["call", "called", "calling"]), "calling").group(0) == "calling"
+
+
+def test_a_pronoun_alone_in_quotation_marks_is_a_word_talked_about():
+    _, qs = quotes_of('T\n\nWhy vote for him, unless because "she" is a "he"? A loud, white "he." Not "us" either.\n\n'
+                      '"No," she said.')
+    assert [q.text for q in qs] == ["No,"]
+
+
+def test_a_name_after_during_the_is_a_title_even_with_a_speaker():
+    _, qs = quotes_of('T\n\nClinton stressed her record during a "Commander-in-Chief Forum" sponsored by NBC News '
+                      'and said she has "steadiness."')
+    assert [(q.text, q.speaker_text) for q in qs] == [("steadiness.", "Clinton")]
+
+
+def test_a_phrase_ending_in_and_is_no_subject_of_the_cue_after_it():
+    _, qs = quotes_of('T\n\nKasich mocked "the best in the state" - and said more.\n\n'
+                      'Smith and Jones said "yes" and "no" at once.\n\n"Fine," Smith and Jones said.')
+    assert qs[0].speaker_text == "Kasich"
+    assert qs[-1].speaker_text == "Smith and Jones"
+
+
+def test_a_verb_joined_after_a_quote_shares_the_subject_of_the_verb_before_it():
+    _, qs = quotes_of('T\n\nPolitiFact claimed "Trump exaggerates" the level through a "misleading use," and '
+                      'concluded his comments were "Mostly False."\n\nTory chairman Liam Fox accused Labour of '
+                      '"a downright lie" and said the "smear" tactics were desperate.')
+    assert [(q.text, q.speaker_text) for q in qs] == [
+        ("Trump exaggerates", "PolitiFact"), ("misleading use,", "PolitiFact"), ("Mostly False.", "PolitiFact"),
+        ("a downright lie", "Tory chairman Liam Fox"), ("smear", "Tory chairman Liam Fox")]
+
+
+def test_a_cue_word_after_a_participle_is_its_object():
+    _, qs = quotes_of('T\n\nThe Rev. Al Sharpton began taking calls to his "Keepin\' It Real" radio program.\n\n'
+                      'A source familiar with Cruz\'s thinking said "he will try."')
+    assert [(q.text, q.speaker_text) for q in qs] == [("he will try.", "A source familiar with Cruz's thinking")]

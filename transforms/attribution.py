@@ -244,7 +244,8 @@ def _after_attribution(body: str, close: int, seg_end: int, opens_sentence: bool
         if attr:
             return attr
     m = _NP_THEN_CUE.match(seg)
-    if m and m.group("cue") in _SPEECH_VERBS and not _NOT_A_CUE.search(seg, 0, m.start("cue")):
+    if (m and m.group("cue") in _SPEECH_VERBS and not _not_a_cue(seg, m.start("cue"), m.group("cue"))
+            and not m.group("np").endswith(" and")):
         np, np_start = m.group("np"), m.start("np")
         if np.startswith("as ") and (np[3:4].isupper() or np.split()[1:2] in (["he"], ["she"], ["they"])):
             np, np_start = np[3:], np_start + 3  # '"is a dead heat right now," as Cruz said on Monday'
@@ -327,7 +328,7 @@ def _subject_before(body: str, lo: int, cue_start: int) -> tuple[str, int] | Non
     return found
 
 
-def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
+def before_attribution(body: str, lo: int, open_pos: int, sentence_lo: int | None = None) -> Attribution | None:
     """The nearest cue before the quote in its sentence that has a subject: 'X said: "...'.
 
     Cues are tried from the quote backwards, so in 'Lavrov declared calls for a ceasefire
@@ -336,7 +337,7 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
     text = body[lo:open_pos]
     for cue_match in reversed(list(_CUE.finditer(text))):
         cue = cue_match.group(0).lower()
-        if _NOT_A_CUE.search(text, 0, cue_match.start()):
+        if _not_a_cue(text, cue_match.start(), cue):
             continue  # "so-called", "to tell", "Republican claims", "those reports": not speech
         if cue.lower() == "according to":
             m = _NP_AHEAD.match(text[cue_match.end():])
@@ -364,6 +365,13 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
             # "Trump attacked Clinton, saying, '...'", "Geoff Garin, a pollster with X, a PAC,
             # said": the speaker is the subject of the sentence.
             subj = sentence_subject(body, lo, lo + cue_match.start())
+            if subj is None and sentence_lo is not None and sentence_lo < lo and not participle \
+                    and _JOINED_VERB.fullmatch(text, 0, cue_match.start()):
+                # '..." and concluded his comments were "...': a verb joined to the one before
+                # the last quote shares its subject: that verb's, else the sentence's.
+                joined = before_attribution(body, sentence_lo, lo)
+                subj = ((joined.speaker_text, joined.start) if joined is not None
+                        else sentence_subject(body, sentence_lo, lo + cue_match.start()))
         if subj is not None:
             outer = _outer_source(body, lo, subj[1])
             if outer is not None:
@@ -387,6 +395,16 @@ def before_attribution(body: str, lo: int, open_pos: int) -> Attribution | None:
 # reports", "a statement calling" keeps: "calling" is no noun).
 _NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
                         r"Republican|Democratic|false|new|recent|late-night)\s+|\w[’']s\s+)$")
+# A cue in -s after a participle is its object, a noun: "began taking calls", "making claims".
+# (Not a cue in -ed: in "a source familiar with Cruz’s thinking said" the -ing word is the noun.)
+_AFTER_PARTICIPLE = re.compile(r"\b[a-z]{2,}ing\s+$")
+
+
+def _not_a_cue(text: str, cue_start: int, cue: str) -> bool:
+    """The cue word at ``cue_start`` is no speech verb here (see ``_NOT_A_CUE``)."""
+    return bool(_NOT_A_CUE.search(text, 0, cue_start)
+                or (cue.endswith("s") and _AFTER_PARTICIPLE.search(text, 0, cue_start)))
+_JOINED_VERB = re.compile(r"[\s,”\"’]*(?:and|but|then|and then)\s+(?:[a-z]+ly\s+)?")
 _DOCUMENT = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
                        r"release|post|video|ad|message|note)", re.IGNORECASE)
 _NAME_BEFORE_PARTICIPLE = re.compile(

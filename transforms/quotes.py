@@ -76,6 +76,11 @@ def _capitalised(text: str) -> bool:
     return bool(words) and all(w[0].isupper() or w in minor for w in words) and words[0][0].isupper()
 
 
+#: A personal pronoun alone in quotation marks is the word itself being talked about ('simply
+#: because "she" is a "he"'), never a quotation: it has nothing of its own to say.
+_PRONOUN_WORDS = frozenset("he him his she her hers it they them their we us i me you".split())
+
+
 def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span: QuoteSpan) -> bool:
     """True when only the previous quote's attribution stands between it and this one.
 
@@ -94,8 +99,8 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
 #: What stands before a programme's or a book's name: its outlet's possessive ("ABC’s"), a
 #: preposition ("on", "in", "with"), "told" ('told "Fox and Friends"') or a word for an
 #: edition of a programme ('broadcast of "Fox News Sunday,"').
-_TITLE_BEFORE = re.compile(r"(?:\w[’']s|\b(?:on|in|with|at|told|(?:broadcast|episode|edition|installment) of|"
-                           r"podcast|program|programme|show|series))\s+$")
+_TITLE_BEFORE = re.compile(r"(?:\w[’']s|\b(?:(?:on|in|with|at|during)(?: the| an?)?|told|"
+                           r"(?:broadcast|episode|edition|installment) of|podcast|program|programme|show|series))\s+$")
 
 _OUTLET_POSSESSIVE = re.compile(r"\b[a-z]+[’']s\s+$")
 
@@ -167,7 +172,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             # sentence, not an attribution ('"...timing." Gov. Pat McCrory said it would be').
             attr = after_attribution(body, sp.close_pos + 1, next_open, not body[sent_lo:sp.open_pos].strip())
         if attr is None and not label:
-            attr = before_attribution(body, sent_lo, sp.open_pos)
+            attr = before_attribution(body, sent_lo, sp.open_pos, sentence_start(body, blk_first.start, sp.open_pos))
         if attr is None and sp.open_pos == blk_first.start and sp.first_block > 0:
             # A quote opening its paragraph after one that ends with "X said:".
             pb = blocks[sp.first_block - 1]
@@ -178,6 +183,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         if _is_headline(body, sp):
             continue
         words = len(stripped.split())
+        if attr is None and words == 1 and stripped.rstrip(".,!?;:").lower() in _PRONOUN_WORDS:
+            continue  # 'because "she" is a "he"': a word talked about, not said
         kind = "multi-paragraph" if sp.last_block > sp.first_block else None
         q = Quote(start, end, stripped, sp.first_block, sp.last_block - sp.first_block + 1, kind or "full")
         if attr is not None:
