@@ -471,3 +471,22 @@ def test_a_cue_word_after_a_participle_is_its_object():
     _, qs = quotes_of('T\n\nThe Rev. Al Sharpton began taking calls to his "Keepin\' It Real" radio program.\n\n'
                       'A source familiar with Cruz\'s thinking said "he will try."')
     assert [(q.text, q.speaker_text) for q in qs] == [("he will try.", "A source familiar with Cruz's thinking")]
+
+
+def test_a_number_ends_its_sentence_but_an_initial_does_not():
+    from transforms.sentences import sentence_start
+
+    body = "Kathy Butler won in 30.26. Butler said it was easy. Rep. Charles B. Rangel said no."
+    assert body[sentence_start(body, 0, body.index("it was")):].startswith("Butler said")
+    assert sentence_start(body, 0, body.index("said no")) == body.index("Rep.")
+
+
+def test_a_time_phrase_without_its_comma_is_no_part_of_the_speaker():
+    _, qs = quotes_of('T\n\nEarlier this year the Royal College of Physicians said there was an "epidemic".')
+    assert qs[0].speaker_text == "the Royal College of Physicians"
+
+
+def test_a_lowercase_preposition_opens_no_speaker():
+    _, qs = quotes_of('T\n\nDonald Trump spoke.\n\nMr Kruger was quoted in the Guardian newspaper saying: "We will '
+                      'win."\n\nTrump weighed in on Twitter before he said it had "kept us safe".')
+    assert [q.speaker_text for q in qs] == ["Mr Kruger was", "he"]

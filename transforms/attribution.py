@@ -124,6 +124,12 @@ _CLAUSE_WORDS = frozenset("""
 though although when while as if because since after before but and so then yet or to by for with
 from into than unless until whether where
 """.split())
+# Prepositions that open no speaker when written in lowercase ("in the Guardian newspaper",
+# "on Twitter before"); "At least half of voters" is one.
+_LOWER_PREPOSITIONS = frozenset("in on at of during using".split())
+# A time phrase with no comma before the subject: "Earlier this year the college said".
+_LEADING_TIME = re.compile(r"(?:(?:[Ee]arlier|[Ll]ater)\s+)?(?:this|last|next|[Tt]his|[Ll]ast|[Nn]ext)\s+"
+                           r"(?:year|week|month|weekend|spring|summer|autumn|fall|winter|morning|evening)\s+")
 _HAS_NAME = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
 _ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
@@ -172,12 +178,15 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     dateline = _DATELINE_LEAD.match(raw)
     if dateline:  # "NEW YORK - Republican presidential candidate Donald Trump"
         raw, start = raw[dateline.end():], start + dateline.end()
+    when = _LEADING_TIME.match(raw)
+    if when and when.end() < len(raw):  # "Earlier this year the Royal College of Physicians said"
+        raw, start = raw[when.end():], start + when.end()
     # The head (before an appositive) is short; the appositive may run on.
     if not raw or len(raw.split(",")[0].split()) > 10 or any(c in raw for c in "\"“”!?;"):
         return None
     first = fold(raw.split()[0])
-    if first in _CLAUSE_WORDS:  # "Though she", "to Ukraine and replacing it": not a speaker
-        return None
+    if first in _CLAUSE_WORDS or (first in _LOWER_PREPOSITIONS and raw[0].islower()):
+        return None  # "Though she", "to Ukraine and replacing it": not a speaker
     lowercase_start = raw[0].islower() and first not in PRONOUNS | _NP_STARTERS
     # "spokesman Mark Toner", "conservative talk radio host Rush Limbaugh" name someone
     if lowercase_start and not _HAS_NAME.search(raw.split(",")[0]):

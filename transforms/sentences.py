@@ -27,7 +27,8 @@ def is_boundary(body: str, m: re.Match[str]) -> bool:
     while i > lo and (body[i - 1].isalnum() or body[i - 1] in "._"):
         i -= 1
     word = body[i:end]
-    return not (len(word) == 1 or word.lower() in _ABBREVIATIONS or "." in word)
+    # a number ends its sentence ("in 30.26. Butler said"); "U.S." and "Charles B." do not
+    return not (len(word) == 1 or word.lower() in _ABBREVIATIONS or ("." in word and not word[-1].isdigit()))
 
 
 def sentence_start(body: str, lo: int, pos: int) -> int:
