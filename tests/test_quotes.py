@@ -489,4 +489,10 @@ def test_a_time_phrase_without_its_comma_is_no_part_of_the_speaker():
 def test_a_lowercase_preposition_opens_no_speaker():
     _, qs = quotes_of('T\n\nDonald Trump spoke.\n\nMr Kruger was quoted in the Guardian newspaper saying: "We will '
                       'win."\n\nTrump weighed in on Twitter before he said it had "kept us safe".')
-    assert [q.speaker_text for q in qs] == ["Mr Kruger was", "he"]
+    assert [q.speaker_text for q in qs] == ["Mr Kruger", "he"]
+
+
+def test_an_auxiliary_after_the_subject_is_no_part_of_the_speaker():
+    # the subject of the sentence speaks, with no cue: "has" is no part of it
+    _, qs = quotes_of('T\n\nToyota has led the market with its "green" cars since 1997.')
+    assert [(q.speaker_text, q.speaker) for q in qs] == [("Toyota", "Toyota")]

@@ -191,7 +191,15 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     # "spokesman Mark Toner", "conservative talk radio host Rush Limbaugh" name someone
     if lowercase_start and not _HAS_NAME.search(raw.split(",")[0]):
         return None
+    aux = _TRAILING_AUXILIARY.search(raw)
+    if aux and aux.start() > 0:  # "Toyota has", "He is", "The government has been": the subject alone
+        raw = raw[:aux.start()]
     return raw, start
+
+
+# Auxiliaries left between a subject and its verb: "Toyota has (said)", "He is (quoted)".
+_TRAILING_AUXILIARY = re.compile(r"\s+(?:has|have|had|is|are|was|were|will|would|could|should|may|might|must|"
+                                 r"can|did|does|do)(?:\s+(?:been|being|not|also|already|now))*$")
 
 # A restrictive relative clause after a speaker belongs to it as written.
 _RESTRICTIVE_AFTER = re.compile(r"\s+(?P<rel>who\s+(?!said\b|says\b)[^,;:!?\"“”]{1,150}?)(?=[,.]?\s*$|,)")
