@@ -496,3 +496,9 @@ def test_an_auxiliary_after_the_subject_is_no_part_of_the_speaker():
     # the subject of the sentence speaks, with no cue: "has" is no part of it
     _, qs = quotes_of('T\n\nToyota has led the market with its "green" cars since 1997.')
     assert [(q.speaker_text, q.speaker) for q in qs] == [("Toyota", "Toyota")]
+
+
+def test_the_speech_verb_is_no_part_of_the_speaker_before_a_participle():
+    _, qs = quotes_of('T\n\nStop Stansted Expansion chairman Peter Sanders said the plan was bad, adding: "We do not '
+                      'underestimate it."')
+    assert qs[0].speaker_text == "Stop Stansted Expansion chairman Peter Sanders"

@@ -191,15 +191,20 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     # "spokesman Mark Toner", "conservative talk radio host Rush Limbaugh" name someone
     if lowercase_start and not _HAS_NAME.search(raw.split(",")[0]):
         return None
+    verb = _LEADING_SAID.match(raw)
+    if verb and verb.end() < len(raw):  # "said Anthony Sebok, a professor at ...", '" adding'
+        raw, start = raw[verb.end():], start + verb.end()
     aux = _TRAILING_AUXILIARY.search(raw)
-    if aux and aux.start() > 0:  # "Toyota has", "He is", "The government has been": the subject alone
+    if aux and aux.start() > 0:  # "Toyota has", "He is", "Peter Sanders said": the subject alone
         raw = raw[:aux.start()]
     return raw, start
 
 
-# Auxiliaries left between a subject and its verb: "Toyota has (said)", "He is (quoted)".
+# Auxiliaries (or the speech verb itself) left after a subject: "Toyota has (led)", "He is
+# (quoted)", "Peter Sanders said (...), adding".
 _TRAILING_AUXILIARY = re.compile(r"\s+(?:has|have|had|is|are|was|were|will|would|could|should|may|might|must|"
-                                 r"can|did|does|do)(?:\s+(?:been|being|not|also|already|now))*$")
+                                 r"can|did|does|do|said|says|told)(?:\s+(?:been|being|not|also|already|now))*$")
+_LEADING_SAID = re.compile(r"(?:said|says|told)\s+(?=[A-Z])")
 
 # A restrictive relative clause after a speaker belongs to it as written.
 _RESTRICTIVE_AFTER = re.compile(r"\s+(?P<rel>who\s+(?!said\b|says\b)[^,;:!?\"“”]{1,150}?)(?=[,.]?\s*$|,)")
