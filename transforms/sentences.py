@@ -32,12 +32,13 @@ def is_boundary(body: str, m: re.Match[str]) -> bool:
 
 
 def sentence_start(body: str, lo: int, pos: int) -> int:
-    start = lo
+    """Start of the sentence that ``pos`` is in, within ``body[lo:]``: after the last boundary
+    before it (tried from the nearest back, so most calls check one candidate, not all)."""
     # Search a little past pos: the boundary's look-ahead must see the capital after it.
-    for m in _SENT_END.finditer(body, lo, min(len(body), pos + 3)):
+    for m in reversed(list(_SENT_END.finditer(body, lo, min(len(body), pos + 3)))):
         if m.end() <= pos and is_boundary(body, m):
-            start = m.end()
-    return start
+            return m.end()
+    return lo
 
 
 def sentence_end(body: str, pos: int, hi: int) -> int:
