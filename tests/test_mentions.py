@@ -229,3 +229,17 @@ def test_place_before_looks_back_as_the_windowed_regex_does():
     for text in texts:
         for pos in range(len(text) + 1):
             assert _place_before(text, pos) == (regex.search(text, max(0, pos - 20), pos) is not None), (text, pos)
+
+
+def test_a_company_legal_form_or_an_ampersand_makes_an_organisation():
+    found = types("Shares of Douglas & Lomason Co rose, and Pirelli SpA, LM Ericsson AB, Cofinec S.A. and "
+                  "Marks & Spencer fell.")
+    assert ("Douglas & Lomason Co", ORG) in found
+    companies = {"Pirelli SpA", "LM Ericsson AB", "Cofinec S.A.", "Marks & Spencer"}
+    assert {(name, ORG) for name in companies} <= set(found)
+
+
+def test_a_word_that_is_also_a_legal_form_elsewhere_is_no_company():
+    # cleanco also lists "AS" (Norway), "VAT" (Uzbekistan) and "P.C." (professional corporations)
+    for text in ("Prices of a Windows PC rose.", "The Reduced Rate VAT was cut.", "Fans of Gordon Brown As such."):
+        assert not any(t == ORG for _, t in types(text)), text

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from cleanco.termdata import terms_by_type
+
 # Head nouns that make a capitalised phrase an organisation ("State Department",
 # "Atlantic Council"). A grammatical rule, not a gazetteer: no organisation is listed.
 ORG_HEADS = frozenset("""
@@ -39,6 +41,16 @@ EVENT_HEADS = frozenset("""
 war wars cup championship championships games olympics olympiad day series slam prix open tournament
 festival awards trophy marathon revolution crisis summit
 """.split())
+
+# Legal forms of companies that end their names ("Douglas & Lomason Co", "Pirelli SpA", "LM
+# Ericsson AB", "Cofinec S.A."), from cleanco's lists of corporations and limited companies:
+# one-word forms, with and without their dots. Left out: the forms that are also common words
+# or abbreviations of news copy ("As", "VAT", "PP").
+_COMPANY_TYPES = ("Corporation", "Limited", "Limited Liability Company", "Limited Liability Partnership")
+_NOT_A_LEGAL_FORM = frozenset({"as", "pp", "vat", "dat", "ae", "cpt"})
+LEGAL_FORMS = frozenset(v for kind in _COMPANY_TYPES for term in terms_by_type[kind] if " " not in term.strip()
+                        for v in (term.strip(), term.strip().replace(".", ""))
+                        if v and v not in _NOT_A_LEGAL_FORM)
 
 # Political and religious groups that behave like nationalities (NORP) in news prose.
 NORP_GROUPS = frozenset("""

@@ -22,7 +22,17 @@ import re
 from functools import cache
 from typing import NamedTuple
 
-from transforms.lexicons import AGENCIES, EVENT_HEADS, LOC_HEADS, NORP_GROUPS, ORG_HEADS, Lexicons, fold, load
+from transforms.lexicons import (
+    AGENCIES,
+    EVENT_HEADS,
+    LEGAL_FORMS,
+    LOC_HEADS,
+    NORP_GROUPS,
+    ORG_HEADS,
+    Lexicons,
+    fold,
+    load,
+)
 
 PERSON, ORG, GPE, LOC, NORP, EVENT, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"
 
@@ -239,9 +249,12 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if len(toks) >= 2 and last in EVENT_HEADS:
         return [_mention(text, toks, EVENT)]
     # An organisation head noun anywhere but first ("State Department", "Chicago Board of
-    # Trade"), or first before "of" ("Bank of England").
+    # Trade"), or first before "of" ("Bank of England"); a company's legal form last ("Pirelli
+    # SpA"); names joined by "&" ("Douglas & Lomason", "Standard & Poor").
     if len(toks) >= 2 and (any(w in ORG_HEADS for w in folded[1:])
-                           or (first in ORG_HEADS and folded[1] in ("of", "for"))):
+                           or (first in ORG_HEADS and folded[1] in ("of", "for"))
+                           or (((last in LEGAL_FORMS and toks[-1].text[0].isupper()) or "&" in folded)
+                               and "of" not in folded and "for" not in folded)):  # "Shares of X Co": cut below
         return [_mention(text, toks, ORG)]
     if len(toks) == 1 and _is_acronym(toks[0].text):
         return [_mention(text, toks, ORG)]
