@@ -87,8 +87,12 @@ class Mention(NamedTuple):
     title: str | None = None  # role words trimmed off a person's name: "Foreign Minister"
 
 
+#: Builds a named tuple (Token, Mention) without the Python frame of its generated ``__new__``.
+_new_tuple = tuple.__new__
+
+
 def _token(start: int, end: int, text: str) -> Token:
-    return Token(start, end, text, fold(text))
+    return _new_tuple(Token, (start, end, text, fold(text)))
 
 
 def _sentence_initial(text: str, pos: int) -> bool:
@@ -371,14 +375,16 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
     return Mention(tok.start, tok.end, tok.text, MISC)
 
 
-_UPPER = re.compile(r"[A-Z]")
-_LOWER = re.compile(r"[a-z]")
+_ASCII_UPPER_BYTES = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LOWER_BYTES = bytes(range(ord("a"), ord("z") + 1))
 
 
 def _is_shouting(text: str) -> bool:
     """Mostly capitals (a headline or table line in capitals): more than 60% of its letters."""
-    upper = len(_UPPER.findall(text))
-    return upper >= 8 and upper > 1.5 * len(_LOWER.findall(text))
+    # counts of [A-Z] and [a-z] by deleting them from the ASCII bytes (C loops, no match objects)
+    data = text.encode("ascii", "ignore")
+    upper = len(data) - len(data.translate(None, _ASCII_UPPER_BYTES))
+    return upper >= 8 and upper > 1.5 * (len(data) - len(data.translate(None, _ASCII_LOWER_BYTES)))
 
 
 def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
@@ -409,7 +415,6 @@ def forget_spans() -> None:
     _MEMO.clear()
 
 
-_new_tuple = tuple.__new__  # builds a Mention without the Python frame of its generated __new__
 #: Lone words that never start or make a name in any context ("The", "But", "December"): a
 #: seventh of all candidate spans in news copy, skipped before their context is worked out.
 _NEVER_A_NAME = frozenset(v for w in _FUNCTION | _DATES for v in (w.capitalize(), w.upper()))

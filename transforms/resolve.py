@@ -134,17 +134,19 @@ class ArticleEntities:
         # News repeats its names: a mention whose resolution depends on the article (a lone
         # surname, initials) is resolved once per article; any other once per process.
         seen: dict[tuple[str, str, str | None], tuple[str, str, str] | None] = {}
+        resolved = self.resolved
         for field, m in mentions:
-            hit = _resolve_alone(m.text, m.entity_type, m.canonical)
+            start, end, text, etype, canonical, title = m
+            hit = _resolve_alone(text, etype, canonical)
             if hit is None:
-                key = (m.text, m.entity_type, m.canonical)
+                key = (text, etype, canonical)
                 if key in seen:
                     hit = seen[key]
                 else:
                     hit = seen[key] = self._resolve_mention(m)
                 if hit is None:
                     continue
-            self.resolved.append(_new_tuple(Resolved, (field, m.start, m.end, m.text, *hit, m.title)))
+            resolved.append(_new_tuple(Resolved, (field, start, end, text, *hit, title)))
         self._by_name = {fold(r.name): r for r in self.resolved}
 
     def person(self, text: str) -> str | None:
