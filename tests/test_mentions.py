@@ -243,3 +243,12 @@ def test_a_word_that_is_also_a_legal_form_elsewhere_is_no_company():
     # cleanco also lists "AS" (Norway), "VAT" (Uzbekistan) and "P.C." (professional corporations)
     for text in ("Prices of a Windows PC rose.", "The Reduced Rate VAT was cut.", "Fans of Gordon Brown As such."):
         assert not any(t == ORG for _, t in types(text)), text
+
+
+@pytest.mark.parametrize(("text", "etype"), [
+    ("They live in Zorblax now.", "LOC"), ("They live in  Zorblax now.", "LOC"), ("They live in\nZorblax.", "LOC"),
+    ("They live in the Zorblax now.", "LOC"), ("in Zorblax", "LOC"), ("They live within Zorblax now.", "MISC"),
+    ("They went to the Zorblax now.", "MISC"), ("xin Zorblax", "MISC"), ("Zorblax", "MISC")])
+def test_a_place_word_before_an_unknown_word_makes_it_a_place_whatever_the_spacing(text, etype):
+    # the one-space fast path and the general look-back must agree
+    assert types(text) == [("Zorblax", etype)]
