@@ -252,3 +252,18 @@ def test_a_word_that_is_also_a_legal_form_elsewhere_is_no_company():
 def test_a_place_word_before_an_unknown_word_makes_it_a_place_whatever_the_spacing(text, etype):
     # the one-space fast path and the general look-back must agree
     assert types(text) == [("Zorblax", etype)]
+
+
+def test_a_role_inside_a_run_of_names_is_trimmed_from_the_person():
+    found = [(m.text, m.entity_type, m.title) for m in extract_mentions(
+        "He met Agriculture Secretary Dan Glickman and U.N. Ambassador Albright, then told BBC Radio Wales.")]
+    assert ("Dan Glickman", PERSON, "Agriculture Secretary") in found
+    assert ("U.N.", ORG, None) in found and ("Albright", PERSON, "Ambassador") in found
+    assert not any(t == "Wales" and e == PERSON for t, e, _ in found)  # a place is nobody
+
+
+def test_a_person_of_a_place_or_firm_is_two_mentions_but_a_title_of_x_is_one():
+    assert types("Jesper Parnevik of Sweden beat John Casesa of Schroder Wertheim & Co.") == [
+        ("Jesper Parnevik", PERSON), ("Sweden", GPE), ("John Casesa", PERSON), ("Schroder Wertheim & Co", ORG)]
+    assert all(t != "Grace" for t, _ in types("The film Maria Full of Grace won."))
+    assert all(t != "Westminster" for t, _ in types("The Roman Catholic Archbishop of Westminster spoke."))

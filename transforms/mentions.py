@@ -278,6 +278,31 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
         return [Mention(m.start, m.end, m.text, PERSON, None, text[title_start:toks[0].start].strip())]
     if len(toks) == 1:
         return [_single(text, toks[0], lex, ctx)]
+    # A role inside the run: "Agriculture Secretary Dan Glickman", "U.N. Ambassador Albright".
+    # The person is what follows the last role word; what precedes it is kept only when it is
+    # a place or an acronym ("U.N.", "Hong Kong"), else it is part of the role ("Agriculture").
+    role = next((i for i in range(len(toks) - 2, 0, -1) if toks[i].key.rstrip(".") in lex.titles
+                 and toks[i].key not in _SAINTS), None)
+    if role is not None and not any(t.key in _CONNECTORS for t in toks[role + 1:]) and (
+            toks[role + 1].key in lex.given_names or (len(toks) - role == 2 and toks[role + 1].key in lex.surnames)
+    ) and fold(text[toks[role + 1].start:toks[-1].end]) not in lex.places:  # not "BBC Radio Wales"
+        first_role = role  # back over the role words: "Conservative MP Sir Teddy Taylor"
+        while first_role > 0 and toks[first_role - 1].key.rstrip(".") in lex.titles:
+            first_role -= 1
+        head = [m for m in classify(text, toks[:first_role], lex, ctx._replace(shouting=False))
+                if m.entity_type in (GPE, LOC, NORP) or (m.entity_type == ORG and _is_acronym(m.text))
+                ] if first_role else []
+        person = _mention(text, toks[role + 1:], PERSON)
+        title = text[(head[-1].end if head else toks[0].start):toks[role].end].strip()
+        return [*head, Mention(person.start, person.end, person.text, PERSON, None, title)]
+    # "Jesper Parnevik of Sweden", "John Casesa of Schroder Wertheim & Co": a person of a place
+    # or a firm is two mentions ("Maria Full of Grace" and "Archbishop of Westminster" are not).
+    if first in lex.given_names and "of" in folded[2:]:
+        cut = folded.index("of", 2)
+        tail = classify(text, toks[cut + 1:], lex, ctx._replace(initial=False, shouting=False))
+        if toks[cut - 1].key.rstrip(".") not in lex.titles and tail and all(
+                m.entity_type in (GPE, LOC, ORG) for m in tail):
+            return classify(text, toks[:cut], lex, ctx._replace(shouting=False)) + tail
     if first in lex.given_names or _speech_after(text, toks[-1].end, ctx):
         return [_mention(text, toks, PERSON)]
     # A place with words that are not places is a team or a company: "Dynamo Moscow".
@@ -419,6 +444,8 @@ def forget_spans() -> None:
     _MEMO.clear()
 
 
+#: "St" in a run is a saint's name, not a role: "Paris St Germain", "St Helens".
+_SAINTS = frozenset({"st", "st.", "saint", "ste", "ste."})
 #: Lone words that never start or make a name in any context ("The", "But", "December"): a
 #: seventh of all candidate spans in news copy, skipped before their context is worked out.
 _NEVER_A_NAME = frozenset(v for w in _FUNCTION | _DATES for v in (w.capitalize(), w.upper()))
