@@ -198,7 +198,7 @@ def _is_acronym(word: str) -> bool:
 
 def _mention(text: str, toks: list[Token], etype: str, canonical: str | None = None) -> Mention:
     s, e = toks[0].start, toks[-1].end
-    return Mention(s, e, text[s:e], etype, canonical)
+    return _new_tuple(Mention, (s, e, text[s:e], etype, canonical, None))
 
 
 def _speech_after(text: str, pos: int, ctx: SpanContext) -> bool:
@@ -275,7 +275,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
         if toks[0].key.rstrip(".") in lex.titles and len(toks) == 1:
             return []
         m = _mention(text, toks, PERSON)
-        return [Mention(m.start, m.end, m.text, PERSON, None, text[title_start:toks[0].start].strip())]
+        return [_new_tuple(Mention, (*m[:4], None, text[title_start:toks[0].start].strip()))]
     if len(toks) == 1:
         return [_single(text, toks[0], lex, ctx)]
     # A role inside the run: "Agriculture Secretary Dan Glickman", "U.N. Ambassador Albright".
@@ -294,7 +294,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
                 ] if first_role else []
         person = _mention(text, toks[role + 1:], PERSON)
         title = text[(head[-1].end if head else toks[0].start):toks[role].end].strip()
-        return [*head, Mention(person.start, person.end, person.text, PERSON, None, title)]
+        return [*head, _new_tuple(Mention, (*person[:4], None, title))]
     # "Jesper Parnevik of Sweden", "John Casesa of Schroder Wertheim & Co": a person of a place
     # or a firm is two mentions ("Maria Full of Grace" and "Archbishop of Westminster" are not).
     if first in lex.given_names and "of" in folded[2:]:
@@ -392,16 +392,16 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
     """Type a lone capitalised word that no lexicon knows, from the words around it."""
     key, initial = tok.key, ctx.initial
     if key.rstrip(".") in lex.titles:
-        return Mention(tok.start, tok.end, tok.text, MISC)
+        return _new_tuple(Mention, (tok.start, tok.end, tok.text, MISC, None, None))
     if _speech_after(text, tok.end, ctx) and (not initial or key in lex.surnames or key in lex.given_names):
-        return Mention(tok.start, tok.end, tok.text, PERSON)
+        return _new_tuple(Mention, (tok.start, tok.end, tok.text, PERSON, None, None))
     place_before = ctx.place_before if tok.start == 0 else _place_before(text, tok.start)
     if place_before and not (ctx.possessive_after if tok.end == len(text)
                              else text.startswith(_POSSESSIVE_S, tok.end)):
-        return Mention(tok.start, tok.end, tok.text, LOC)
+        return _new_tuple(Mention, (tok.start, tok.end, tok.text, LOC, None, None))
     if key in lex.surnames and not initial:
-        return Mention(tok.start, tok.end, tok.text, PERSON)
-    return Mention(tok.start, tok.end, tok.text, MISC)
+        return _new_tuple(Mention, (tok.start, tok.end, tok.text, PERSON, None, None))
+    return _new_tuple(Mention, (tok.start, tok.end, tok.text, MISC, None, None))
 
 
 _ASCII_UPPER_BYTES = bytes(range(ord("A"), ord("Z") + 1))
