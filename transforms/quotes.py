@@ -160,7 +160,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             else blk_last.end
         prev_close = (prev_span.close_pos + 1 if prev_span and prev_span.last_block == sp.first_block
                       and prev_span.close_pos is not None else blk_first.start)
-        sent_lo = max(prev_close, sentence_start(body, blk_first.start, sp.open_pos))
+        sent_start = sentence_start(body, blk_first.start, sp.open_pos)  # of the quote's sentence
+        sent_lo = max(prev_close, sent_start)
 
         attr = None
         label = SPEAKER_LABEL.match(body, start)
@@ -172,7 +173,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             # sentence, not an attribution ('"...timing." Gov. Pat McCrory said it would be').
             attr = after_attribution(body, sp.close_pos + 1, next_open, not body[sent_lo:sp.open_pos].strip())
         if attr is None and not label:
-            attr = before_attribution(body, sent_lo, sp.open_pos, sentence_start(body, blk_first.start, sp.open_pos))
+            attr = before_attribution(body, sent_lo, sp.open_pos, sent_start)
         if attr is None and sp.open_pos == blk_first.start and sp.first_block > 0:
             # A quote opening its paragraph after one that ends with "X said:".
             pb = blocks[sp.first_block - 1]
@@ -207,7 +208,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 if for_source:
                     # "For Hof, Kerry's mission was a 'fool's errand'": the view is Hof's.
                     subject = (for_source.group(1), for_source.start(1))
-                elif not (same_paragraph and prev_close > sentence_start(body, blk_first.start, sp.open_pos)):
+                elif not (same_paragraph and prev_close > sent_start):
                     subject = sentence_subject(body, sent_lo, sp.open_pos)
                     if subject is not None and not resolver.names_someone(*subject):
                         subject = None
