@@ -33,12 +33,18 @@ def is_boundary(body: str, m: re.Match[str]) -> bool:
 
 def sentence_start(body: str, lo: int, pos: int) -> int:
     """Start of the sentence that ``pos`` is in, within ``body[lo:]``: after the last boundary
-    before it (tried from the nearest back, so most calls check one candidate, not all)."""
-    # Search a little past pos: the boundary's look-ahead must see the capital after it.
-    for m in reversed(list(_SENT_END.finditer(body, lo, min(len(body), pos + 3)))):
-        if m.end() <= pos and is_boundary(body, m):
+    before it. The full stops, "!" and "?" are tried from the nearest back, so a call looks
+    at a few candidates instead of scanning the paragraph from its start; matches of
+    ``_SENT_END`` cannot overlap, so each candidate is matched where it stands."""
+    hi = min(len(body), pos + 3)  # a little past pos: the look-ahead must see the capital after it
+    i = pos
+    while True:
+        i = max(body.rfind(".", lo, i), body.rfind("!", lo, i), body.rfind("?", lo, i))
+        if i < 0:
+            return lo
+        m = _SENT_END.match(body, i, hi)
+        if m is not None and m.end() <= pos and is_boundary(body, m):
             return m.end()
-    return lo
 
 
 def sentence_end(body: str, pos: int, hi: int) -> int:
