@@ -148,6 +148,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
     quotes: list[Quote] = []
     prev: Quote | None = None
     prev_span: QuoteSpan | None = None
+    first_by_id: dict[str, Resolved] | None = None  # entity id -> its first mention, built when needed
     for k, sp in enumerate(spans):
         text = body[sp.start:sp.end]
         stripped = text.strip()
@@ -241,7 +242,11 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         quotes.append(q)
         prev, prev_span = q, sp
         if q.speaker_entity_id:
-            hit = next((r for r in entities.resolved if r.entity_id == q.speaker_entity_id), None)
+            if first_by_id is None:
+                first_by_id = {}
+                for r in entities.resolved:
+                    first_by_id.setdefault(r.entity_id, r)
+            hit = first_by_id.get(q.speaker_entity_id)
             if hit is not None and hit.entity_type == PERSON:
                 resolver.note_speaker(Resolved("body", sp.open_pos, sp.open_pos, hit.text, hit.entity_type,
                                                hit.name, hit.entity_id))

@@ -8,6 +8,7 @@ last person named outside quotes before it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from transforms.attribution import DETERMINER, PERSON_PRONOUNS, POSSESSIVE_DETERMINERS, PRONOUNS
 from transforms.lexicons import ORG_HEADS, fold
@@ -36,13 +37,15 @@ class SpeakerResolver:
             if r.title and r.entity_type == PERSON:
                 self.roles.setdefault(fold(r.title), r)
                 self.roles.setdefault(fold(r.title.split()[-1]), r)
-        inside = [(q.open_pos, q.end) for q in quote_spans]
+        # people named outside quotes; the spans are in order and disjoint, so a mention is
+        # inside one only if it is inside the last that opens before it
+        opens = [q.open_pos for q in quote_spans]
         self.people = [r for r in entities.body_people()
-                       if not any(a <= r.start < b for a, b in inside)]
+                       if (k := bisect_right(opens, r.start) - 1) < 0 or r.start >= quote_spans[k].end]
+        self._named = [r for r in entities.resolved if r.field == "body" and r.entity_type in (PERSON, ORG)]
 
     def _mentions_in(self, start: int, end: int) -> list[Resolved]:
-        return [r for r in self.entities.resolved
-                if r.field == "body" and start <= r.start and r.end <= end and r.entity_type in (PERSON, ORG)]
+        return [r for r in self._named if start <= r.start and r.end <= end]
 
     def resolve(self, phrase: str, start: int, end: int) -> tuple[str | None, str | None]:
         """(canonical speaker, entity id) for the phrase at body[start:end]."""
