@@ -267,3 +267,29 @@ def test_a_person_of_a_place_or_firm_is_two_mentions_but_a_title_of_x_is_one():
         ("Jesper Parnevik", PERSON), ("Sweden", GPE), ("John Casesa", PERSON), ("Schroder Wertheim & Co", ORG)]
     assert all(t != "Grace" for t, _ in types("The film Maria Full of Grace won."))
     assert all(t != "Westminster" for t, _ in types("The Roman Catholic Archbishop of Westminster spoke."))
+
+
+def test_a_common_word_that_opens_a_place_stays_at_the_start_of_a_sentence():
+    assert types("New York is big.") == [("New York", GPE)]
+    assert types("New Zealand won. But Obama said so.") == [("New Zealand", GPE), ("Obama", "MISC")]
+    assert ("Americans", NORP) in types("Many Americans agree.")
+
+
+def test_senators_and_mayors_lose_their_title_and_keep_their_particles():
+    found = [(m.text, m.entity_type, m.title) for m in extract_mentions(
+        "New York Mayor Bill de Blasio met Sen. Bernie Sanders.")]
+    assert found == [("New York", GPE, None), ("Bill de Blasio", PERSON, "Mayor"), ("Bernie Sanders", PERSON, "Sen.")]
+
+
+def test_a_surname_shared_by_two_people_goes_to_the_one_the_body_names_first():
+    ents = resolve_article({"title": "Crooked Hillary Clinton Attacks", "standfirst": None,
+                            "body": "Ted Cruz spoke after Hillary Clinton. His father, Rafael Cruz, and Bill "
+                                    "Clinton listened. Cruz said Clinton was wrong."})
+    lone = {r.text: r.name for r in ents.resolved if r.text in ("Cruz", "Clinton")}
+    assert lone == {"Cruz": "Ted Cruz", "Clinton": "Hillary Clinton"}
+
+
+def test_variants_of_one_name_resolve_to_the_longest():
+    ents = resolve_article({"title": None, "standfirst": None,
+                            "body": "Donald Trump met Donald J. Trump Jr. aides. Donald J. Trump spoke. Trump left."})
+    assert [r.name for r in ents.resolved if r.text == "Trump"] == ["Donald J. Trump"]

@@ -232,7 +232,8 @@ def load() -> Lexicons:
     _subdivisions_and_cities(places, given, stop)
     titles = frozenset(fold(t) for t in CONSTANTS.titles) | frozenset(
         {"spokesman", "spokeswoman", "spokesperson", "envoy", "adviser", "advisor", "aide",
-         "negotiator", "lawmaker", "candidate", "nominee", "chancellor", "premier"})
+         "negotiator", "lawmaker", "candidate", "nominee", "chancellor", "premier",
+         "sen", "cmdr"})  # nameparser has "Rep." and "Gov." but not "Sen." and "Cmdr."
     # Name particles written apart ("bin", "de", "van", "der"), without those that are English
     # words ("as", "at", "an"), which would glue "Traders at the Chicago ..." together; and
     # those joined by a hyphen ("al-Assad", "ash-Sharaa").

@@ -41,6 +41,7 @@ _ABBREV_WITH_DOT = frozenset("""
 mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr
 """.split())
 _CONNECTORS = frozenset({"of", "the", "for", "&", "on", "de", "du"})
+_NOT_IN_A_NAME = _CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
 # Closed-class words that never start a name, wherever they stand.
 _FUNCTION = frozenset("""
 the a an but and or nor in on at of for to from by with as if so yet this that these those his her
@@ -214,7 +215,8 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     toks = [*toks[:-1], _strip_possessive(toks[-1])]
     # A sentence-initial common word ("But", "Last", "Under") is not part of a name; neither
     # are function words or dates at either end ("On Monday", "In Moscow").
-    if initial and toks and toks[0].key in lex.stopwords and not toks[0].text.isupper():
+    if (initial and toks and toks[0].key in lex.stopwords and not toks[0].text.isupper()
+            and not _opens_a_place(text, toks, lex)):  # "New York is big": "New" stays
         toks = toks[1:]
     while toks and (toks[0].key in _FUNCTION or toks[0].key in _DATES):
         toks = toks[1:]
@@ -283,7 +285,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     # a place or an acronym ("U.N.", "Hong Kong"), else it is part of the role ("Agriculture").
     role = next((i for i in range(len(toks) - 2, 0, -1) if toks[i].key.rstrip(".") in lex.titles
                  and toks[i].key not in _SAINTS), None)
-    if role is not None and not any(t.key in _CONNECTORS for t in toks[role + 1:]) and (
+    if role is not None and not any(t.key in _NOT_IN_A_NAME for t in toks[role + 1:]) and (
             toks[role + 1].key in lex.given_names or (len(toks) - role == 2 and toks[role + 1].key in lex.surnames)
     ) and fold(text[toks[role + 1].start:toks[-1].end]) not in lex.places:  # not "BBC Radio Wales"
         first_role = role  # back over the role words: "Conservative MP Sir Teddy Taylor"
@@ -316,6 +318,16 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if last in lex.surnames:
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
+
+
+def _opens_a_place(text: str, toks: list[Token], lex: Lexicons) -> bool:
+    """The run's first two to four words are a place or a demonym ("New York", "New South
+    Wales", "New Zealander"): its first word is part of the name, even a common one."""
+    for j in range(2, min(len(toks), 4) + 1):
+        key = fold(text[toks[0].start:toks[j - 1].end])
+        if key in lex.places or key in lex.demonyms:
+            return True
+    return False
 
 
 def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:

@@ -121,12 +121,15 @@ class ArticleEntities:
         # a tie between two full names must not depend on the interpreter's string hashing)
         self._full_names: dict[str, dict[str, None]] = {}
         self._given: dict[str, dict[str, None]] = {}
+        self._in_body: dict[str, int] = {}  # full name -> rank of its first use in the body
         self._orgs: dict[str, str] = {}  # initials -> full org name
-        for _, m in mentions:
+        for field, m in mentions:
             if m.entity_type == PERSON and len(m.text.split()) >= 2:
                 full, surname, given = _person_keys(m.text, self.lex)
                 self._full_names.setdefault(surname, {})[full] = None
                 self._given.setdefault(given, {})[full] = None
+                if field == "body":
+                    self._in_body.setdefault(full, len(self._in_body))
             elif m.entity_type == ORG and len(m.text.split()) >= 2:
                 full = _org_name(m.text)
                 self._orgs.setdefault(_initials(full), full)
@@ -159,8 +162,17 @@ class ArticleEntities:
         fulls = self._full_names.get(_surname_key(text, self.lex)) or self._given.get(fold(text))
         if fulls and len(fulls) == 1:
             return next(iter(fulls))
-        if fulls:
-            return max(fulls, key=len) if len({_surname_key(f, self.lex) for f in fulls}) == 1 else None
+        if fulls and len({_surname_key(f, self.lex) for f in fulls}) == 1:
+            longest = max(fulls, key=len)
+            words = set(longest.split())
+            if all(set(f.split()) <= words for f in fulls):  # "Ted Cruz", "Rafael Edward Ted Cruz"
+                return longest
+            # Two people of one name ("Ted Cruz" and his father "Rafael Cruz"): one whose first
+            # word is a given name (not "Crooked Hillary Clinton", "Team Trump": a headline's
+            # capitals glue words to names), the first the body names (a story introduces its
+            # subject first).
+            named = [f for f in fulls if fold(f.split()[0]) in self.lex.given_names] or list(fulls)
+            return min(named, key=lambda f: self._in_body.get(f, len(self._in_body)))
         return None
 
     def _resolve_mention(self, m: Mention) -> tuple[str, str, str] | None:
