@@ -42,6 +42,8 @@ mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr
 """.split())
 _CONNECTORS = frozenset({"of", "the", "for", "&", "on", "de", "du"})
 _NOT_IN_A_NAME = _CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
+# "St" in a run is a saint's name, not a role: "Paris St Germain", "St Helens".
+_SAINTS = frozenset({"st", "st.", "saint", "ste", "ste."})
 # Closed-class words that never start a name, wherever they stand.
 _FUNCTION = frozenset("""
 the a an but and or nor in on at of for to from by with as if so yet this that these those his her
@@ -197,9 +199,15 @@ def _is_acronym(word: str) -> bool:
     return 2 <= len(letters) <= 6 and letters.isalpha() and letters.isupper()
 
 
-def _mention(text: str, toks: list[Token], etype: str, canonical: str | None = None) -> Mention:
+def _is_role(key: str, lex: Lexicons) -> bool:
+    """A title or role word, by its folded key: "president", "sen.", "spokesman"."""
+    return key.rstrip(".") in lex.titles
+
+
+def _mention(text: str, toks: list[Token], etype: str, canonical: str | None = None,
+             title: str | None = None) -> Mention:
     s, e = toks[0].start, toks[-1].end
-    return _new_tuple(Mention, (s, e, text[s:e], etype, canonical, None))
+    return _new_tuple(Mention, (s, e, text[s:e], etype, canonical, title))
 
 
 def _speech_after(text: str, pos: int, ctx: SpanContext) -> bool:
@@ -271,38 +279,36 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     # Titles and roles are not part of a name: "Foreign Minister Sergei Lavrov".
     title_start = toks[0].start
     titled = False
-    while len(toks) >= 2 and (toks[0].key.rstrip(".") in lex.titles or toks[0].key in _CONNECTORS):
+    while len(toks) >= 2 and (_is_role(toks[0].key, lex) or toks[0].key in _CONNECTORS):
         toks, titled = toks[1:], True
     if titled:
-        if toks[0].key.rstrip(".") in lex.titles and len(toks) == 1:
+        if _is_role(toks[0].key, lex) and len(toks) == 1:
             return []
-        m = _mention(text, toks, PERSON)
-        return [_new_tuple(Mention, (*m[:4], None, text[title_start:toks[0].start].strip()))]
+        return [_mention(text, toks, PERSON, title=text[title_start:toks[0].start].strip())]
     if len(toks) == 1:
         return [_single(text, toks[0], lex, ctx)]
     # A role inside the run: "Agriculture Secretary Dan Glickman", "U.N. Ambassador Albright".
     # The person is what follows the last role word; what precedes it is kept only when it is
     # a place or an acronym ("U.N.", "Hong Kong"), else it is part of the role ("Agriculture").
-    role = next((i for i in range(len(toks) - 2, 0, -1) if toks[i].key.rstrip(".") in lex.titles
+    role = next((i for i in range(len(toks) - 2, 0, -1) if _is_role(toks[i].key, lex)
                  and toks[i].key not in _SAINTS), None)
     if role is not None and not any(t.key in _NOT_IN_A_NAME for t in toks[role + 1:]) and (
             toks[role + 1].key in lex.given_names or (len(toks) - role == 2 and toks[role + 1].key in lex.surnames)
     ) and fold(text[toks[role + 1].start:toks[-1].end]) not in lex.places:  # not "BBC Radio Wales"
         first_role = role  # back over the role words: "Conservative MP Sir Teddy Taylor"
-        while first_role > 0 and toks[first_role - 1].key.rstrip(".") in lex.titles:
+        while first_role > 0 and _is_role(toks[first_role - 1].key, lex):
             first_role -= 1
         head = [m for m in classify(text, toks[:first_role], lex, ctx._replace(shouting=False))
                 if m.entity_type in (GPE, LOC, NORP) or (m.entity_type == ORG and _is_acronym(m.text))
                 ] if first_role else []
-        person = _mention(text, toks[role + 1:], PERSON)
         title = text[(head[-1].end if head else toks[0].start):toks[role].end].strip()
-        return [*head, _new_tuple(Mention, (*person[:4], None, title))]
+        return [*head, _mention(text, toks[role + 1:], PERSON, title=title)]
     # "Jesper Parnevik of Sweden", "John Casesa of Schroder Wertheim & Co": a person of a place
     # or a firm is two mentions ("Maria Full of Grace" and "Archbishop of Westminster" are not).
     if first in lex.given_names and "of" in folded[2:]:
         cut = folded.index("of", 2)
         tail = classify(text, toks[cut + 1:], lex, ctx._replace(initial=False, shouting=False))
-        if toks[cut - 1].key.rstrip(".") not in lex.titles and tail and all(
+        if not _is_role(toks[cut - 1].key, lex) and tail and all(
                 m.entity_type in (GPE, LOC, ORG) for m in tail):
             return classify(text, toks[:cut], lex, ctx._replace(shouting=False)) + tail
     if first in lex.given_names or _speech_after(text, toks[-1].end, ctx):
@@ -403,7 +409,7 @@ def _place_before(text: str, pos: int) -> bool:
 def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
     """Type a lone capitalised word that no lexicon knows, from the words around it."""
     key, initial = tok.key, ctx.initial
-    if key.rstrip(".") in lex.titles:
+    if _is_role(key, lex):
         return _new_tuple(Mention, (tok.start, tok.end, tok.text, MISC, None, None))
     if _speech_after(text, tok.end, ctx) and (not initial or key in lex.surnames or key in lex.given_names):
         return _new_tuple(Mention, (tok.start, tok.end, tok.text, PERSON, None, None))
@@ -456,8 +462,6 @@ def forget_spans() -> None:
     _MEMO.clear()
 
 
-#: "St" in a run is a saint's name, not a role: "Paris St Germain", "St Helens".
-_SAINTS = frozenset({"st", "st.", "saint", "ste", "ste."})
 #: Lone words that never start or make a name in any context ("The", "But", "December"): a
 #: seventh of all candidate spans in news copy, skipped before their context is worked out.
 _NEVER_A_NAME = frozenset(v for w in _FUNCTION | _DATES for v in (w.capitalize(), w.upper()))
