@@ -393,6 +393,11 @@ def _place_before(text: str, pos: int) -> bool:
     finds (a test checks it on many positions), by looking back from ``pos`` instead of trying
     every start position of the window.
     """
+    # One space after a word (most names): only a word ending like "in", "near" or "the" can
+    # be a place word, and most words before names do not ("and", "said", "of").
+    if (pos >= 3 and text[pos - 1] == " " and not text[pos - 2].isspace()
+            and text[pos - 3:pos - 1] not in _LOC_BEFORE_ENDINGS):
+        return False
     lo = max(0, pos - 20)
     found = _word_before(text, pos, lo, whole=True)
     if found is None:
@@ -486,13 +491,8 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
                 line_end = len(text) if line_end < 0 else line_end
                 shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
-        if s0 >= 3 and text[s0 - 1] == " " and not text[s0 - 2].isspace():
-            # one space after a word: only a word ending like "in", "near", "the" can be a place word
-            place_before = text[s0 - 3:s0 - 1] in _LOC_BEFORE_ENDINGS and _place_before(text, s0)
-        else:
-            place_before = s0 > 0 and text[s0 - 1].isspace() and _place_before(text, s0)
         flags = (_sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
-                 place_before, text.startswith(_POSSESSIVE_S, e0))
+                 _place_before(text, s0), text.startswith(_POSSESSIVE_S, e0))
         rels = _MEMO.get((lex_id, span, *flags))
         if rels is None:
             rels = span_mentions(span, SpanContext(*flags), lex)
