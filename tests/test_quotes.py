@@ -473,14 +473,6 @@ def test_a_cue_word_after_a_participle_is_its_object():
     assert [(q.text, q.speaker_text) for q in qs] == [("he will try.", "A source familiar with Cruz's thinking")]
 
 
-def test_a_number_ends_its_sentence_but_an_initial_does_not():
-    from transforms.sentences import sentence_start
-
-    body = "Kathy Butler won in 30.26. Butler said it was easy. Rep. Charles B. Rangel said no."
-    assert body[sentence_start(body, 0, body.index("it was")):].startswith("Butler said")
-    assert sentence_start(body, 0, body.index("said no")) == body.index("Rep.")
-
-
 def test_a_time_phrase_without_its_comma_is_no_part_of_the_speaker():
     _, qs = quotes_of('T\n\nEarlier this year the Royal College of Physicians said there was an "epidemic".')
     assert qs[0].speaker_text == "the Royal College of Physicians"

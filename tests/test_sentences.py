@@ -1,4 +1,4 @@
-"""sentence_start looks back from the position; it must agree with the plain definition."""
+"""Sentence boundaries: numbers, initials and abbreviations, and sentence_start against its definition."""
 
 import random
 
@@ -23,3 +23,9 @@ def test_sentence_start_agrees_with_a_scan_from_the_paragraph_start():
         for lo in range(0, len(body) + 1, 3):
             for pos in range(lo, len(body) + 1):
                 assert sentence_start(body, lo, pos) == _last_boundary_before(body, lo, pos), (body, lo, pos)
+
+
+def test_a_number_ends_its_sentence_but_an_initial_does_not():
+    body = "Kathy Butler won in 30.26. Butler said it was easy. Rep. Charles B. Rangel said no."
+    assert body[sentence_start(body, 0, body.index("it was")):].startswith("Butler said")
+    assert sentence_start(body, 0, body.index("said no")) == body.index("Rep.")

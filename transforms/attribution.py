@@ -420,13 +420,16 @@ _NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|th
 # A cue in -s after a participle is its object, a noun: "began taking calls", "making claims".
 # (Not a cue in -ed: in "a source familiar with Cruz’s thinking said" the -ing word is the noun.)
 _AFTER_PARTICIPLE = re.compile(r"\b[a-z]{2,}ing\s+$")
+# What joins a verb to the one before the last quote: '"..." and concluded', '", then said'.
+_JOINED_VERB = re.compile(r"[\s,”\"’]*(?:and|but|then|and then)\s+(?:[a-z]+ly\s+)?")
 
 
 def _not_a_cue(text: str, cue_start: int, cue: str) -> bool:
     """The cue word at ``cue_start`` is no speech verb here (see ``_NOT_A_CUE``)."""
     return bool(_NOT_A_CUE.search(text, 0, cue_start)
                 or (cue.endswith("s") and _AFTER_PARTICIPLE.search(text, 0, cue_start)))
-_JOINED_VERB = re.compile(r"[\s,”\"’]*(?:and|but|then|and then)\s+(?:[a-z]+ly\s+)?")
+
+
 _DOCUMENT = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
                        r"release|post|video|ad|message|note)", re.IGNORECASE)
 _NAME_BEFORE_PARTICIPLE = re.compile(
