@@ -293,3 +293,11 @@ def test_variants_of_one_name_resolve_to_the_longest():
     ents = resolve_article({"title": None, "standfirst": None,
                             "body": "Donald Trump met Donald J. Trump Jr. aides. Donald J. Trump spoke. Trump left."})
     assert [r.name for r in ents.resolved if r.text == "Trump"] == ["Donald J. Trump"]
+
+
+def test_an_initial_before_a_name_makes_a_person_but_not_before_a_place():
+    # cricket scorecards name players by initial and surname, the surname in no lexicon
+    found = types("Glamorgan 259 (D. Blenkiron 4-43), and then S. Korea and N. Korean troops met.")
+    assert ("D. Blenkiron", PERSON) in found
+    assert not any(t == PERSON for _, t in types("Troops of S. Korea and N. Korean troops met."))
+    assert not any(t == PERSON for _, t in types("That was part I. This is part II."))

@@ -53,6 +53,9 @@ either neither
 # Days, months and the holidays news dates things by: times, not entities.
 _HOLIDAYS = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah", "Passover")
 _DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
+#: The initial of a given name: "D." in "D. Blenkiron", "J." in "J. Edgar Hoover".
+_INITIAL = re.compile(r"[A-Z]\.")
+_COMPASS = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}
 _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
 _POSSESSIVE = ("’s", "'s", "’", "'")
 _POSSESSIVE_S = _POSSESSIVE[:2]  # "’s" and "'s"
@@ -311,7 +314,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
         if not _is_role(toks[cut - 1].key, lex) and tail and all(
                 m.entity_type in (GPE, LOC, ORG) for m in tail):
             return classify(text, toks[:cut], lex, ctx._replace(shouting=False)) + tail
-    if first in lex.given_names or _speech_after(text, toks[-1].end, ctx):
+    if first in lex.given_names or _speech_after(text, toks[-1].end, ctx) or _initial_and_name(toks, lex):
         return [_mention(text, toks, PERSON)]
     # A place with words that are not places is a team or a company: "Dynamo Moscow".
     if any(w in lex.places for w in folded) and not all(w in lex.places for w in folded):
@@ -324,6 +327,15 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if last in lex.surnames:
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
+
+
+def _initial_and_name(toks: list[Token], lex: Lexicons) -> bool:
+    """An initial and a name: "D. Blenkiron". Not a compass point before a place ("S. Korea",
+    "N. Korean") and not "I." (the pronoun or a numeral ending a sentence: "part I. This")."""
+    if _INITIAL.fullmatch(toks[0].text) is None or toks[0].text == "I.":
+        return False
+    place = f"{_COMPASS.get(toks[0].text, '')} {toks[1].key}".strip()
+    return place not in lex.places and place not in lex.demonyms
 
 
 def _opens_a_place(text: str, toks: list[Token], lex: Lexicons) -> bool:
