@@ -301,3 +301,21 @@ def test_an_initial_before_a_name_makes_a_person_but_not_before_a_place():
     assert ("D. Blenkiron", PERSON) in found
     assert not any(t == PERSON for _, t in types("Troops of S. Korea and N. Korean troops met."))
     assert not any(t == PERSON for _, t in types("That was part I. This is part II."))
+
+
+def test_a_company_named_in_full_is_a_company_by_its_first_word_alone():
+    ents = resolve_article({"title": None, "standfirst": None, "body": (
+        "Shares of Pirelli SpA fell and Google News grew. Analysts expect Pirelli to cut jobs. Google said "
+        "so. The European Union agreed with European leaders, and the Bank of England with the Bank.")})
+    found = {(r.text, r.entity_type, r.name) for r in ents.resolved}
+    assert ("Pirelli", ORG, "Pirelli SpA") in found  # the same company, its legal form dropped
+    assert ("Google", ORG, "Google") in found  # a company, but not its news service
+    # an adjective of a place and a common word open names of every kind
+    assert not any(text in ("European", "Bank") and etype == ORG for text, etype, _ in found)
+
+
+def test_common_words_come_with_their_regular_inflections():
+    from transforms.lexicons import is_common_word
+
+    assert all(map(is_common_word, ("bank", "rules", "creditors", "addressing", "treasuries", "voted")))
+    assert not any(map(is_common_word, ("pirelli", "quinnipiac", "european", "centerview")))

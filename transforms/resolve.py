@@ -14,12 +14,14 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from transforms.ids import stable_id
-from transforms.lexicons import Lexicons, fold, load
+from transforms.lexicons import LEGAL_FORMS, Lexicons, fold, is_common_word, load
 from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, WORD_CHAR, Mention
 
 _ORG_STOP = {"of", "the", "and", "for", "&", "on"}
 # "he X" scans five times faster than "\b[Tt]he X": a literal prefix lets the engine skip ahead.
 _AFTER_HE = re.compile(r"he ([A-Z][a-z]+)\b")
+#: Endings of adjectives made from names of places and peoples: "European", "Islamic", "Kurdish".
+_PROPER_ADJECTIVE = re.compile(r"(?:ans?|ic|ish|ese)$|-[a-z]")  # also "Oscar-nominated"
 _ADVERB_LIKE = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
 
 
@@ -104,6 +106,12 @@ def _resolve_alone(text: str, entity_type: str, canonical: str | None) -> tuple[
     return entity_type, name, entity_id(entity_type, name)
 
 
+def _legal_form_only(org: str) -> bool:
+    """Whether a company's name is its first word and legal forms: "Pirelli SpA" is "Pirelli",
+    "Google News" is not "Google"."""
+    return all(fold(w).rstrip(",") in LEGAL_FORMS for w in org.split()[1:])
+
+
 def _initials(name: str) -> str:
     return "".join(w[0] for w in name.replace("-", " ").split() if fold(w) not in _ORG_STOP).upper()
 
@@ -123,6 +131,9 @@ class ArticleEntities:
         self._given: dict[str, dict[str, None]] = {}
         self._in_body: dict[str, int] = {}  # full name -> rank of its first use in the body
         self._orgs: dict[str, str] = {}  # initials -> full org name
+        # first word -> the one org name it opens (None when several do)
+        self._org_words: dict[str, str | None] = {}
+        self._titled: set[str] = set()  # lone names with a person's title somewhere in the article
         for field, m in mentions:
             if m.entity_type == PERSON and len(m.text.split()) >= 2:
                 full, surname, given = _person_keys(m.text, self.lex)
@@ -130,9 +141,16 @@ class ArticleEntities:
                 self._given.setdefault(given, {})[full] = None
                 if field == "body":
                     self._in_body.setdefault(full, len(self._in_body))
+            elif m.entity_type == PERSON and m.title:
+                self._titled.add(fold(m.text))  # "President Obama": "Obama" is no "Obama Administration"
             elif m.entity_type == ORG and len(m.text.split()) >= 2:
                 full = _org_name(m.text)
                 self._orgs.setdefault(_initials(full), full)
+                first = fold(full.split()[0])
+                if first not in self._org_words:
+                    self._org_words[first] = full
+                elif self._org_words[first] != full:
+                    self._org_words[first] = None  # "Obama White House", "Obama Administration"
         self.resolved: list[Resolved] = []
         # News repeats its names: a mention whose resolution depends on the article (a lone
         # surname, initials) is resolved once per article; any other once per process.
@@ -182,8 +200,11 @@ class ArticleEntities:
         if _needs_article(m.text, etype, m.canonical):
             # A lone word typed from context yields to a person the article names in full.
             full = self.person(m.text)
+            org = self._company(m.text, etype)
             if full:
                 etype, name = PERSON, full
+            elif org:  # a company named in full, then by its first word
+                etype, name = ORG, org if _legal_form_only(org) else m.text
             elif etype == PERSON and m.text in self._after_the:
                 etype = MISC
             elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1
@@ -193,6 +214,23 @@ class ArticleEntities:
             name = _org_name(name)
             name = self._orgs.get(name.replace(".", ""), name)
         return etype, name, entity_id(etype, name)
+
+    def _company(self, word: str, etype: str) -> str | None:
+        """The organisation a lone word stands for when the article names it in full first:
+        "Pirelli" after "Pirelli SpA", "Mercantile" after "Mercantile Bancorp Inc.".
+
+        Not a common word ("Bank" of "Bank of England", "Senate"), an adjective of a place or
+        people ("European", "Islamic") or a given name: those open names of every kind.
+        """
+        key = fold(word)
+        org = self._org_words.get(key)
+        if org is None or etype not in (PERSON, MISC) or _PROPER_ADJECTIVE.search(key):
+            return None
+        lex = self.lex
+        if (is_common_word(key) or key in lex.places or key in lex.demonyms or key in lex.given_names
+                or key in self._titled):
+            return None
+        return org
 
     def lookup(self, text: str) -> Resolved | None:
         """The entity a name written as ``text`` refers to in this article, if any."""
