@@ -319,3 +319,21 @@ def test_common_words_come_with_their_regular_inflections():
 
     assert all(map(is_common_word, ("bank", "rules", "creditors", "addressing", "treasuries", "voted")))
     assert not any(map(is_common_word, ("pirelli", "quinnipiac", "european", "centerview")))
+
+
+def test_a_role_inside_the_run_wins_over_a_word_that_is_also_a_title():
+    # "Judicial" is a title of nameparser's; the role that names the person is "President"
+    found = [(m.text, m.entity_type, m.title) for m in extract_mentions(
+        "On Tuesday, Judicial Watch President Tom Fitton and Tory MP Michael Mates spoke.")]
+    assert ("Tom Fitton", PERSON, "Judicial Watch President") in found
+    assert ("Michael Mates", PERSON, "MP") in found
+    assert not any(t == "MP" for t, _, _ in found)
+
+
+def test_what_a_role_is_of_is_nobody():
+    found = types("The MP for Birkenhead met the Prince of Wales and the Archbishop of Canterbury.")
+    assert not any(t == PERSON for _, t in found), found
+    assert ("Birkenhead", GPE) in found
+    found = [(m.text, m.entity_type, m.title) for m in extract_mentions(
+        "He met the Minister of Foreign Affairs Sergei Lavrov.")]
+    assert found == [("Sergei Lavrov", PERSON, "Minister of Foreign Affairs")]

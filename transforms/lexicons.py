@@ -257,7 +257,7 @@ def load() -> Lexicons:
     titles = frozenset(fold(t) for t in CONSTANTS.titles) | frozenset(
         {"spokesman", "spokeswoman", "spokesperson", "envoy", "adviser", "advisor", "aide",
          "negotiator", "lawmaker", "candidate", "nominee", "chancellor", "premier",
-         "sen", "cmdr"})  # nameparser has "Rep." and "Gov." but not "Sen." and "Cmdr."
+         "sen", "cmdr", "mp", "mep", "msp"})  # nameparser has "Rep." and "Gov." but not "Sen.", "Cmdr.", "MP"
     # Name particles written apart ("bin", "de", "van", "der"), without those that are English
     # words ("as", "at", "an"), which would glue "Traders at the Chicago ..." together; and
     # those joined by a hyphen ("al-Assad", "ash-Sharaa").

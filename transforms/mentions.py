@@ -279,20 +279,10 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if len(toks) >= 2 and (first in lex.demonyms or toks[0].text in NORP_GROUPS):
         head = [_mention(text, toks[:1], NORP, lex.demonyms.get(first))]
         return head + classify(text, toks[1:], lex, ctx._replace(initial=False, shouting=False))
-    # Titles and roles are not part of a name: "Foreign Minister Sergei Lavrov".
-    title_start = toks[0].start
-    titled = False
-    while len(toks) >= 2 and (_is_role(toks[0].key, lex) or toks[0].key in _CONNECTORS):
-        toks, titled = toks[1:], True
-    if titled:
-        if _is_role(toks[0].key, lex) and len(toks) == 1:
-            return []
-        return [_mention(text, toks, PERSON, title=text[title_start:toks[0].start].strip())]
-    if len(toks) == 1:
-        return [_single(text, toks[0], lex, ctx)]
-    # A role inside the run: "Agriculture Secretary Dan Glickman", "U.N. Ambassador Albright".
-    # The person is what follows the last role word; what precedes it is kept only when it is
-    # a place or an acronym ("U.N.", "Hong Kong"), else it is part of the role ("Agriculture").
+    # A role inside the run: "Agriculture Secretary Dan Glickman", "U.N. Ambassador Albright",
+    # "Judicial Watch President Tom Fitton" (tried before the titles at its start: "Judicial" is
+    # one). The person is what follows the last role word; what precedes it is kept only when
+    # it is a place or an acronym ("U.N.", "Hong Kong"), else it is part of the role.
     role = next((i for i in range(len(toks) - 2, 0, -1) if _is_role(toks[i].key, lex)
                  and toks[i].key not in _SAINTS), None)
     if role is not None and not any(t.key in _NOT_IN_A_NAME for t in toks[role + 1:]) and (
@@ -306,6 +296,25 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
                 ] if first_role else []
         title = text[(head[-1].end if head else toks[0].start):toks[role].end].strip()
         return [*head, _mention(text, toks[role + 1:], PERSON, title=title)]
+    # Titles and roles before a name are not part of it: "President Vladimir Putin".
+    title_start = toks[0].start
+    titled = of_what = False
+    while len(toks) >= 2 and (_is_role(toks[0].key, lex) or toks[0].key in _CONNECTORS):
+        of_what = of_what or toks[0].key in _CONNECTORS
+        toks, titled = toks[1:], True
+    if titled:
+        if _is_role(toks[0].key, lex) and len(toks) == 1:
+            return []
+        if of_what and toks[0].key not in lex.given_names:
+            # What the role is of, then maybe who holds it: "Minister of Foreign Affairs Sergei
+            # Lavrov"; "MP for Birkenhead", "the Prince of Wales" name nobody.
+            given = next((i for i, t in enumerate(toks) if t.key in lex.given_names), None)
+            if given is None:
+                return classify(text, toks, lex, ctx._replace(initial=False, shouting=False))
+            toks = toks[given:]
+        return [_mention(text, toks, PERSON, title=text[title_start:toks[0].start].strip())]
+    if len(toks) == 1:
+        return [_single(text, toks[0], lex, ctx)]
     # "Jesper Parnevik of Sweden", "John Casesa of Schroder Wertheim & Co": a person of a place
     # or a firm is two mentions ("Maria Full of Grace" and "Archbishop of Westminster" are not).
     if first in lex.given_names and "of" in folded[2:]:
