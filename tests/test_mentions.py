@@ -337,3 +337,12 @@ def test_what_a_role_is_of_is_nobody():
     found = [(m.text, m.entity_type, m.title) for m in extract_mentions(
         "He met the Minister of Foreign Affairs Sergei Lavrov.")]
     assert found == [("Sergei Lavrov", PERSON, "Minister of Foreign Affairs")]
+
+
+def test_a_common_word_capitalised_only_where_sentences_start_is_no_name():
+    ents = resolve_article({"title": None, "standfirst": None, "body": (
+        "Analysts expect a vote.\nAttendance: 12,000.\nSenate leaders met. The Senate voted.\n"
+        "Apple's shares rose.")})
+    texts = {r.text for r in ents.resolved}
+    assert not texts & {"Analysts", "Attendance"}
+    assert {"Senate", "Apple"} <= texts  # a capital inside a sentence, a possessive: names

@@ -58,7 +58,8 @@ _INITIAL = re.compile(r"[A-Z]\.")
 _COMPASS = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}
 _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
 _POSSESSIVE = ("’s", "'s", "’", "'")
-_POSSESSIVE_S = _POSSESSIVE[:2]  # "’s" and "'s"
+POSSESSIVE_S = _POSSESSIVE[:2]  # "’s" and "'s"
+_POSSESSIVE_S = POSSESSIVE_S
 
 
 class Token(NamedTuple):
@@ -101,7 +102,8 @@ def _token(start: int, end: int, text: str) -> Token:
     return _new_tuple(Token, (start, end, text, fold(text)))
 
 
-def _sentence_initial(text: str, pos: int) -> bool:
+def sentence_initial(text: str, pos: int) -> bool:
+    """Whether ``pos`` opens a sentence, a line or a clause after a colon or a dash."""
     i = pos - 1
     while i >= 0 and text[i] in " \t\"“‘'(":
         i -= 1
@@ -512,7 +514,7 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
                 line_end = len(text) if line_end < 0 else line_end
                 shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
-        flags = (_sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
+        flags = (sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
                  _place_before(text, s0), text.startswith(_POSSESSIVE_S, e0))
         rels = _MEMO.get((lex_id, span, *flags))
         if rels is None:

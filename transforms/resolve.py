@@ -120,8 +120,9 @@ class ArticleEntities:
     """The entities of one article, built from its mentions; also resolves speaker names."""
 
     def __init__(self, mentions: list[tuple[str, Mention]], lex: Lexicons | None = None,
-                 text: str = ""):
+                 text: str = "", not_names: frozenset[str] = frozenset()):
         self.lex = lex or load()
+        self._not_names = not_names  # lone words the article capitalises only by position
         # Capitalised words the article writes after "the" ("the Oscar", "the Apple iPod"): a
         # person is never "the X", so such a lone word is no person.
         self._after_the = _words_after_the(text)
@@ -207,9 +208,9 @@ class ArticleEntities:
                 etype, name = ORG, org if _legal_form_only(org) else m.text
             elif etype == PERSON and m.text in self._after_the:
                 etype = MISC
-            elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1
+            elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1 or m.text in self._not_names
                                     or (_ADVERB_LIKE.search(m.text) and fold(m.text) not in self.lex.surnames)):
-                return None  # "Finally", "Tougher": a sentence-initial word, not a name
+                return None  # "Finally", "Tougher", "Analysts": a sentence-initial word, not a name
         else:  # initials: the organisation the article names in full, if any ("NHS")
             name = _org_name(name)
             name = self._orgs.get(name.replace(".", ""), name)
@@ -258,7 +259,29 @@ def resolve_article(fields: dict[str, str | None], lex: Lexicons | None = None) 
     for field, text in fields.items():
         if text:
             mentions.extend((field, m) for m in extract_mentions(text, lex))
-    return ArticleEntities(mentions, lex, " ".join(t for t in fields.values() if t))
+    return ArticleEntities(mentions, lex, " ".join(t for t in fields.values() if t),
+                           _only_at_sentence_starts(mentions, fields, lex))
+
+
+def _only_at_sentence_starts(mentions: list[tuple[str, Mention]], fields: dict[str, str | None],
+                             lex: Lexicons) -> frozenset[str]:
+    """Common words typed MISC that the article capitalises only where a sentence or a line
+    starts: "Attendance: 12,000", "Analysts said", "Police arrested": capitals of position, not
+    names. One written with a capital inside a sentence ("the Senate", "beat Arsenal") is a name."""
+    from transforms.mentions import POSSESSIVE_S, sentence_initial
+
+    starts: set[str] = set()
+    inside: set[str] = set()
+    for field, m in mentions:
+        if m.entity_type == MISC and " " not in m.text:
+            text = fields[field] or ""
+            if not sentence_initial(text, m.start) or text.startswith(POSSESSIVE_S, m.end):  # "Apple's"
+                inside.add(m.text)
+            elif m.text not in starts:
+                key = fold(m.text)
+                if is_common_word(key) and key not in lex.surnames and key not in lex.given_names:  # "Fox", "Ray"
+                    starts.add(m.text)
+    return frozenset(starts - inside)
 
 
 __all__ = ["GPE", "LOC", "MISC", "NORP", "ORG", "PERSON", "ArticleEntities", "Resolved", "entity_id",
