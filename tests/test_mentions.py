@@ -346,3 +346,8 @@ def test_a_common_word_capitalised_only_where_sentences_start_is_no_name():
     texts = {r.text for r in ents.resolved}
     assert not texts & {"Analysts", "Attendance"}
     assert {"Senate", "Apple"} <= texts  # a capital inside a sentence, a possessive: names
+
+
+def test_a_country_named_x_and_y_goes_by_x():
+    assert ("Bosnia", GPE) in types("Troops left Bosnia on Monday.")
+    assert ("Turks", GPE) not in types("Many Turks voted.")  # a people, not the Turks and Caicos Islands

@@ -167,6 +167,17 @@ def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> 
             places[fold(dotted)] = (canonical, kind)
 
 
+def _first_of_pairs(places: dict[str, tuple[str, str]], not_places: frozenset[str]) -> None:
+    """A country named "X and Y" goes by X alone: "Bosnia", "Antigua", "Saint Vincent" (not
+    when X is a plural, a people or a person's name: "Turks and Caicos Islands", "Wallis and
+    Futuna"; nor from an official name: "Republic of Trinidad and Tobago")."""
+    for key, place in list(places.items()):
+        first = key.partition(" and ")[0]
+        if (first != key and place[1] == "GPE" and first not in not_places and not first.endswith("s")
+                and " of " not in first and "," not in first and len(first.split()) <= 2):
+            places.setdefault(first, place)
+
+
 def _subdivision_name(raw: str) -> str:
     """'Wales [Cymru GB-CYM]' -> 'Wales', 'Dagestan, Respublika' -> 'Dagestan', 'Hebei Sheng' -> 'Hebei'."""
     name = re.sub(r"\s*\[.*?\]", "", raw).split(",")[0].strip()
@@ -264,5 +275,7 @@ def load() -> Lexicons:
     prefixes = [fold(p) for p in CONSTANTS.prefixes if p.isascii() and len(p) <= 5]
     particles = frozenset(p for p in prefixes if not p.endswith("-") and p.isalpha() and p not in stop)
     hyphened = frozenset(p.rstrip("-") for p in prefixes if p.endswith("-")) | particles
-    return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=_surnames(stop),
+    surnames = _surnames(stop)
+    _first_of_pairs(places, given | surnames | demonyms.keys())
+    return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,
                     titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop)
