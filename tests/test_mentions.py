@@ -351,3 +351,10 @@ def test_a_common_word_capitalised_only_where_sentences_start_is_no_name():
 def test_a_country_named_x_and_y_goes_by_x():
     assert ("Bosnia", GPE) in types("Troops left Bosnia on Monday.")
     assert ("Turks", GPE) not in types("Many Turks voted.")  # a people, not the Turks and Caicos Islands
+
+
+def test_a_name_in_no_lexicon_and_no_dictionary_is_a_person():
+    found = types("Noureddine Morceli (Algeria) beat Rustu Recber and Jean-Michel Monin, as Latin American "
+                  "and Lib Dems fans cheered.")
+    assert {("Noureddine Morceli", PERSON), ("Rustu Recber", PERSON), ("Jean-Michel Monin", PERSON)} <= set(found)
+    assert not any(t in ("Latin American", "Lib Dems") and e == PERSON for t, e in found)

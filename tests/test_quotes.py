@@ -497,3 +497,11 @@ def test_the_speech_verb_is_no_part_of_the_speaker():
                       'stays. "You are more likely to find him here."')
     assert [q.speaker_text for q in qs] == ["Stop Stansted Expansion chairman Peter Sanders"] + [
         "Michael Tyler, a spokesman for the campaign"] * 2
+
+
+def test_he_and_she_go_to_the_last_man_and_woman_named():
+    _, qs = quotes_of("Title\n\nDonald Trump debated Hillary Clinton on Monday.\n\n"
+                      "\"I will win,\" she said. \"You will not,\" he replied.\n\n"
+                      "Kim Lee met Jordan Smith. \"Fine,\" she said.\n")
+    assert [(q.speaker_text, q.speaker) for q in qs] == [
+        ("she", "Hillary Clinton"), ("he", "Donald Trump"), ("she", "Kim Lee")]  # not the man named after her

@@ -134,6 +134,8 @@ class Lexicons:
     particles: frozenset[str]  # folded name particles written apart: bin, de, van, der
     hyphen_particles: frozenset[str]  # folded particles joined by a hyphen: al, el, ash
     stopwords: frozenset[str]  # folded English function words
+    male_names: frozenset[str] = frozenset()  # folded given names given mostly to men
+    female_names: frozenset[str] = frozenset()  # folded given names given mostly to women
 
 
 def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> None:
@@ -219,26 +221,42 @@ def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozense
         places.setdefault(fold(region), (region, "LOC"))
 
 
-def _given_names(stop: frozenset[str]) -> frozenset[str]:
-    """US census given names plus gender-guesser's ~48,000 international ones.
+def _given_names(stop: frozenset[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """US census given names plus gender-guesser's ~48,000 international ones: all of them,
+    then those given mostly to men and those given mostly to women (neither: "Jordan", "Kim").
 
+    The sex of a name: the census list where it is more than twice as frequent ("Donald" is
+    also a rare woman's name there), else gender-guesser's mark ("M", "1M", "?M" for men).
     gender-guesser also lists words such as "The" and "In" as rare names: its entries that are
     English function words are left out (the census list keeps "Will" and "May").
     """
-    out: set[str] = set()
+    freq: dict[str, dict[str, float]] = {"M": {}, "F": {}}
     pkg = resources.files("names")
-    for fname in ("dist.male.first", "dist.female.first"):
+    for fname, sex in (("dist.male.first", "M"), ("dist.female.first", "F")):
         for line in pkg.joinpath(fname).read_text(encoding="utf-8").splitlines():
             if line.strip():
-                out.add(fold(line.split()[0]))
+                name, share = line.split()[:2]
+                freq[sex][fold(name)] = float(share)
+    out = set(freq["M"]) | set(freq["F"])
+    sex_of: dict[str, str] = {}
+    for key in out:
+        m, f = freq["M"].get(key, 0.0), freq["F"].get(key, 0.0)
+        if m > 2 * f or f > 2 * m:
+            sex_of[key] = "M" if m > f else "F"
     raw = resources.files("gender_guesser").joinpath("data", "nam_dict.txt").read_bytes()
     for line in raw.decode("latin-1").splitlines():
         if line and not line.startswith("#") and len(line) > 30:
             name = line[3:29].strip()
             # Entries join name parts with "+" ("Abd+al"); only single plain words are kept.
             if name.isalpha() and name[:1].isupper() and fold(name) not in stop:
-                out.add(fold(name))
-    return frozenset(out)
+                key = fold(name)
+                if key not in out:
+                    out.add(key)
+                    mark = line[1] if line[1] in "MF" else line[0]  # "? " is either
+                    if mark in "MF":
+                        sex_of[key] = mark
+    return (frozenset(out), frozenset(k for k, v in sex_of.items() if v == "M"),
+            frozenset(k for k, v in sex_of.items() if v == "F"))
 
 
 def _surnames(stop: frozenset[str], limit: int = 30_000) -> frozenset[str]:
@@ -260,7 +278,7 @@ def load() -> Lexicons:
     from stop_words import get_stop_words
 
     stop = frozenset(fold(w) for w in get_stop_words("en"))
-    given = _given_names(stop)
+    given, male, female = _given_names(stop)
     places: dict[str, tuple[str, str]] = {}
     demonyms: dict[str, str] = {}
     _countries(places, demonyms)
@@ -278,4 +296,5 @@ def load() -> Lexicons:
     surnames = _surnames(stop)
     _first_of_pairs(places, given | surnames | demonyms.keys())
     return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,
-                    titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop)
+                    titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop,
+                    male_names=male, female_names=female)

@@ -31,6 +31,7 @@ from transforms.lexicons import (
     ORG_HEADS,
     Lexicons,
     fold,
+    is_common_word,
     load,
 )
 
@@ -335,7 +336,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if cut is not None:
         return (classify(text, toks[:cut], lex, ctx._replace(shouting=False))
                 + classify(text, toks[cut + 1:], lex, ctx._replace(initial=False, shouting=False)))
-    if last in lex.surnames:
+    if last in lex.surnames or _foreign_name(toks, lex):
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]
 
@@ -347,6 +348,19 @@ def _initial_and_name(toks: list[Token], lex: Lexicons) -> bool:
         return False
     place = f"{_COMPASS.get(toks[0].text, '')} {toks[1].key}".strip()
     return place not in lex.places and place not in lex.demonyms
+
+
+_PEOPLE_ADJECTIVE = re.compile(r"(?:ian|ean|ese|ish)$")  # "European", "Bosnian": not names
+_NAME_SHAPED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+|['’][A-Z][a-z]+)?")
+
+
+def _foreign_name(toks: list[Token], lex: Lexicons) -> bool:
+    """Two or three words shaped like names, none an English word or a people's ("Noureddine
+    Morceli", "Rustu Recber", "Jean-Michel Monin"): a person whose names the census lists lack.
+    (Places, organisation heads and the lexicons' names were tried before.)"""
+    return 2 <= len(toks) <= 3 and any(len(t.text) >= 5 for t in toks) and all(  # not "Lib Dems"
+        _NAME_SHAPED.fullmatch(t.text) and not is_common_word(t.key) and t.key not in lex.demonyms
+        and t.text not in NORP_GROUPS and not _PEOPLE_ADJECTIVE.search(t.key) for t in toks)
 
 
 def _opens_a_place(text: str, toks: list[Token], lex: Lexicons) -> bool:

@@ -26,6 +26,11 @@ _NOUN_AFTER = re.compile(r"\s+[a-z]")
 _RELATIVE_BEFORE = re.compile(r",?\s+(?:whom|who|which)\s+$")
 
 
+#: The sex a pronoun excludes, and the titles that tell a person's.
+_OTHER_SEX = {"he": "F", "she": "M"}
+_TITLE_SEX = {"mr": "M", "sir": "M", "lord": "M", "mrs": "F", "ms": "F", "miss": "F", "dame": "F", "lady": "F"}
+
+
 class SpeakerResolver:
     """Turns speaker phrases into canonical names, remembering roles and the last person named."""
 
@@ -63,6 +68,8 @@ class SpeakerResolver:
             if rel:
                 # "Trump, whom he called a 'con artist'": he is not Trump.
                 before = [p for p in before if p.end != rel.start()]
+            # "he" is not the last woman named, nor "she" the last man
+            before = [p for p in before if self._sex(p) != _OTHER_SEX.get(key)]
             if before:
                 p = max(before, key=lambda r: r.end)
                 return p.name, p.entity_id
@@ -95,6 +102,14 @@ class SpeakerResolver:
         if role_text and pick.entity_type == PERSON:
             self.roles[DETERMINER.sub("", fold(role_text))] = pick
         return pick.name, pick.entity_id
+
+    def _sex(self, person: Resolved) -> str | None:
+        """"M" or "F" when a person's title or given name tells, else None ("Jordan", "Kerry")."""
+        title = fold(person.title or "").rstrip(".")
+        if title in _TITLE_SEX:
+            return _TITLE_SEX[title]
+        lex, first = self.entities.lex, fold(person.name.split()[0])
+        return "M" if first in lex.male_names else "F" if first in lex.female_names else None
 
     def _described(self, head: str, end: int, full_end: int) -> tuple[str | None, str | None]:
         """The speaker of a phrase whose person only describes it ("a Trump supporter",
