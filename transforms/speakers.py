@@ -69,10 +69,10 @@ class SpeakerResolver:
                 # "Trump, whom he called a 'con artist'": he is not Trump.
                 before = [p for p in before if p.end != rel.start()]
             # "he" is not the last woman named, nor "she" the last man
-            before = [p for p in before if self._sex(p) != _OTHER_SEX.get(key)]
-            if before:
-                p = max(before, key=lambda r: r.end)
-                return p.name, p.entity_id
+            other = _OTHER_SEX.get(key)
+            for p in sorted(before, key=lambda r: r.end, reverse=True):
+                if other is None or self._sex(p) != other:
+                    return p.name, p.entity_id
             return None, None
         found = self._mentions_in(start, end)
         people = [r for r in found if r.entity_type == PERSON]
