@@ -358,3 +358,10 @@ def test_a_name_in_no_lexicon_and_no_dictionary_is_a_person():
                   "and Lib Dems fans cheered.")
     assert {("Noureddine Morceli", PERSON), ("Rustu Recber", PERSON), ("Jean-Michel Monin", PERSON)} <= set(found)
     assert not any(t in ("Latin American", "Lib Dems") and e == PERSON for t, e in found)
+
+
+def test_more_title_words_before_a_given_name_stay_in_the_title():
+    found = [(m.text, m.entity_type, m.title) for m in extract_mentions(
+        "He met Miss Universe Alicia Machado and President Luiz Inacio Lula da Silva.")]
+    assert ("Alicia Machado", PERSON, "Miss Universe") in found
+    assert ("Luiz Inacio Lula da Silva", PERSON, "President") in found  # names, not title words

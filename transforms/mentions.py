@@ -308,13 +308,15 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if titled:
         if _is_role(toks[0].key, lex) and len(toks) == 1:
             return []
-        if of_what and toks[0].key not in lex.given_names:
-            # What the role is of, then maybe who holds it: "Minister of Foreign Affairs Sergei
-            # Lavrov"; "MP for Birkenhead", "the Prince of Wales" name nobody.
-            given = next((i for i, t in enumerate(toks) if t.key in lex.given_names), None)
-            if given is None:
+        if toks[0].key not in lex.given_names:
+            # More of the title, then who holds it: "Minister of Foreign Affairs Sergei Lavrov",
+            # "Miss Universe Alicia Machado". What a role is of names nobody: "MP for
+            # Birkenhead", "the Prince of Wales".
+            given = next((i for i in range(1, len(toks) - 1) if toks[i].key in lex.given_names), None)
+            if given is not None and all(_no_name_word(t, lex) for t in toks[:given]):  # not "Luiz Inacio Lula"
+                toks = toks[given:]
+            elif of_what:
                 return classify(text, toks, lex, ctx._replace(initial=False, shouting=False))
-            toks = toks[given:]
         return [_mention(text, toks, PERSON, title=text[title_start:toks[0].start].strip())]
     if len(toks) == 1:
         return [_single(text, toks[0], lex, ctx)]
@@ -348,6 +350,13 @@ def _initial_and_name(toks: list[Token], lex: Lexicons) -> bool:
         return False
     place = f"{_COMPASS.get(toks[0].text, '')} {toks[1].key}".strip()
     return place not in lex.places and place not in lex.demonyms
+
+
+def _no_name_word(tok: Token, lex: Lexicons) -> bool:
+    """A word of a title, never of a name: a common word ("Universe", "Constable"), a role, an
+    acronym ("SEAL", "DJ") or a people's ("Jewish")."""
+    return (is_common_word(tok.key) or _is_role(tok.key, lex) or tok.key in lex.demonyms
+            or (tok.text.isupper() and len(tok.text) > 1))
 
 
 _PEOPLE_ADJECTIVE = re.compile(r"(?:ian|ean|ese|ish)$")  # "European", "Bosnian": not names
