@@ -505,3 +505,10 @@ def test_he_and_she_go_to_the_last_man_and_woman_named():
                       "Kim Lee met Jordan Smith. \"Fine,\" she said.\n")
     assert [(q.speaker_text, q.speaker) for q in qs] == [
         ("she", "Hillary Clinton"), ("he", "Donald Trump"), ("she", "Kim Lee")]  # not the man named after her
+
+
+def test_a_nationality_is_no_speaker_and_a_dashed_aside_is_not_part_of_one():
+    _, qs = quotes_of("Title\n\nAndy Roddick lost. \"I played badly,\" the American said.\n\n"
+                      "B&B - which has a 22% share of the market - said: \"Demand is strong.\"\n")
+    assert [(q.speaker_text, q.speaker) for q in qs] == [
+        ("the American", None), ("B&B - which has a 22% share of the market -", "B&B")]

@@ -15,7 +15,8 @@ from transforms.lexicons import ORG_HEADS, fold
 from transforms.quote_marks import QuoteSpan
 from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
 
-_RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b")
+# also a dash before a lowercase word: "B&B - which has a 22% share -" (not "LONDON (Reuters) - Trump")
+_RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b| [-–—] (?=[a-z])")
 # A person's name is a modifier, not the speaker, when a noun it describes follows inside the
 # speaker phrase: after a possessive ("Grayson's spokeswoman") or after a determiner ("a Trump
 # supporter", "one Clinton aide"). "Trump was ..." keeps Trump.
@@ -91,6 +92,8 @@ class SpeakerResolver:
             bare = DETERMINER.sub("", phrase)
             if fold(bare.split()[0]) in POSSESSIVE_DETERMINERS:  # "His chief aide": unnamed
                 return None, None
+            if fold(bare) in self.entities.lex.demonyms:
+                return None, None  # "the American": a description, like "a spokesman"
             if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
                 return bare, None
             return None, None
