@@ -512,3 +512,9 @@ def test_a_nationality_is_no_speaker_and_a_dashed_aside_is_not_part_of_one():
                       "B&B - which has a 22% share of the market - said: \"Demand is strong.\"\n")
     assert [(q.speaker_text, q.speaker) for q in qs] == [
         ("the American", None), ("B&B - which has a 22% share of the market -", "B&B")]
+
+
+def test_a_capital_that_only_opens_the_sentence_names_no_speaker():
+    _, qs = quotes_of("Title\n\n\"It was chaos,\" one attendee said.\n\n"
+                      "One attendee said: \"It was chaos.\"\n\n\"We are ready,\" Microsoft said.\n")
+    assert [q.speaker for q in qs] == [None, None, "Microsoft"]

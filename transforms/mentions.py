@@ -51,9 +51,11 @@ the a an but and or nor in on at of for to from by with as if so yet this that t
 its their our my your while when after before since until although though because whether both
 either neither
 """.split())
+FUNCTION_WORDS = _FUNCTION
 # Days, months and the holidays news dates things by: times, not entities.
 _HOLIDAYS = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah", "Passover")
-_DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
+DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
+_DATES = DATES
 #: The initial of a given name: "D." in "D. Blenkiron", "J." in "J. Edgar Hoover".
 _INITIAL = re.compile(r"[A-Z]\.")
 _COMPASS = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}

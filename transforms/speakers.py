@@ -12,6 +12,7 @@ from bisect import bisect_right
 
 from transforms.attribution import DETERMINER, PERSON_PRONOUNS, POSSESSIVE_DETERMINERS, PRONOUNS
 from transforms.lexicons import ORG_HEADS, fold
+from transforms.mentions import DATES, FUNCTION_WORDS
 from transforms.quote_marks import QuoteSpan
 from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
 
@@ -27,6 +28,11 @@ _NOUN_AFTER = re.compile(r"\s+[a-z]")
 _RELATIVE_BEFORE = re.compile(r",?\s+(?:whom|who|which)\s+$")
 
 
+#: Closed classes that open sentences: function words, quantifiers, pronouns, sentence adverbs.
+_SENTENCE_OPENERS = FUNCTION_WORDS | frozenset("""
+one another some several other others many few any all each every most none such it i there why
+however meanwhile instead therefore thus also still even only now then
+""".split())
 #: The sex a pronoun excludes, and the titles that tell a person's.
 _OTHER_SEX = {"he": "F", "she": "M"}
 _TITLE_SEX = {"mr": "M", "sir": "M", "lord": "M", "mrs": "F", "ms": "F", "miss": "F", "dame": "F", "lady": "F"}
@@ -90,11 +96,16 @@ class SpeakerResolver:
             # canonical speaker, but an organisation described by its head noun is ("the
             # defense ministry" -> "defense ministry").
             bare = DETERMINER.sub("", phrase)
-            if fold(bare.split()[0]) in POSSESSIVE_DETERMINERS:  # "His chief aide": unnamed
+            first = fold(bare.split()[0])
+            if first in POSSESSIVE_DETERMINERS:  # "His chief aide": unnamed
                 return None, None
             if fold(bare) in self.entities.lex.demonyms:
                 return None, None  # "the American": a description, like "a spokesman"
-            if fold(bare.split()[-1]) in ORG_HEADS or bare[:1].isupper():
+            if fold(bare.split()[-1]) in ORG_HEADS:
+                return bare, None
+            # A capital that only opens the sentence names nobody: "One attendee", "In January
+            # the MPs", "Friday".
+            if bare[:1].isupper() and not self._opens_sentence_only(first, bare):
                 return bare, None
             return None, None
         if pick.entity_type == PERSON and (
@@ -105,6 +116,15 @@ class SpeakerResolver:
         if role_text and pick.entity_type == PERSON:
             self.roles[DETERMINER.sub("", fold(role_text))] = pick
         return pick.name, pick.entity_id
+
+    def _opens_sentence_only(self, first: str, phrase: str) -> bool:
+        """Whether the capital of a phrase's first word is only the sentence's: a function word,
+        a quantifier, a sentence adverb or a date ("In January the MPs", "One attendee",
+        "However they", "Possibly", "Friday"), not a name that is also one ("May")."""
+        if not (first in _SENTENCE_OPENERS or first in DATES or first.endswith("ly")):
+            return False
+        lex = self.entities.lex
+        return not (first in lex.surnames or first in lex.given_names)
 
     def _sex(self, person: Resolved) -> str | None:
         """"M" or "F" when a person's title or given name tells, else None ("Jordan", "Kerry")."""
