@@ -127,7 +127,7 @@ class SpeakerResolver:
         return not (first in lex.surnames or first in lex.given_names)
 
     def _sex(self, person: Resolved) -> str | None:
-        """"M" or "F" when a person's title or given name tells, else None ("Jordan", "Kerry")."""
+        """"M" or "F" when a person's title or given name tells, else None ("Kerry", "Taylor")."""
         title = fold(person.title or "").rstrip(".")
         if title in _TITLE_SEX:
             return _TITLE_SEX[title]
