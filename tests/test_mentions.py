@@ -365,3 +365,10 @@ def test_more_title_words_before_a_given_name_stay_in_the_title():
         "He met Miss Universe Alicia Machado and President Luiz Inacio Lula da Silva.")]
     assert ("Alicia Machado", PERSON, "Miss Universe") in found
     assert ("Luiz Inacio Lula da Silva", PERSON, "President") in found  # names, not title words
+
+
+def test_saint_st_and_st_dot_name_one_place():
+    assert ("St Louis", GPE) in types("They flew to St Louis on Monday.")
+    ents = resolve_article({"title": None, "standfirst": None,
+                            "body": "He left St Petersburg. Saint Petersburg is cold."})
+    assert {r.name for r in ents.resolved} == {"Saint Petersburg"}

@@ -170,6 +170,18 @@ def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> 
             places[fold(dotted)] = (canonical, kind)
 
 
+def _saints(places: dict[str, tuple[str, str]]) -> None:
+    """"Saint X", "St. X" and "St X" name one place: British copy drops the dot ("St Louis",
+    "St Petersburg"), geonames keeps one form. The "Saint" form wins ("St Petersburg" is
+    Saint Petersburg, not the smaller St. Petersburg of Florida)."""
+    for prefix in ("saint ", "st. ", "st "):
+        for key, place in list(places.items()):
+            if key.startswith(prefix):
+                rest = key[len(prefix):]
+                for other in ("saint ", "st. ", "st "):
+                    places.setdefault(other + rest, place)
+
+
 def _first_of_pairs(places: dict[str, tuple[str, str]], not_places: frozenset[str]) -> None:
     """A country named "X and Y" goes by X alone: "Bosnia", "Antigua", "Saint Vincent" (not
     when X is a plural, a people or a person's name: "Turks and Caicos Islands", "Wallis and
@@ -296,6 +308,7 @@ def load() -> Lexicons:
     hyphened = frozenset(p.rstrip("-") for p in prefixes if p.endswith("-")) | particles
     surnames = _surnames(stop)
     _first_of_pairs(places, given | surnames | demonyms.keys())
+    _saints(places)
     _common_words()
     lexicons = Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,
                         titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop,
