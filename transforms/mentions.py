@@ -46,23 +46,20 @@ _NOT_IN_A_NAME = _CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
 # "St" in a run is a saint's name, not a role: "Paris St Germain", "St Helens".
 _SAINTS = frozenset({"st", "st.", "saint", "ste", "ste."})
 # Closed-class words that never start a name, wherever they stand.
-_FUNCTION = frozenset("""
+FUNCTION_WORDS = frozenset("""
 the a an but and or nor in on at of for to from by with as if so yet this that these those his her
 its their our my your while when after before since until although though because whether both
 either neither
 """.split())
-FUNCTION_WORDS = _FUNCTION
 # Days, months and the holidays news dates things by: times, not entities.
 _HOLIDAYS = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah", "Passover")
 DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
-_DATES = DATES
 #: The initial of a given name: "D." in "D. Blenkiron", "J." in "J. Edgar Hoover".
 _INITIAL = re.compile(r"[A-Z]\.")
 _COMPASS = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}
 _SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
 _POSSESSIVE = ("’s", "'s", "’", "'")
 POSSESSIVE_S = _POSSESSIVE[:2]  # "’s" and "'s"
-_POSSESSIVE_S = POSSESSIVE_S
 
 
 class Token(NamedTuple):
@@ -179,7 +176,7 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, i
         else:
             start = s
         prev_end = e
-        if text.endswith(_POSSESSIVE_S, s, e):
+        if text.endswith(POSSESSIVE_S, s, e):
             spans.append((start, e))
             start = -1
     if start >= 0:
@@ -196,7 +193,7 @@ def _span_tokens(span: str) -> list[Token]:
 
 
 def _strip_possessive(tok: Token) -> Token:
-    for suf in _POSSESSIVE_S:
+    for suf in POSSESSIVE_S:
         if tok.text.endswith(suf) and len(tok.text) > len(suf):
             return _token(tok.start, tok.end - len(suf), tok.text[: -len(suf)])
     return tok
@@ -234,9 +231,9 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if (initial and toks and toks[0].key in lex.stopwords and not toks[0].text.isupper()
             and not _opens_a_place(text, toks, lex)):  # "New York is big": "New" stays
         toks = toks[1:]
-    while toks and (toks[0].key in _FUNCTION or toks[0].key in _DATES):
+    while toks and (toks[0].key in FUNCTION_WORDS or toks[0].key in DATES):
         toks = toks[1:]
-    while toks and (toks[-1].key in _DATES or toks[-1].key in _CONNECTORS
+    while toks and (toks[-1].key in DATES or toks[-1].key in _CONNECTORS
                     or toks[-1].key in lex.particles):
         toks = toks[:-1]
     if not toks:
@@ -468,7 +465,7 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
         return _new_tuple(Mention, (tok.start, tok.end, tok.text, PERSON, None, None))
     place_before = ctx.place_before if tok.start == 0 else _place_before(text, tok.start)
     if place_before and not (ctx.possessive_after if tok.end == len(text)
-                             else text.startswith(_POSSESSIVE_S, tok.end)):
+                             else text.startswith(POSSESSIVE_S, tok.end)):
         return _new_tuple(Mention, (tok.start, tok.end, tok.text, LOC, None, None))
     if key in lex.surnames and not initial:
         return _new_tuple(Mention, (tok.start, tok.end, tok.text, PERSON, None, None))
@@ -517,7 +514,7 @@ def forget_spans() -> None:
 
 #: Lone words that never start or make a name in any context ("The", "But", "December"): a
 #: seventh of all candidate spans in news copy, skipped before their context is worked out.
-_NEVER_A_NAME = frozenset(v for w in _FUNCTION | _DATES for v in (w.capitalize(), w.upper()))
+_NEVER_A_NAME = frozenset(v for w in FUNCTION_WORDS | DATES for v in (w.capitalize(), w.upper()))
 
 
 def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
@@ -540,7 +537,7 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
                 shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
             shouting = shouting_lines[line_start]
         flags = (sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
-                 _place_before(text, s0), text.startswith(_POSSESSIVE_S, e0))
+                 _place_before(text, s0), text.startswith(POSSESSIVE_S, e0))
         rels = _MEMO.get((lex_id, span, *flags))
         if rels is None:
             rels = span_mentions(span, SpanContext(*flags), lex)

@@ -15,7 +15,18 @@ from typing import NamedTuple
 
 from transforms.ids import stable_id
 from transforms.lexicons import LEGAL_FORMS, Lexicons, fold, is_common_word, load
-from transforms.mentions import GPE, LOC, MISC, NORP, ORG, PERSON, WORD_CHAR, Mention
+from transforms.mentions import (
+    GPE,
+    LOC,
+    MISC,
+    NORP,
+    ORG,
+    PERSON,
+    POSSESSIVE_S,
+    WORD_CHAR,
+    Mention,
+    sentence_initial,
+)
 
 _ORG_STOP = {"of", "the", "and", "for", "&", "on"}
 # "he X" scans five times faster than "\b[Tt]he X": a literal prefix lets the engine skip ahead.
@@ -201,10 +212,9 @@ class ArticleEntities:
         if _needs_article(m.text, etype, m.canonical):
             # A lone word typed from context yields to a person the article names in full.
             full = self.person(m.text)
-            org = self._company(m.text, etype)
             if full:
                 etype, name = PERSON, full
-            elif org:  # a company named in full, then by its first word
+            elif org := self._company(m.text, etype):  # a company named in full, then by its first word
                 etype, name = ORG, org if _legal_form_only(org) else m.text
             elif etype == PERSON and m.text in self._after_the:
                 etype = MISC
@@ -268,8 +278,6 @@ def _only_at_sentence_starts(mentions: list[tuple[str, Mention]], fields: dict[s
     """Common words typed MISC that the article capitalises only where a sentence or a line
     starts: "Attendance: 12,000", "Analysts said", "Police arrested": capitals of position, not
     names. One written with a capital inside a sentence ("the Senate", "beat Arsenal") is a name."""
-    from transforms.mentions import POSSESSIVE_S, sentence_initial
-
     starts: set[str] = set()
     inside: set[str] = set()
     for field, m in mentions:
