@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import re
 import unicodedata
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -160,8 +161,9 @@ def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> 
                 demonyms.setdefault(fold(demonym + "s"), demonym)
     for c in pycountry.countries:
         canonical = getattr(c, "common_name", None) or c.name
-        for alias in {c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)} - {None}:
-            places.setdefault(fold(alias), places.get(fold(canonical), (canonical, "GPE")))
+        for alias in (c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)):
+            if alias:
+                places.setdefault(fold(alias), places.get(fold(canonical), (canonical, "GPE")))
     for short, canonical in _SHORT_NAMES.items():
         places.setdefault(fold(short), places.get(fold(canonical), (canonical, "GPE")))
     for dotted, canonical in _DOTTED.items():
@@ -182,7 +184,7 @@ def _saints(places: dict[str, tuple[str, str]]) -> None:
                     places.setdefault(other + rest, place)
 
 
-def _first_of_pairs(places: dict[str, tuple[str, str]], not_places: frozenset[str]) -> None:
+def _first_of_pairs(places: dict[str, tuple[str, str]], not_places: AbstractSet[str]) -> None:
     """A country named "X and Y" goes by X alone: "Bosnia", "Antigua", "Saint Vincent" (not
     when X is a plural, a people or a person's name: "Turks and Caicos Islands", "Wallis and
     Futuna"; nor from an official name: "Republic of Trinidad and Tobago")."""
@@ -307,7 +309,7 @@ def load() -> Lexicons:
     particles = frozenset(p for p in prefixes if not p.endswith("-") and p.isalpha() and p not in stop)
     hyphened = frozenset(p.rstrip("-") for p in prefixes if p.endswith("-")) | particles
     surnames = _surnames(stop)
-    _first_of_pairs(places, given | surnames | demonyms.keys())
+    _first_of_pairs(places, given | surnames | frozenset(demonyms))
     _saints(places)
     _common_words()
     lexicons = Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,

@@ -333,10 +333,10 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if any(w in lex.places for w in folded) and not all(w in lex.places for w in folded):
         return [_mention(text, toks, ORG)]
     # "Supporters of Dole": a connector that made no organisation or place joins nothing.
-    cut = next((i for i, t in enumerate(toks) if t.key in _CONNECTORS and i > 0), None)
-    if cut is not None:
-        return (classify(text, toks[:cut], lex, ctx._replace(shouting=False))
-                + classify(text, toks[cut + 1:], lex, ctx._replace(initial=False, shouting=False)))
+    joint = next((i for i, t in enumerate(toks) if t.key in _CONNECTORS and i > 0), None)
+    if joint is not None:
+        return (classify(text, toks[:joint], lex, ctx._replace(shouting=False))
+                + classify(text, toks[joint + 1:], lex, ctx._replace(initial=False, shouting=False)))
     if last in lex.surnames or _foreign_name(toks, lex):
         return [_mention(text, toks, PERSON)]
     return [_mention(text, toks, MISC)]

@@ -195,10 +195,11 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             q.speaker, q.speaker_entity_id = resolver.resolve(attr.speaker_text, attr.start, attr.end)
         else:
             opens_paragraph = sp.open_pos == blk_first.start
-            same_paragraph = prev is not None and prev_span.last_block == sp.first_block
-            after_quote_paragraph = (prev is not None and opens_paragraph
-                                     and prev_span.last_block == sp.first_block - 1)
-            tight = same_paragraph and _only_attribution_between(body, prev_span, prev, sp)
+            same_paragraph = after_quote_paragraph = tight = False
+            if prev is not None and prev_span is not None:
+                same_paragraph = prev_span.last_block == sp.first_block
+                after_quote_paragraph = opens_paragraph and prev_span.last_block == sp.first_block - 1
+                tight = same_paragraph and _only_attribution_between(body, prev_span, prev, sp)
             subject = None
             if not (after_quote_paragraph or tight):
                 if _is_label(body, sp, blk_first.start) or _title_like(stripped, words):

@@ -194,8 +194,8 @@ class ArticleEntities:
             return next(iter(fulls))
         if fulls and len({_surname_key(f, self.lex) for f in fulls}) == 1:
             longest = max(fulls, key=len)
-            words = set(longest.split())
-            if all(set(f.split()) <= words for f in fulls):  # "Ted Cruz", "Rafael Edward Ted Cruz"
+            longest_words = set(longest.split())
+            if all(set(f.split()) <= longest_words for f in fulls):  # "Ted Cruz", "Rafael Edward Ted Cruz"
                 return longest
             # Two people of one name ("Ted Cruz" and his father "Rafael Cruz"): one whose first
             # word is a given name (not "Crooked Hillary Clinton", "Team Trump": a headline's
