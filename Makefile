@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.newsetl-installed
+NATIVE := build/native/manifest.json
 
 .PHONY: setup run test lint bench instructions lock clean server serve
 
-setup: $(STAMP)
+setup: $(STAMP) $(NATIVE)
 
 # Python packages from the lock file; the report's CSS/JS (Bootstrap, jQuery, ...) from npm,
 # pinned by package-lock.json, so Data Docs render without network (expectations/assets.py).
@@ -18,11 +19,17 @@ $(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(STAMP)
 
-run: $(STAMP)
+# The transforms compiled to C by mypyc (transforms/native.py), rebuilt when a source changes.
+# They run only while they match the source; a failed build leaves the pure-Python source
+# running (slower), so it does not stop setup.
+$(NATIVE): $(STAMP) $(wildcard transforms/*.py)
+	-NEWSETL_PURE_PYTHON=1 $(BIN)/python -c 'import sys; from transforms.native import build; sys.exit(build())'
+
+run: setup
 	$(BIN)/newsetl run
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: $(STAMP)
+test: setup
 	@$(BIN)/python -m pytest -q -rs; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest ran no tests: failing" >&2; exit 1; fi; exit $$rc
 
@@ -40,22 +47,23 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Extraction on one core in memory, then the real flow over the BBC corpus copied tenfold
 # (about 21,000 articles) with 1 and 2 worker processes: articles/s, stages, peak RSS, start-up.
-bench: $(STAMP)
+bench: setup
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_flow.py --copies 10 --workers 1 2
 
 # CPU instructions per article of the extraction (needs valgrind): repeats within 0.5%
-instructions: $(STAMP)
+instructions: setup
 	$(BIN)/python benchmarks/instructions.py
 
 lock: $(STAMP)
-	@printf '%s\n' "# Full pinned dependency tree of newsetl (runtime + dev), made with pip freeze in the tested venv." \
-	  "# Regenerate with make lock after changing pyproject.toml." > requirements.lock.new
+	@printf '%s\n' '# Full pinned dependency tree of newsetl (runtime + dev), made with `pip freeze` in the tested venv.' \
+	  '# Regenerate with `make lock` after changing pyproject.toml.' > requirements.lock.new
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' >> requirements.lock.new
 	@mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules .prefect warehouse/*.duckdb warehouse/*.duckdb.wal warehouse/*.gx
+	rm -rf $(VENV) build node_modules .prefect warehouse/*.duckdb warehouse/*.duckdb.wal warehouse/*.gx

@@ -67,7 +67,7 @@ def _alternation(words: list[str]) -> str:
 
 
 _CUE_ALT = _alternation(sorted(set(CUES)))
-_CUE = re.compile(r"\b(?:" + _alternation(sorted({*CUES, *(c.title() for c in CUES), "according to",
+_CUE = re.compile(r"\b(?:" + _alternation(sorted({*CUES, *[c.title() for c in CUES], "according to",
                                                  "According to"})) + r")\b")
 # Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
 # (see LABEL_BEFORE), but "called Trump a 'pathological liar'" is Cruz's words.

@@ -1,0 +1,124 @@
+"""The transforms compiled to C with mypyc, used only while they match their source.
+
+Extraction is pure Python in a hot loop (regexes, dict lookups, small tuples for every
+capitalised word); mypyc compiles those typed modules to C extensions that run the same code
+about a third faster. ``make setup`` builds them once into ``build/native/``:
+
+    .venv/bin/python -m transforms.native            # build (needs mypy and a C compiler)
+    NEWSETL_PURE_PYTHON=1 .venv/bin/newsetl run ...  # ignore the build, run the source
+
+The build records the SHA-256 of every source it compiled. ``enable`` (called when the
+``transforms`` package is imported) puts the compiled modules first on the package's path only
+when every recorded hash still matches the source and the interpreter is the one they were
+built for; otherwise it warns once and the source runs. An edited rule therefore never runs as
+its stale compiled self. The compiled modules call each other directly, so it is all or none.
+
+Compiled code checks declared types at run time: ``mypy transforms`` must pass (``make lint``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+BUILD = ROOT / "build" / "native"
+MANIFEST = BUILD / "manifest.json"
+GROUP = "newsetl_transforms"  # names the shared library: newsetl_transforms__mypyc.*.so
+
+# Not compiled: the package, this module (it decides whether compiled code runs), and the two
+# that build Polars frames: their time is in Polars, and type-checking Polars for mypyc
+# would triple the build.
+_SKIP = {"__init__.py", "native.py", "frames.py", "schema.py"}
+
+
+def sources() -> list[Path]:
+    """The modules mypyc compiles, sorted."""
+    return sorted(p for p in PACKAGE.glob("*.py") if p.name not in _SKIP)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _interpreter() -> str:
+    return f"{sys.implementation.cache_tag}-{sys.platform}"
+
+
+def stale_reason(manifest: dict) -> str | None:
+    """Why a build recorded in ``manifest`` must not run, or None when it matches the source."""
+    if manifest.get("error"):
+        return f"the last build failed: {manifest['error']}"
+    if manifest.get("interpreter") != _interpreter():
+        return f"built for {manifest.get('interpreter')}, this is {_interpreter()}"
+    built = manifest.get("sources", {})
+    now = {p.name: _digest(p) for p in sources()}
+    changed = sorted(n for n in now.keys() | built.keys() if now.get(n) != built.get(n))
+    if changed:
+        return f"{', '.join(changed)} changed since the build"
+    return None
+
+
+def enable(package_path: list[str]) -> bool:
+    """Put the compiled modules ahead of the source on ``package_path`` when they match it."""
+    if os.environ.get("NEWSETL_PURE_PYTHON") or not MANIFEST.is_file():
+        return False
+    try:
+        manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        reason: str | None = f"unreadable manifest ({exc})"
+    else:
+        reason = stale_reason(manifest)
+    if reason is not None:
+        warnings.warn(f"newsetl: running the transforms as pure Python (slower): {reason}; "
+                      "`make setup` rebuilds them", RuntimeWarning, stacklevel=2)
+        return False
+    if str(BUILD) not in sys.path:
+        sys.path.append(str(BUILD))  # the shared library every compiled module loads
+    package_path.insert(0, str(BUILD / "transforms"))
+    return True
+
+
+def is_compiled(module: object) -> bool:
+    """Whether ``module`` was loaded from a compiled extension."""
+    return str(getattr(module, "__file__", "")).endswith((".so", ".pyd"))
+
+
+def build() -> int:
+    """Compile ``sources()`` into ``BUILD`` and write the manifest; 1 (and a manifest that
+    says why) when mypyc or the C compiler fails, so the source keeps running."""
+    shutil.rmtree(BUILD, ignore_errors=True)
+    BUILD.mkdir(parents=True)
+    digests = {p.name: _digest(p) for p in sources()}
+    manifest: dict = {"interpreter": _interpreter(), "sources": digests}
+    try:
+        from mypyc.build import mypycify
+        from setuptools import setup
+
+        cwd = Path.cwd()
+        os.chdir(BUILD.parent)  # away from pyproject.toml, which would make setuptools build newsetl
+        try:
+            # The options of [tool.mypy] in pyproject.toml, which mypy finds only from the root.
+            extensions = mypycify(["--ignore-missing-imports", "--python-version", "3.11",
+                                   *(str(p) for p in sources())],
+                                  target_dir="native-c", group_name=GROUP)
+            setup(name="newsetl-native", ext_modules=extensions,
+                  script_args=["-q", "build_ext", "--build-lib", str(BUILD), "--build-temp", "native-obj"])
+        finally:
+            os.chdir(cwd)
+    except (Exception, SystemExit) as exc:  # setuptools reports compiler errors as SystemExit
+        manifest = {"interpreter": _interpreter(), "error": f"{type(exc).__name__}: {exc}"[:500]}
+        print(f"newsetl: compiling the transforms failed, the source will run: {manifest['error']}",
+              file=sys.stderr)
+    (BUILD / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return 1 if "error" in manifest else 0
+
+
+if __name__ == "__main__":
+    sys.exit(build())
