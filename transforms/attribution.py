@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from transforms.lexicons import fold
 from transforms.sentences import sentence_end
 
-CUES = [*"""
+CUES: Final = [*"""
 said says say saying told tells tell added adds wrote writes write declared declares warned warns
 insisted insists asked asks explained explains noted notes stated argued argues claimed
 claims continued continues replied replies responded responds answered answers sneered tweeted
@@ -66,94 +67,94 @@ def _alternation(words: list[str]) -> str:
     return pattern(trie)
 
 
-_CUE_ALT = _alternation(sorted(set(CUES)))
-_CUE = re.compile(r"\b(?:" + _alternation(sorted({*CUES, *[c.title() for c in CUES], "according to",
+_CUE_ALT: Final = _alternation(sorted(set(CUES)))
+_CUE: Final = re.compile(r"\b(?:" + _alternation(sorted({*CUES, *[c.title() for c in CUES], "according to",
                                                  "According to"})) + r")\b")
 # Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
 # (see LABEL_BEFORE), but "called Trump a 'pathological liar'" is Cruz's words.
-_SPEECH_VERBS = frozenset(CUES)
+_SPEECH_VERBS: Final = frozenset(CUES)
 
-PRONOUNS = {"he", "she", "they", "we", "i", "it", "you"}
+PRONOUNS: Final = {"he", "she", "they", "we", "i", "it", "you"}
 # A subject opened by one of these ("His chief aide said") describes its source, naming no one.
-POSSESSIVE_DETERMINERS = ("his", "her", "their", "its", "our", "my", "your")
-PERSON_PRONOUNS = {"he", "she", "i"}
+POSSESSIVE_DETERMINERS: Final = ("his", "her", "their", "its", "our", "my", "your")
+PERSON_PRONOUNS: Final = {"he", "she", "i"}
 # Words that make a quoted phrase a name, title or label rather than speech.
-LABEL_BEFORE = re.compile(
+LABEL_BEFORE: Final = re.compile(
     r"(?:so-called|dubbed|nicknamed|titled|entitled|known as|called|named|the word|the term|"
     r"the phrase|the slogan|film|movie|documentary|book|memoir|song|album|show|series|podcast|novel|play|poem|"
     r"headline|hashtag)\s*[,:]?\s*$",
     re.IGNORECASE)
-_NP_BREAK = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
+_NP_BREAK: Final = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
                        r"though|although|since|unless|until|whereas|what|where|how|why|"
                        r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 # Adverbs and auxiliaries between a speaker and the cue ("Trump has repeatedly said"). Only
 # lowercase "-ly" words that are no nouns: "Megyn Kelly said", "Scott's family has called".
-_LY_NOUNS = r"family|rally|ally|assembly|supply|daily|weekly|monthly|quarterly|bully|anomaly|monopoly"
-_ADVERB_WORD = (r"(?:\b(?!(?:" + _LY_NOUNS + r")\s)[a-z]+ly\s+|"
+_LY_NOUNS: Final = r"family|rally|ally|assembly|supply|daily|weekly|monthly|quarterly|bully|anomaly|monopoly"
+_ADVERB_WORD: Final = (r"(?:\b(?!(?:" + _LY_NOUNS + r")\s)[a-z]+ly\s+|"
                 r"also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
                 r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)")
-_ADVERB = _ADVERB_WORD + "?"
-_APPOSITIVE = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
+_ADVERB: Final = _ADVERB_WORD + "?"
+_APPOSITIVE: Final = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
 # Lowercase words a speaker phrase may start with ("the campaign", "officials").
-_NP_STARTERS = frozenset("""
+_NP_STARTERS: Final = frozenset("""
 the a an his her their its our one two another both many some several officials critics sources
 this that these those each
 """.split())
 # ", the top Democrat on the committee," after a speaker's name; not ", adding that ...".
-_APPOS_AFTER = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|according|who said)"
+_APPOS_AFTER: Final = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|according|who said)"
                           r"(?:the|a|an|who|whose|[a-z]+|\d+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,300}?)"
                           r"(?=,\s+(?!who\b)|[,.]?\s*$)")
 
 
 # Patterns of the attribution rules, compiled once.
-_TAIL_ATTRIBUTION = re.compile(
+_TAIL_ATTRIBUTION: Final = re.compile(
     r"[^\"“”.;]{1,160}?,\s+(?P<np>he|she|they|(?:the|a|an|its|his|her|their)\s+[a-z]+(?:\s+[a-z]+)?|"
     r"[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
     r"(?P<cue>" + _CUE_ALT + r")\b[^\"“”]{0,60}$")
 # '"It seems unlikely" that Sanders can catch Clinton, said Steve Elmendorf, deputy ...'
-_TAIL_INVERTED = re.compile(
+_TAIL_INVERTED: Final = re.compile(
     r"[^\"“”.;]{1,160}?,\s+(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[A-Z][^,;:!?\"“”]{0,80})")
-_NAME_BEFORE_COLON = re.compile(
+_NAME_BEFORE_COLON: Final = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 # '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
-SHORT_SAID = re.compile(r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
-_TRAILING_PRONOUN = re.compile(r"\b(he|she|they|we|I|He|She|They|We)\s*$")
-FOR_SOURCE = re.compile(r"For ([A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3}),\s")
-NEXT_SENTENCE = re.compile(r"\s+(?![―—–])[A-Z]")
-_CLAUSE_WORDS = frozenset("""
+SHORT_SAID: Final = re.compile(r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
+_TRAILING_PRONOUN: Final = re.compile(r"\b(he|she|they|we|I|He|She|They|We)\s*$")
+FOR_SOURCE: Final = re.compile(r"For ([A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3}),\s")
+NEXT_SENTENCE: Final = re.compile(r"\s+(?![―—–])[A-Z]")
+_CLAUSE_WORDS: Final = frozenset("""
 though although when while as if because since after before but and so then yet or to by for with
 from into than unless until whether where
 """.split())
 # Prepositions that open no speaker when written in lowercase ("in the Guardian newspaper",
 # "on Twitter before"); "At least half of voters" is one.
-_LOWER_PREPOSITIONS = frozenset("in on at of during using".split())
+_LOWER_PREPOSITIONS: Final = frozenset("in on at of during using".split())
 # A time phrase with no comma before the subject: "Earlier this year the college said".
-_LEADING_TIME = re.compile(r"(?:(?:[Ee]arlier|[Ll]ater)\s+)?(?:this|last|next|[Tt]his|[Ll]ast|[Nn]ext)\s+"
+_LEADING_TIME: Final = re.compile(r"(?:(?:[Ee]arlier|[Ll]ater)\s+)?(?:this|last|next|[Tt]his|[Ll]ast|[Nn]ext)\s+"
                            r"(?:year|week|month|weekend|spring|summer|autumn|fall|winter|morning|evening)\s+")
-_HAS_NAME = re.compile(r"\s[A-Z][a-z]")
-_CUE_THEN_NP = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
-_ACCORDING_TO = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
-_DASH_NAME = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
-_TRAILING_ADVERB = re.compile(_ADVERB_WORD + r"{0,3}$")
-_WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-_TRAILING_TIME = re.compile(r"(?<=\w)\s+(?:(?:later|earlier|late|early)\s+)?(?:on\s+)?(?:(?:last|this|next)\s+)?"
+_HAS_NAME: Final = re.compile(r"\s[A-Z][a-z]")
+_CUE_THEN_NP: Final = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
+_ACCORDING_TO: Final = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
+_DASH_NAME: Final = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“”\n]{1,60})")
+_TRAILING_ADVERB: Final = re.compile(_ADVERB_WORD + r"{0,3}$")
+_WEEKDAYS: Final = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_TRAILING_TIME: Final = re.compile(r"(?<=\w)\s+(?:(?:later|earlier|late|early)\s+)?(?:on\s+)?(?:(?:last|this|next)\s+)?"
                             r"(?:" + _WEEKDAYS + r"|week|weekend|month|year|"
                             r"today|yesterday)(?:\s+(?:morning|afternoon|evening|night))?$")
-_RELATIVE = re.compile(r"\s*(?:who|which)\s*")
-_NP_AHEAD = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
-_INVERTED = re.compile(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$")
-_CLAUSE_JOIN = re.compile(r"(?:,|\band|\bthen)\s+$")
-WORDS = re.compile(r"\w+")
-INTRODUCED = re.compile(r"[:,]\s*$")
-DETERMINER = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_RELATIVE: Final = re.compile(r"\s*(?:who|which)\s*")
+_NP_AHEAD: Final = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
+_INVERTED: Final = re.compile(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$")
+_CLAUSE_JOIN: Final = re.compile(r"(?:,|\band|\bthen)\s+$")
+WORDS: Final = re.compile(r"\w+")
+INTRODUCED: Final = re.compile(r"[:,]\s*$")
+DETERMINER: Final = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # What ends the speaker after an inverted cue: '," said Smith on Tuesday in an interview'. A
 # bare "on"/"in" does not: "one Democratic source on the panel" is the source.
-_NP_TAIL = re.compile(r"\s+(?:in (?:a|an|his|her|their)|on (?:\w+day|Twitter|Facebook|CNN|Fox|MSNBC|NBC|ABC|CBS|"
+_NP_TAIL: Final = re.compile(r"\s+(?:in (?:a|an|his|her|their)|on (?:\w+day|Twitter|Facebook|CNN|Fox|MSNBC|NBC|ABC|CBS|"
                       r"his|her|their|a|an)|at|during|after|before|about|of a|from|when|while|as|"
                       r"this|last|earlier|later|yesterday|today|\w+day)\b")
-_NP_THEN_CUE = re.compile(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
+_NP_THEN_CUE: Final = re.compile(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
                           + r"(?P<cue>" + _CUE_ALT + r")\b")
-_NP_PAST_VERB = re.compile(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
+_NP_PAST_VERB: Final = re.compile(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
                            r"(?P<cue>[a-z]{3,}ed|[a-z]{3,}[^s\W]s|sang|cried|wrote|spoke|shot back)\b")
 
 
@@ -165,7 +166,7 @@ class Attribution:
     end: int
 
 # A dateline that opens the first paragraph: "NEW YORK - ", "JACKSON, Miss. - ".
-_DATELINE_LEAD = re.compile(r"(?:[A-Z][A-Z.’' ]+(?:,\s+[A-Z][A-Za-z.]+)?|[A-Z][a-z]{1,4}\.)\s+[-–—]+\s+")
+_DATELINE_LEAD: Final = re.compile(r"(?:[A-Z][A-Z.’' ]+(?:,\s+[A-Z][A-Za-z.]+)?|[A-Z][a-z]{1,4}\.)\s+[-–—]+\s+")
 
 
 def _trim_np(text: str, start: int) -> tuple[str, int] | None:
@@ -202,12 +203,12 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
 
 # Auxiliaries (or the speech verb itself) left after a subject: "Toyota has (led)", "He is
 # (quoted)", "Peter Sanders said (...), adding".
-_TRAILING_AUXILIARY = re.compile(r"\s+(?:has|have|had|is|are|was|were|will|would|could|should|may|might|must|"
+_TRAILING_AUXILIARY: Final = re.compile(r"\s+(?:has|have|had|is|are|was|were|will|would|could|should|may|might|must|"
                                  r"can|did|does|do|said|says|told)(?:\s+(?:been|being|not|also|already|now))*$")
-_LEADING_SAID = re.compile(r"(?:said|says|told)\s+(?=[A-Z])")
+_LEADING_SAID: Final = re.compile(r"(?:said|says|told)\s+(?=[A-Z])")
 
 # A restrictive relative clause after a speaker belongs to it as written.
-_RESTRICTIVE_AFTER = re.compile(r"\s+(?P<rel>who\s+(?!said\b|says\b)[^,;:!?\"“”]{1,150}?)(?=[,.]?\s*$|,)")
+_RESTRICTIVE_AFTER: Final = re.compile(r"\s+(?P<rel>who\s+(?!said\b|says\b)[^,;:!?\"“”]{1,150}?)(?=[,.]?\s*$|,)")
 
 
 def _with_appositive(body: str, end: int, seg_end: int) -> int:
@@ -252,7 +253,7 @@ def after_attribution(body: str, close: int, hi: int, opens_sentence: bool = Tru
     return attr
 
 
-_ACCORDING_AFTER = re.compile(r"[^\"“”.;:!?]{0,60}?,?\s+according to (?P<np>[^,;:!?\"“”]+)")
+_ACCORDING_AFTER: Final = re.compile(r"[^\"“”.;:!?]{0,60}?,?\s+according to (?P<np>[^,;:!?\"“”]+)")
 
 
 def _after_attribution(body: str, close: int, seg_end: int, opens_sentence: bool) -> Attribution | None:
@@ -415,13 +416,13 @@ def before_attribution(body: str, lo: int, open_pos: int, sentence_lo: int | Non
 # Words before a cue word that make it no cue: a hyphen ("so-called"), an infinitive ("too
 # early to tell"), a determiner or adjective making it a noun ("Republican claims", "those
 # reports", "a statement calling" keeps: "calling" is no noun).
-_NOT_A_CUE = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
+_NOT_A_CUE: Final = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
                         r"Republican|Democratic|false|new|recent|late-night)\s+|\w[’']s\s+)$")
 # A cue in -s after a participle is its object, a noun: "began taking calls", "making claims".
 # (Not a cue in -ed: in "a source familiar with Cruz’s thinking said" the -ing word is the noun.)
-_AFTER_PARTICIPLE = re.compile(r"\b[a-z]{2,}ing\s+$")
+_AFTER_PARTICIPLE: Final = re.compile(r"\b[a-z]{2,}ing\s+$")
 # What joins a verb to the one before the last quote: '"..." and concluded', '", then said'.
-_JOINED_VERB = re.compile(r"[\s,”\"’]*(?:and|but|then|and then)\s+(?:[a-z]+ly\s+)?")
+_JOINED_VERB: Final = re.compile(r"[\s,”\"’]*(?:and|but|then|and then)\s+(?:[a-z]+ly\s+)?")
 
 
 def _not_a_cue(text: str, cue_start: int, cue: str) -> bool:
@@ -430,16 +431,17 @@ def _not_a_cue(text: str, cue_start: int, cue: str) -> bool:
                 or (cue.endswith("s") and _AFTER_PARTICIPLE.search(text, 0, cue_start)))
 
 
-_DOCUMENT = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
+_DOCUMENT: Final = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
                        r"release|post|video|ad|message|note)", re.IGNORECASE)
-_NAME_BEFORE_PARTICIPLE = re.compile(
+_NAME_BEFORE_PARTICIPLE: Final = re.compile(
     r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+(?:[a-z]+ly\s+)?$")
-_DATE_WORDS = re.compile(r"(?:" + _WEEKDAYS + r"|January|February|March|"
+_DATE_WORDS: Final = re.compile(r"(?:" + _WEEKDAYS + r"|January|February|March|"
                          r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
                          r"Last|This|Earlier|Later)\b")
-_CONJUNCTION = re.compile(r"(?:And|But|So|Then|Yet|Or|Now)\s+")
-_FUNCTION_WORDS = frozenset("the a an and but so then yet or now each every what which this that these those".split())
-_LEAD_ADVERBIAL = re.compile(
+_CONJUNCTION: Final = re.compile(r"(?:And|But|So|Then|Yet|Or|Now)\s+")
+_FUNCTION_WORDS: Final = frozenset(
+    "the a an and but so then yet or now each every what which this that these those".split())
+_LEAD_ADVERBIAL: Final = re.compile(
     r"(?:(?:(?:In|On|At|During|After|Before|Following|Under|As|While|When|Although|Though|Last|This|Earlier|"
     r"Later|Since|Despite|With|Without|For|From|By|Meanwhile|However|But|And|Still|Yet|Also|Then|Now|So|"
     r"Once|Asked|Speaking|Back|Amid|Amidst|Among|Against|Because|Given|Like|Unlike|Through|Throughout|Upon|"
@@ -450,14 +452,14 @@ _LEAD_ADVERBIAL = re.compile(
     + _WEEKDAYS + r")\b"
     r"|(?:\w+\s+){1,2}(?:years?|months?|weeks?|days?|hours?|minutes?)\s+(?:ago|later|earlier)\b"
     r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
-_VERB_AHEAD = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
+_VERB_AHEAD: Final = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
                r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|have|was|were|is|are|said|told|sent|"
                r"made|took|gave|went|came|"
                r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
 # Capitalised words that open a role description rather than a name.
-_ROLE_ADJECTIVE = (r"Democratic|Republican|GOP|Former|Independent|Libertarian|Conservative|Liberal|Progressive|"
+_ROLE_ADJECTIVE: Final = (r"Democratic|Republican|GOP|Former|Independent|Libertarian|Conservative|Liberal|Progressive|"
                    r"Veteran|Longtime|Senior|Top|Prominent|Outgoing|Incoming|Acting|Deputy")
-_SUBJECT = re.compile(
+_SUBJECT: Final = re.compile(
     r"(?P<np>(?:[Hh]e|[Ss]he|[Tt]hey|[Ww]e|I|[Ii]t)\b"
     # a description ending before its verb: "The former secretary of State began", "The
     # Democratic presidential front-runner and former secretary of state said", "Law's
@@ -479,10 +481,11 @@ _SUBJECT = re.compile(
 
 
 # "Trump said Fox executives were calling “every 15 minutes”": the cue of a reported clause.
-_REPORTED_BY = re.compile(r"\b(?P<cue>said|says|told\s+(?:\w+\s+){0,2}?|wrote|writes|added|argued|argues|claimed|"
-                          r"claims|insisted|insists|noted|notes|believes|thinks|thought)\s*(?:that\s+)?$")
+_REPORTED_BY: Final = re.compile(
+    r"\b(?P<cue>said|says|told\s+(?:\w+\s+){0,2}?|wrote|writes|added|argued|argues|claimed|"
+    r"claims|insisted|insists|noted|notes|believes|thinks|thought)\s*(?:that\s+)?$")
 
-_ACCORDING_FIRST = re.compile(r"\s*According to (?P<np>[^,;:!?\"“”]+),\s")
+_ACCORDING_FIRST: Final = re.compile(r"\s*According to (?P<np>[^,;:!?\"“”]+),\s")
 
 
 def _outer_source(body: str, lo: int, subj_start: int) -> tuple[str, int] | None:

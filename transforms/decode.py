@@ -12,12 +12,13 @@ import codecs
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Final
 
 #: Files larger than this are refused: no news article is 20 MB of text.
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
 # C0 control characters other than tab, newline, carriage return and form feed.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class Rejection(ValueError):

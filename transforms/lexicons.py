@@ -16,12 +16,13 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Final
 
 from cleanco.termdata import terms_by_type
 
 # Head nouns that make a capitalised phrase an organisation ("State Department",
 # "Atlantic Council"). A grammatical rule, not a gazetteer: no organisation is listed.
-ORG_HEADS = frozenset("""
+ORG_HEADS: Final = frozenset("""
 academy administration agency airline airlines airways alliance assembly association authority bank board
 brigade bureau cabinet center centre chamber church club coalition college commission committee
 company conference congress corp corporation council court department division embassy federation
@@ -33,13 +34,13 @@ systems technologies motors airport nations
 """.split())
 
 # Head nouns of geographical names that are not polities: "Red Sea", "Wall Street".
-LOC_HEADS = frozenset("""
+LOC_HEADS: Final = frozenset("""
 sea ocean river mountains mount lake valley island islands gulf bay strait peninsula desert street
 square avenue coast basin canal heights hills highlands strip plateau delta
 """.split())
 
 # Head nouns of named events: "World Cup", "Korean War", "Labor Day" (typed EVENT).
-EVENT_HEADS = frozenset("""
+EVENT_HEADS: Final = frozenset("""
 war wars cup championship championships games olympics olympiad day series slam prix open tournament
 festival awards trophy marathon revolution crisis summit
 """.split())
@@ -48,14 +49,14 @@ festival awards trophy marathon revolution crisis summit
 # Ericsson AB", "Cofinec S.A."), from cleanco's lists of corporations and limited companies:
 # one-word forms, with and without their dots. Left out: the forms that are also common words
 # or abbreviations of news copy ("As", "VAT", "PP").
-_COMPANY_TYPES = ("Corporation", "Limited", "Limited Liability Company", "Limited Liability Partnership")
-_NOT_A_LEGAL_FORM = frozenset({"as", "pp", "vat", "dat", "ae", "cpt"})
-LEGAL_FORMS = frozenset(v for kind in _COMPANY_TYPES for term in terms_by_type[kind] if " " not in term.strip()
+_COMPANY_TYPES: Final = ("Corporation", "Limited", "Limited Liability Company", "Limited Liability Partnership")
+_NOT_A_LEGAL_FORM: Final = frozenset({"as", "pp", "vat", "dat", "ae", "cpt"})
+LEGAL_FORMS: Final = frozenset(v for kind in _COMPANY_TYPES for term in terms_by_type[kind] if " " not in term.strip()
                         for v in (term.strip(), term.strip().replace(".", ""))
                         if v and v not in _NOT_A_LEGAL_FORM)
 
 # Political and religious groups that behave like nationalities (NORP) in news prose.
-NORP_GROUPS = frozenset("""
+NORP_GROUPS: Final = frozenset("""
 Republican Republicans Democrat Democrats Democratic Conservative Conservatives Labour Liberal
 Liberals Tory Tories Socialist Socialists Communist Communists Muslim Muslims Christian Christians
 Jewish Jew Jews Catholic Catholics Protestant Protestants Sunni Shia Shiite Shiites Hindu Hindus
@@ -64,25 +65,25 @@ Evangelical Evangelicals
 """.split())
 
 # Continents and large regions that are places but not polities (LOC, not GPE).
-_REGION_WORDS = ("Middle East", "Far East", "Gulf", "Balkans", "Caucasus", "Sahel", "Scandinavia", "West Bank",
+_REGION_WORDS: Final = ("Middle East", "Far East", "Gulf", "Balkans", "Caucasus", "Sahel", "Scandinavia", "West Bank",
                  "Midwest", "Siberia", "Kashmir", "Chechnya", "Kurdistan")
 
 # Wire services and news agencies: named in datelines and credits, always organisations.
-AGENCIES = frozenset("""
+AGENCIES: Final = frozenset("""
 AFP AP Reuters Interfax Xinhua Tass ITAR-TASS UPI Bloomberg Kyodo Yonhap ANSA EFE dpa DPA PTI IRNA
 RIA Novosti Anadolu Bernama Antara
 """.split())
 
 # Short English names for countries that the packages only know in their long forms.
-_SHORT_NAMES = {"Britain": "United Kingdom", "Holland": "Netherlands"}
+_SHORT_NAMES: Final = {"Britain": "United Kingdom", "Holland": "Netherlands"}
 
 # Subdivision kinds whose names are used as places in news ("England", "Ontario", "Bavaria").
-_SUBDIVISION_TYPES = frozenset("""
+_SUBDIVISION_TYPES: Final = frozenset("""
 Country Nation Province State Region Republic Oblast Governorate Emirate Canton Land Territory
 """.split()) | {"Autonomous republic", "Autonomous region", "Autonomous community", "Federal district"}
 
 # Abbreviations of countries that news copy writes with dots.
-_DOTTED = {"U.S.": "United States", "U.S.A.": "United States", "U.K.": "United Kingdom",
+_DOTTED: Final = {"U.S.": "United States", "U.S.A.": "United States", "U.K.": "United Kingdom",
            "U.N.": "United Nations", "E.U.": "European Union"}
 
 
@@ -99,11 +100,11 @@ def fold(s: str) -> str:
     return key
 
 
-_FOLDED: dict[str, str] = {}
+_FOLDED: Final[dict[str, str]] = {}
 
 
 #: (suffix, what replaces it) for the regular inflections of a dictionary word.
-_INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"))
+_INFLECTIONS: Final = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"))
 
 
 @cache

@@ -20,7 +20,7 @@ from __future__ import annotations
 import calendar
 import re
 from functools import cache
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from transforms.lexicons import (
     AGENCIES,
@@ -37,29 +37,31 @@ from transforms.lexicons import (
 
 PERSON, ORG, GPE, LOC, NORP, EVENT, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"
 
-_DOTTED_ABBR = re.compile(r"(?:[A-Za-z]\.){2,}")
-_ABBREV_WITH_DOT = frozenset("""
+_DOTTED_ABBR: Final = re.compile(r"(?:[A-Za-z]\.){2,}")
+_ABBREV_WITH_DOT: Final = frozenset("""
 mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr
 """.split())
-_CONNECTORS = frozenset({"of", "the", "for", "&", "on", "de", "du"})
-_NOT_IN_A_NAME = _CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
+_CONNECTORS: Final = frozenset({"of", "the", "for", "&", "on", "de", "du"})
+_NOT_IN_A_NAME: Final = _CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
 # "St" in a run is a saint's name, not a role: "Paris St Germain", "St Helens".
-_SAINTS = frozenset({"st", "st.", "saint", "ste", "ste."})
+_SAINTS: Final = frozenset({"st", "st.", "saint", "ste", "ste."})
 # Closed-class words that never start a name, wherever they stand.
-FUNCTION_WORDS = frozenset("""
+FUNCTION_WORDS: Final = frozenset("""
 the a an but and or nor in on at of for to from by with as if so yet this that these those his her
 its their our my your while when after before since until although though because whether both
 either neither
 """.split())
 # Days, months and the holidays news dates things by: times, not entities.
-_HOLIDAYS = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah", "Passover")
-DATES = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr, *_HOLIDAYS] if x)
+_HOLIDAYS: Final = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah",
+                    "Passover")
+DATES: Final = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr,
+                                           *_HOLIDAYS] if x)
 #: The initial of a given name: "D." in "D. Blenkiron", "J." in "J. Edgar Hoover".
-_INITIAL = re.compile(r"[A-Z]\.")
-_COMPASS = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}
-_SPEECH_AFTER = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
-_POSSESSIVE = ("’s", "'s", "’", "'")
-POSSESSIVE_S = _POSSESSIVE[:2]  # "’s" and "'s"
+_INITIAL: Final = re.compile(r"[A-Z]\.")
+_COMPASS: Final = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}
+_SPEECH_AFTER: Final = re.compile(r"\s+(?:said|says|told|added|wrote|asked|warned|noted|declared|insisted)\b")
+_POSSESSIVE: Final = ("’s", "'s", "’", "'")
+POSSESSIVE_S: Final = _POSSESSIVE[:2]  # "’s" and "'s"
 
 
 class Token(NamedTuple):
@@ -95,7 +97,7 @@ class Mention(NamedTuple):
 
 
 #: Builds a named tuple (Token, Mention) without the Python frame of its generated ``__new__``.
-_new_tuple = tuple.__new__
+_new_tuple: Final = tuple.__new__
 
 
 def _token(start: int, end: int, text: str) -> Token:
@@ -114,10 +116,10 @@ def sentence_initial(text: str, pos: int) -> bool:
 # pattern opens with a character class and nothing before it, so the regex engine jumps from
 # capital to capital; what stands before a word is checked in ``candidate_spans`` (5x faster
 # than a look-behind and an optional prefix in the pattern, same words).
-_CAP_WORD = re.compile(r"[^\W\d_a-zß-öø-ÿ][\w&]*(?:[’'.\-][^\W_][\w&]*)*")
-_JOINERS = frozenset("’'.-")
-WORD_CHAR = re.compile(r"\w")  # one character of a word, as the regex engine sees it
-_ASCII_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_CAP_WORD: Final = re.compile(r"[^\W\d_a-zß-öø-ÿ][\w&]*(?:[’'.\-][^\W_][\w&]*)*")
+_JOINERS: Final = frozenset("’'.-")
+WORD_CHAR: Final = re.compile(r"\w")  # one character of a word, as the regex engine sees it
+_ASCII_LOWER: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
 @cache
@@ -358,8 +360,8 @@ def _no_name_word(tok: Token, lex: Lexicons) -> bool:
             or (tok.text.isupper() and len(tok.text) > 1))
 
 
-_PEOPLE_ADJECTIVE = re.compile(r"(?:ian|ean|ese|ish)$")  # "European", "Bosnian": not names
-_NAME_SHAPED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+|['’][A-Z][a-z]+)?")
+_PEOPLE_ADJECTIVE: Final = re.compile(r"(?:ian|ean|ese|ish)$")  # "European", "Bosnian": not names
+_NAME_SHAPED: Final = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+|['’][A-Z][a-z]+)?")
 
 
 def _foreign_name(toks: list[Token], lex: Lexicons) -> bool:
@@ -400,17 +402,17 @@ def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:
     return out
 
 
-_SCORE_AFTER = re.compile(r"\s+\d+(?:-\d+)?(?:[\s,.;)]|$)"
+_SCORE_AFTER: Final = re.compile(r"\s+\d+(?:-\d+)?(?:[\s,.;)]|$)"
                           r"(?!\s*(?:percent|per cent|%|people|km|miles|years|days|dollars|million|billion))")
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|from|to|of|near|into|on)\s+$")
+_PLACE_BEFORE: Final = re.compile(r"\b(?:in|at|from|to|of|near|into|on)\s+$")
 #: Words that put a place after them: "in Moscow", "northern Mali", "near the Hague".
-_LOC_BEFORE_WORDS = frozenset("""
+_LOC_BEFORE_WORDS: Final = frozenset("""
 in near outside across into northern southern eastern western central north south east west
 """.split())
 
 
 #: The last two letters of those words and of "the": a cheap test of the word before a name.
-_LOC_BEFORE_ENDINGS = frozenset(w[-2:] for w in (*_LOC_BEFORE_WORDS, "the"))
+_LOC_BEFORE_ENDINGS: Final = frozenset(w[-2:] for w in (*_LOC_BEFORE_WORDS, "the"))
 
 
 def _word_before(text: str, pos: int, lo: int, whole: bool = False) -> tuple[str, int] | None:
@@ -472,8 +474,8 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
     return _new_tuple(Mention, (tok.start, tok.end, tok.text, MISC, None, None))
 
 
-_ASCII_UPPER_BYTES = bytes(range(ord("A"), ord("Z") + 1))
-_ASCII_LOWER_BYTES = bytes(range(ord("a"), ord("z") + 1))
+_ASCII_UPPER_BYTES: Final = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LOWER_BYTES: Final = bytes(range(ord("a"), ord("z") + 1))
 
 
 def _is_shouting(text: str) -> bool:
@@ -492,8 +494,8 @@ def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
 #: (id of the lexicons, span, *context flags) -> the span's mentions. The key is a flat tuple:
 #: ``extract_mentions`` looks up about 50 spans an article and builds a ``SpanContext`` only
 #: for the few it has not seen.
-_MEMO: dict[tuple, tuple[Mention, ...]] = {}
-_MEMO_MAX = 200_000
+_MEMO: Final[dict[tuple, tuple[Mention, ...]]] = {}
+_MEMO_MAX: Final = 200_000
 
 
 def span_mentions(span: str, ctx: SpanContext, lex: Lexicons) -> tuple[Mention, ...]:
@@ -514,7 +516,7 @@ def forget_spans() -> None:
 
 #: Lone words that never start or make a name in any context ("The", "But", "December"): a
 #: seventh of all candidate spans in news copy, skipped before their context is worked out.
-_NEVER_A_NAME = frozenset(v for w in FUNCTION_WORDS | DATES for v in (w.capitalize(), w.upper()))
+_NEVER_A_NAME: Final = frozenset(v for w in FUNCTION_WORDS | DATES for v in (w.capitalize(), w.upper()))
 
 
 def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:

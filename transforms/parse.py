@@ -22,18 +22,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Final
 
 # A block is a run of non-blank lines; blocks are separated by one or more blank lines.
-_BLOCK = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
+_BLOCK: Final = re.compile(r"[^\n]*\S[^\n]*(?:\n[^\n]*\S[^\n]*)*")
 
-_MONTHS = {
+_MONTHS: Final = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
     "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
 }
-_MONTH_RE = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?"
-_CAPS_WORD = r"[A-Z][A-Z'.\-]*[A-Z.]"
+_MONTH_RE: Final = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?"
+_CAPS_WORD: Final = r"[A-Z][A-Z'.\-]*[A-Z.]"
 
-_DATELINE = re.compile(
+_DATELINE: Final = re.compile(
     rf"""
     (?P<place>{_CAPS_WORD}(?:[ ]{_CAPS_WORD})*)                 # WASHINGTON, LOS ANGELES, ST. LOUIS
     (?:,[ ](?P<region>[A-Z][a-z]+\.?(?:[ ][A-Z][a-z]+\.?)?))?   # , Calif.
@@ -43,9 +44,9 @@ _DATELINE = re.compile(
     """,
     re.VERBOSE,
 )
-_TERMINAL = tuple(".!?:;,\"”’')]")
-_QUOTE_OPEN = tuple("\"“‘'")
-_HEADER_WORD = re.compile(r"^[A-Z0-9][\w'’.&-]*$|^(?:of|the|and|for|&|de|la|du)$")
+_TERMINAL: Final = tuple(".!?:;,\"”’')]")
+_QUOTE_OPEN: Final = tuple("\"“‘'")
+_HEADER_WORD: Final = re.compile(r"^[A-Z0-9][\w'’.&-]*$|^(?:of|the|and|for|&|de|la|du)$")
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Dateline:
 
 
 #: Lines this long on average are paragraphs of their own, not a hard-wrapped paragraph.
-PARAGRAPH_LINE_CHARS = 80
+PARAGRAPH_LINE_CHARS: Final = 80
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

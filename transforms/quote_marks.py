@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from transforms.parse import Block
 
-OPENERS = {"“": "”", "«": "»", "„": "”"}
-CLOSERS = {"”", "»"}
-STRAIGHT = '"'
+OPENERS: Final = {"“": "”", "«": "»", "„": "”"}
+CLOSERS: Final = {"”", "»"}
+STRAIGHT: Final = '"'
 # A transcript turn: '"PENCE: Well, look, ...' opens a new quote with its own speaker.
-SPEAKER_LABEL = re.compile(r"(?P<label>[A-Z][A-Z.'\- ]{1,30}[A-Z]):\s")
-_OPENING_MARK = re.compile(r'“|(?:^|(?<=\s))"(?=\S)')
-_MARKS = re.compile('["“”«»„]')
+SPEAKER_LABEL: Final = re.compile(r"(?P<label>[A-Z][A-Z.'\- ]{1,30}[A-Z]):\s")
+_OPENING_MARK: Final = re.compile(r'“|(?:^|(?<=\s))"(?=\S)')
+_MARKS: Final = re.compile('["“”«»„]')
 # Markup that survived into the text (<tweet author="x">): its quotation marks are not speech.
-_MARKUP = re.compile(r"<[^<>\n]{0,800}>")
+_MARKUP: Final = re.compile(r"<[^<>\n]{0,800}>")
 
 
 @dataclass

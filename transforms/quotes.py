@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from transforms.attribution import (
     FOR_SOURCE,
@@ -52,7 +53,7 @@ class Quote:
 
 
 #: Quotes of this many words or fewer need more care: many are titles, names or scare quotes.
-SHORT_WORDS = 4
+SHORT_WORDS: Final = 4
 
 
 def _title_like(text: str, words: int) -> bool:
@@ -78,7 +79,7 @@ def _capitalised(text: str) -> bool:
 
 #: A personal pronoun alone in quotation marks is the word itself being talked about ('simply
 #: because "she" is a "he"'), never a quotation: it has nothing of its own to say.
-_PRONOUN_WORDS = frozenset("he him his she her hers it they them their we us i me you".split())
+_PRONOUN_WORDS: Final = frozenset("he him his she her hers it they them their we us i me you".split())
 
 
 def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span: QuoteSpan) -> bool:
@@ -99,10 +100,10 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
 #: What stands before a programme's or a book's name: its outlet's possessive ("ABC’s"), a
 #: preposition ("on", "in", "with"), "told" ('told "Fox and Friends"') or a word for an
 #: edition of a programme ('broadcast of "Fox News Sunday,"').
-_TITLE_BEFORE = re.compile(r"(?:\w[’']s|\b(?:(?:on|in|with|at|during)(?: the| an?)?|told|"
+_TITLE_BEFORE: Final = re.compile(r"(?:\w[’']s|\b(?:(?:on|in|with|at|during)(?: the| an?)?|told|"
                            r"(?:broadcast|episode|edition|installment) of|podcast|program|programme|show|series))\s+$")
 
-_OUTLET_POSSESSIVE = re.compile(r"\b[a-z]+[’']s\s+$")
+_OUTLET_POSSESSIVE: Final = re.compile(r"\b[a-z]+[’']s\s+$")
 
 
 def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
@@ -128,7 +129,7 @@ def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
 #: Spencer'. The quoted words are an article's headline, a title. A plain "by" is not enough:
 #: 'labeled "top secret" by the State Department' and '"frustrated" by the rising opposition'
 #: are words someone used.
-_BYLINE_AFTER = re.compile(r"\s*by (?:the )?(?:[A-Z][\w.&-]* ){0,4}[A-Z][\w.&-]*(?:[’']s|s[’']) [A-Z]")
+_BYLINE_AFTER: Final = re.compile(r"\s*by (?:the )?(?:[A-Z][\w.&-]* ){0,4}[A-Z][\w.&-]*(?:[’']s|s[’']) [A-Z]")
 
 
 def _is_headline(body: str, span: QuoteSpan) -> bool:

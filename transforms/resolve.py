@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from transforms.ids import stable_id
 from transforms.lexicons import LEGAL_FORMS, Lexicons, fold, is_common_word, load
@@ -28,12 +28,12 @@ from transforms.mentions import (
     sentence_initial,
 )
 
-_ORG_STOP = {"of", "the", "and", "for", "&", "on"}
+_ORG_STOP: Final = {"of", "the", "and", "for", "&", "on"}
 # "he X" scans five times faster than "\b[Tt]he X": a literal prefix lets the engine skip ahead.
-_AFTER_HE = re.compile(r"he ([A-Z][a-z]+)\b")
+_AFTER_HE: Final = re.compile(r"he ([A-Z][a-z]+)\b")
 #: Endings of adjectives made from names of places and peoples: "European", "Islamic", "Kurdish".
-_PROPER_ADJECTIVE = re.compile(r"(?:ans?|ic|ish|ese)$|-[a-z]")  # also "Oscar-nominated"
-_ADVERB_LIKE = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
+_PROPER_ADJECTIVE: Final = re.compile(r"(?:ans?|ic|ish|ese)$|-[a-z]")  # also "Oscar-nominated"
+_ADVERB_LIKE: Final = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
 
 
 class Resolved(NamedTuple):
@@ -80,8 +80,8 @@ def _org_name(text: str) -> str:
     return " ".join(words)
 
 
-_PERSON_KEYS: dict[tuple[int, str], tuple[str, str, str]] = {}
-_new_tuple = tuple.__new__  # builds a Resolved without the Python frame of its generated __new__
+_PERSON_KEYS: Final[dict[tuple[int, str], tuple[str, str, str]]] = {}
+_new_tuple: Final = tuple.__new__  # builds a Resolved without the Python frame of its generated __new__
 
 
 def _person_keys(text: str, lex: Lexicons) -> tuple[str, str, str]:
@@ -101,10 +101,25 @@ def _needs_article(text: str, entity_type: str, canonical: str | None) -> bool:
     return (entity_type in (PERSON, MISC) or (entity_type == LOC and canonical is None)) and len(text.split()) == 1
 
 
-@lru_cache(maxsize=200_000)
+_ALONE: Final[dict[tuple[str, str, str | None], tuple[str, str, str] | None]] = {}
+
+
 def _resolve_alone(text: str, entity_type: str, canonical: str | None) -> tuple[str, str, str] | None:
     """(entity type, canonical name, entity id) of a mention whose resolution does not depend
-    on the article it is in; None when it does (a lone word, an organisation's initials)."""
+    on the article it is in; None when it does (a lone word, an organisation's initials).
+
+    Memoised in a plain dict, emptied when full like ``_PERSON_KEYS``: the mentions of news
+    repeat, and compiled code reaches a dict directly but an ``lru_cache`` through a call."""
+    key = (text, entity_type, canonical)
+    hit = _ALONE.get(key)
+    if hit is None and key not in _ALONE:
+        if len(_ALONE) >= 200_000:
+            _ALONE.clear()
+        hit = _ALONE[key] = _resolve_alone_uncached(text, entity_type, canonical)
+    return hit
+
+
+def _resolve_alone_uncached(text: str, entity_type: str, canonical: str | None) -> tuple[str, str, str] | None:
     if _needs_article(text, entity_type, canonical):
         return None
     name = canonical or " ".join(text.split())

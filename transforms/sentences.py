@@ -7,13 +7,14 @@ full stop would cut "Rep. Elijah Cummings" in two.
 from __future__ import annotations
 
 import re
+from typing import Final
 
-_ABBREVIATIONS = frozenset("""
+_ABBREVIATIONS: Final = frozenset("""
 mr mrs ms dr st jr sr rep reps sen sens gov gen lt col sgt capt maj adm cmdr prof rev hon pres del
 atty amb cpl pvt
 sec supt insp det corp inc ltd co no vs mt ft jan feb mar apr jun jul aug sep sept oct nov dec
 """.split())
-_SENT_END = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
+_SENT_END: Final = re.compile(r"[.!?][\"”’)]*\s+(?=[\"“‘(]?[A-Z])")
 
 
 def is_boundary(body: str, m: re.Match[str]) -> bool:

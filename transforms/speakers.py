@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from typing import Final
 
 from transforms.attribution import DETERMINER, PERSON_PRONOUNS, POSSESSIVE_DETERMINERS, PRONOUNS
 from transforms.lexicons import ORG_HEADS, fold
@@ -17,25 +18,25 @@ from transforms.quote_marks import QuoteSpan
 from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
 
 # also a dash before a lowercase word: "B&B - which has a 22% share -" (not "LONDON (Reuters) - Trump")
-_RELATIVE_OR_APPOSITIVE = re.compile(r", | who\b| [-–—] (?=[a-z])")
+_RELATIVE_OR_APPOSITIVE: Final = re.compile(r", | who\b| [-–—] (?=[a-z])")
 # A person's name is a modifier, not the speaker, when a noun it describes follows inside the
 # speaker phrase: after a possessive ("Grayson's spokeswoman") or after a determiner ("a Trump
 # supporter", "one Clinton aide"). "Trump was ..." keeps Trump.
-_POSSESSED_NOUN = re.compile(r"[’']s\s+[a-z]")
-_DETERMINED = re.compile(r"(?i:a|an|the|one|this|that|another|some|several|two|three|many)\s")
-_NOUN_AFTER = re.compile(r"\s+[a-z]")
+_POSSESSED_NOUN: Final = re.compile(r"[’']s\s+[a-z]")
+_DETERMINED: Final = re.compile(r"(?i:a|an|the|one|this|that|another|some|several|two|three|many)\s")
+_NOUN_AFTER: Final = re.compile(r"\s+[a-z]")
 # A relative pronoun right before the speaker pronoun, after its antecedent: "Trump, whom he".
-_RELATIVE_BEFORE = re.compile(r",?\s+(?:whom|who|which)\s+$")
+_RELATIVE_BEFORE: Final = re.compile(r",?\s+(?:whom|who|which)\s+$")
 
 
 #: Closed classes that open sentences: function words, quantifiers, pronouns, sentence adverbs.
-_SENTENCE_OPENERS = FUNCTION_WORDS | frozenset("""
+_SENTENCE_OPENERS: Final = FUNCTION_WORDS | frozenset("""
 one another some several other others many few any all each every most none such it i there why
 however meanwhile instead therefore thus also still even only now then
 """.split())
 #: The sex a pronoun excludes, and the titles that tell a person's.
-_OTHER_SEX = {"he": "F", "she": "M"}
-_TITLE_SEX = {"mr": "M", "sir": "M", "lord": "M", "mrs": "F", "ms": "F", "miss": "F", "dame": "F", "lady": "F"}
+_OTHER_SEX: Final = {"he": "F", "she": "M"}
+_TITLE_SEX: Final = {"mr": "M", "sir": "M", "lord": "M", "mrs": "F", "ms": "F", "miss": "F", "dame": "F", "lady": "F"}
 
 
 class SpeakerResolver:
