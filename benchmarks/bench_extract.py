@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t = time.perf_counter()
     from transforms.lexicons import load
+    from transforms.native import describe
 
     lex = load()
     lexicon_s = time.perf_counter() - t
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     timings = {k: timings[k] for k in ("mentions", "quotes", "mentions+quotes", "transform", "mentions+quotes warm")}
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",
+        "transforms": describe(),
         "corpus": str(args.corpus), "articles": n, "megabytes": round(mb, 2),
         "lexicon_load_s": round(lexicon_s, 3),
         "articles_per_s": {k: round(n / v) for k, v in timings.items()},
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{n} articles, {mb:.1f} MB from {args.corpus} (one core, best of {args.repeat})")
+    print(f"transforms: {result['transforms']}")
     print(f"lexicons loaded once in {lexicon_s:.2f} s")
     print(f"{'stage':<22}{'articles/s':>12}{'MB/s':>8}{'ms/article':>12}")
     for k in timings:

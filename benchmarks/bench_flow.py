@@ -137,8 +137,10 @@ def main() -> None:
                 else run_flow(ROOT / "seeds", base / "seed.duckdb", 1))
         startup = seed["wall_s"] - seed["flow_s"]
         extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
+        from transforms.native import describe  # how the runs' processes will load the transforms
         results = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                               f"Python {platform.python_version()}",
+                   "transforms": describe(),
                    "articles": n, "mb": size / 1e6, "startup_s": startup, "seed_wall_s": seed["wall_s"], "runs": {}}
         for w in args.workers:
             r = run_flow(base / "corpus", base / f"w{w}.duckdb", w, extra)
@@ -153,6 +155,7 @@ def main() -> None:
         print(json.dumps(results, indent=1))
         return
     print(f"machine: {results['machine']}")
+    print(f"transforms: {results['transforms']}")
     print(f"input: {n:,} articles, {size / 1e6:.1f} MB ({args.copies} x {args.corpus.name})")
     if args.no_seed:
         print("fixed start-up: not measured (--no-seed)")

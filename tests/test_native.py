@@ -125,3 +125,10 @@ def test_the_transforms_type_check(tmp_path):
                                 str(ROOT / "pyproject.toml"), str(ROOT / "transforms")])
     assert status == 0, out + err
 
+
+
+def test_describe_says_how_a_process_started_now_runs_the_transforms(monkeypatch):
+    monkeypatch.setenv("NEWSETL_PURE_PYTHON", "1")
+    assert native.describe() == "pure Python (NEWSETL_PURE_PYTHON is set)"
+    monkeypatch.delenv("NEWSETL_PURE_PYTHON")
+    assert (native.describe() == "compiled with mypyc") == COMPILED

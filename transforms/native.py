@@ -65,16 +65,30 @@ def stale_reason(manifest: dict) -> str | None:
     return None
 
 
+def _build_reason() -> str | None:
+    """Why the build must not run (a stale or failed build), or None when it may."""
+    try:
+        manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"unreadable manifest ({exc})"
+    return stale_reason(manifest)
+
+
+def describe() -> str:
+    """How the transforms run in a process started now (benchmarks print it with their figures)."""
+    if os.environ.get("NEWSETL_PURE_PYTHON"):
+        return "pure Python (NEWSETL_PURE_PYTHON is set)"
+    if not MANIFEST.is_file():
+        return "pure Python (not compiled: make setup compiles them)"
+    reason = _build_reason()
+    return "compiled with mypyc" if reason is None else f"pure Python ({reason})"
+
+
 def enable(package_path: list[str]) -> bool:
     """Put the compiled modules ahead of the source on ``package_path`` when they match it."""
     if os.environ.get("NEWSETL_PURE_PYTHON") or not MANIFEST.is_file():
         return False
-    try:
-        manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        reason: str | None = f"unreadable manifest ({exc})"
-    else:
-        reason = stale_reason(manifest)
+    reason = _build_reason()
     if reason is not None:
         warnings.warn(f"newsetl: running the transforms as pure Python (slower): {reason}; "
                       "`make setup` rebuilds them", RuntimeWarning, stacklevel=2)
