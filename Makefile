@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.newsetl-installed
 NATIVE := build/native/manifest.json
 
-.PHONY: setup run test lint bench instructions lock clean server serve
+.PHONY: setup native run test lint bench instructions lock clean server serve
 
 setup: $(STAMP) $(NATIVE)
 
@@ -22,8 +22,13 @@ $(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 # The transforms compiled to C by mypyc (transforms/native.py), rebuilt when a source changes.
 # They run only while they match the source; a failed build leaves the pure-Python source
 # running (slower), so it does not stop setup.
+# `make native` rebuilds them whatever make thinks (after installing a C compiler, say).
 $(NATIVE): $(STAMP) $(wildcard transforms/*.py)
 	-NEWSETL_PURE_PYTHON=1 $(BIN)/python -c 'import sys; from transforms.native import build; sys.exit(build())'
+
+native: $(STAMP)
+	@rm -f $(NATIVE)
+	@$(MAKE) --no-print-directory $(NATIVE)
 
 run: setup
 	$(BIN)/newsetl run
