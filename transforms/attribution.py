@@ -69,7 +69,7 @@ def _alternation(words: list[str]) -> str:
 
 _CUE_ALT: Final = _alternation(sorted(set(CUES)))
 _CUE: Final = re.compile(r"\b(?:" + _alternation(sorted({*CUES, *[c.title() for c in CUES], "according to",
-                                                 "According to"})) + r")\b")
+                                                        "According to"})) + r")\b")
 # Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
 # (see LABEL_BEFORE), but "called Trump a 'pathological liar'" is Cruz's words.
 _SPEECH_VERBS: Final = frozenset(CUES)
@@ -84,15 +84,16 @@ LABEL_BEFORE: Final = re.compile(
     r"the phrase|the slogan|film|movie|documentary|book|memoir|song|album|show|series|podcast|novel|play|poem|"
     r"headline|hashtag)\s*[,:]?\s*$",
     re.IGNORECASE)
-_NP_BREAK: Final = re.compile(r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
-                       r"though|although|since|unless|until|whereas|what|where|how|why|"
-                       r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
+_NP_BREAK: Final = re.compile(
+    r"(?:[,;:\"“”—–]|--|\b(?:and|but|that|which|who|while|as|when|because|after|before|"
+    r"though|although|since|unless|until|whereas|what|where|how|why|"
+    r"if|then|so|also|later|earlier|in an? \w+|on \w+day)\b)", re.IGNORECASE)
 # Adverbs and auxiliaries between a speaker and the cue ("Trump has repeatedly said"). Only
 # lowercase "-ly" words that are no nouns: "Megyn Kelly said", "Scott's family has called".
 _LY_NOUNS: Final = r"family|rally|ally|assembly|supply|daily|weekly|monthly|quarterly|bully|anomaly|monopoly"
 _ADVERB_WORD: Final = (r"(?:\b(?!(?:" + _LY_NOUNS + r")\s)[a-z]+ly\s+|"
-                r"also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
-                r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)")
+                       r"also\s+|later\s+|then\s+|once\s+|again\s+|previously\s+|recently\s+|often\s+|"
+                       r"still\s+|just\s+|even\s+|never\s+|already\s+|now\s+|always\s+|has\s+|had\s+|have\s+)")
 _ADVERB: Final = _ADVERB_WORD + "?"
 _APPOSITIVE: Final = re.compile(r"(?P<np>[^,;:\"“”]+),\s+(?:[a-z]+|\d+|[A-Z][\w.]*)\b[^,;:\"“”]*,$")
 # Lowercase words a speaker phrase may start with ("the campaign", "officials").
@@ -102,8 +103,8 @@ this that these those each
 """.split())
 # ", the top Democrat on the committee," after a speaker's name; not ", adding that ...".
 _APPOS_AFTER: Final = re.compile(r"(?:\s*\([^()]{1,20}\))?,\s+(?P<appos>(?!\w+ing\b|according|who said)"
-                          r"(?:the|a|an|who|whose|[a-z]+|\d+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,300}?)"
-                          r"(?=,\s+(?!who\b)|[,.]?\s*$)")
+                                 r"(?:the|a|an|who|whose|[a-z]+|\d+|[A-Z][\w.]*)\b[^;:!?\"“”]{0,300}?)"
+                                 r"(?=,\s+(?!who\b)|[,.]?\s*$)")
 
 
 # Patterns of the attribution rules, compiled once.
@@ -117,7 +118,8 @@ _TAIL_INVERTED: Final = re.compile(
 _NAME_BEFORE_COLON: Final = re.compile(
     r"(?:^|[-–—]\s|\bfrom\s|\s)(?P<np>(?:[a-z]+\s+){0,2}(?:[A-Z][\w.’'\-]*\s+){0,4}[A-Z][\w.’'\-]*)\s*:$")
 # '“...missing.” Trump said.': a short attribution after a full stop, typed as one sentence.
-SHORT_SAID: Final = re.compile(r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
+SHORT_SAID: Final = re.compile(
+    r"\s+[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,2}\s+(?:said|says|added|wrote|told)[.,]")
 _TRAILING_PRONOUN: Final = re.compile(r"\b(he|she|they|we|I|He|She|They|We)\s*$")
 FOR_SOURCE: Final = re.compile(r"For ([A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3}),\s")
 NEXT_SENTENCE: Final = re.compile(r"\s+(?![―—–])[A-Z]")
@@ -130,7 +132,7 @@ from into than unless until whether where
 _LOWER_PREPOSITIONS: Final = frozenset("in on at of during using".split())
 # A time phrase with no comma before the subject: "Earlier this year the college said".
 _LEADING_TIME: Final = re.compile(r"(?:(?:[Ee]arlier|[Ll]ater)\s+)?(?:this|last|next|[Tt]his|[Ll]ast|[Nn]ext)\s+"
-                           r"(?:year|week|month|weekend|spring|summer|autumn|fall|winter|morning|evening)\s+")
+                                  r"(?:year|week|month|weekend|spring|summer|autumn|fall|winter|morning|evening)\s+")
 _HAS_NAME: Final = re.compile(r"\s[A-Z][a-z]")
 _CUE_THEN_NP: Final = re.compile(r"[\s,]*(" + _ADVERB + r")(?P<cue>" + _CUE_ALT + r")\s+(?P<np>[^,;:!?\"“”]+)")
 _ACCORDING_TO: Final = re.compile(r"[\s,]*according to (?P<np>[^,;:!?\"“”]+)", re.IGNORECASE)
@@ -138,8 +140,8 @@ _DASH_NAME: Final = re.compile(r"[\s,.]*[―—–]+\s*(?P<np>[A-Z][^,;:!?\"“�
 _TRAILING_ADVERB: Final = re.compile(_ADVERB_WORD + r"{0,3}$")
 _WEEKDAYS: Final = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
 _TRAILING_TIME: Final = re.compile(r"(?<=\w)\s+(?:(?:later|earlier|late|early)\s+)?(?:on\s+)?(?:(?:last|this|next)\s+)?"
-                            r"(?:" + _WEEKDAYS + r"|week|weekend|month|year|"
-                            r"today|yesterday)(?:\s+(?:morning|afternoon|evening|night))?$")
+                                   r"(?:" + _WEEKDAYS + r"|week|weekend|month|year|"
+                                   r"today|yesterday)(?:\s+(?:morning|afternoon|evening|night))?$")
 _RELATIVE: Final = re.compile(r"\s*(?:who|which)\s*")
 _NP_AHEAD: Final = re.compile(r"\s*(?P<np>[^,;:!?\"“”]+)")
 _INVERTED: Final = re.compile(r"\s+(?P<np>[A-Z][^,;:!?\"“”]{0,60}?)\s*[:,]\s*$")
@@ -150,12 +152,12 @@ DETERMINER: Final = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 # What ends the speaker after an inverted cue: '," said Smith on Tuesday in an interview'. A
 # bare "on"/"in" does not: "one Democratic source on the panel" is the source.
 _NP_TAIL: Final = re.compile(r"\s+(?:in (?:a|an|his|her|their)|on (?:\w+day|Twitter|Facebook|CNN|Fox|MSNBC|NBC|ABC|CBS|"
-                      r"his|her|their|a|an)|at|during|after|before|about|of a|from|when|while|as|"
-                      r"this|last|earlier|later|yesterday|today|\w+day)\b")
+                             r"his|her|their|a|an)|at|during|after|before|about|of a|from|when|while|as|"
+                             r"this|last|earlier|later|yesterday|today|\w+day)\b")
 _NP_THEN_CUE: Final = re.compile(r"[\s,]*(?P<np>[^,;:!?\"“”]{1,80}?)(?P<appos>,[^\"“”;]{1,120}?,)?\s+" + _ADVERB
-                          + r"(?P<cue>" + _CUE_ALT + r")\b")
+                                 + r"(?P<cue>" + _CUE_ALT + r")\b")
 _NP_PAST_VERB: Final = re.compile(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+"
-                           r"(?P<cue>[a-z]{3,}ed|[a-z]{3,}[^s\W]s|sang|cried|wrote|spoke|shot back)\b")
+                                  r"(?P<cue>[a-z]{3,}ed|[a-z]{3,}[^s\W]s|sang|cried|wrote|spoke|shot back)\b")
 
 
 @dataclass
@@ -204,7 +206,7 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
 # Auxiliaries (or the speech verb itself) left after a subject: "Toyota has (led)", "He is
 # (quoted)", "Peter Sanders said (...), adding".
 _TRAILING_AUXILIARY: Final = re.compile(r"\s+(?:has|have|had|is|are|was|were|will|would|could|should|may|might|must|"
-                                 r"can|did|does|do|said|says|told)(?:\s+(?:been|being|not|also|already|now))*$")
+                                        r"can|did|does|do|said|says|told)(?:\s+(?:been|being|not|also|already|now))*$")
 _LEADING_SAID: Final = re.compile(r"(?:said|says|told)\s+(?=[A-Z])")
 
 # A restrictive relative clause after a speaker belongs to it as written.
@@ -417,7 +419,7 @@ def before_attribution(body: str, lo: int, open_pos: int, sentence_lo: int | Non
 # early to tell"), a determiner or adjective making it a noun ("Republican claims", "those
 # reports", "a statement calling" keeps: "calling" is no noun).
 _NOT_A_CUE: Final = re.compile(r"(?:-|\bto\s+|\b(?:the|a|an|of|his|her|their|its|our|these|those|such|my|your|whose|"
-                        r"Republican|Democratic|false|new|recent|late-night)\s+|\w[’']s\s+)$")
+                               r"Republican|Democratic|false|new|recent|late-night)\s+|\w[’']s\s+)$")
 # A cue in -s after a participle is its object, a noun: "began taking calls", "making claims".
 # (Not a cue in -ed: in "a source familiar with Cruz’s thinking said" the -ing word is the noun.)
 _AFTER_PARTICIPLE: Final = re.compile(r"\b[a-z]{2,}ing\s+$")
@@ -432,12 +434,12 @@ def _not_a_cue(text: str, cue_start: int, cue: str) -> bool:
 
 
 _DOCUMENT: Final = re.compile(r"(?:an?|the|its|his|her|their)\s+(?:\w+\s+)?(?:statement|e-?mail|letter|memo|tweet|"
-                       r"release|post|video|ad|message|note)", re.IGNORECASE)
+                              r"release|post|video|ad|message|note)", re.IGNORECASE)
 _NAME_BEFORE_PARTICIPLE: Final = re.compile(
     r"\b(?:of|by|with|shows?|showing)\s+((?:[A-Z][\w.’'\-]*\s+){0,2}[A-Z][\w.’'\-]*)\s+(?:[a-z]+ly\s+)?$")
 _DATE_WORDS: Final = re.compile(r"(?:" + _WEEKDAYS + r"|January|February|March|"
-                         r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
-                         r"Last|This|Earlier|Later)\b")
+                                r"April|May|June|July|August|September|October|November|December|Today|Yesterday|"
+                                r"Last|This|Earlier|Later)\b")
 _CONJUNCTION: Final = re.compile(r"(?:And|But|So|Then|Yet|Or|Now)\s+")
 _FUNCTION_WORDS: Final = frozenset(
     "the a an and but so then yet or now each every what which this that these those".split())
@@ -452,13 +454,14 @@ _LEAD_ADVERBIAL: Final = re.compile(
     + _WEEKDAYS + r")\b"
     r"|(?:\w+\s+){1,2}(?:years?|months?|weeks?|days?|hours?|minutes?)\s+(?:ago|later|earlier)\b"
     r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
-_VERB_AHEAD: Final = (r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
-               r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|have|was|were|is|are|said|told|sent|"
-               r"made|took|gave|went|came|"
-               r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
+_VERB_AHEAD: Final = (
+    r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
+    r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|have|was|were|is|are|said|told|sent|"
+    r"made|took|gave|went|came|"
+    r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
 # Capitalised words that open a role description rather than a name.
 _ROLE_ADJECTIVE: Final = (r"Democratic|Republican|GOP|Former|Independent|Libertarian|Conservative|Liberal|Progressive|"
-                   r"Veteran|Longtime|Senior|Top|Prominent|Outgoing|Incoming|Acting|Deputy")
+                          r"Veteran|Longtime|Senior|Top|Prominent|Outgoing|Incoming|Acting|Deputy")
 _SUBJECT: Final = re.compile(
     r"(?P<np>(?:[Hh]e|[Ss]he|[Tt]hey|[Ww]e|I|[Ii]t)\b"
     # a description ending before its verb: "The former secretary of State began", "The

@@ -52,8 +52,8 @@ festival awards trophy marathon revolution crisis summit
 _COMPANY_TYPES: Final = ("Corporation", "Limited", "Limited Liability Company", "Limited Liability Partnership")
 _NOT_A_LEGAL_FORM: Final = frozenset({"as", "pp", "vat", "dat", "ae", "cpt"})
 LEGAL_FORMS: Final = frozenset(v for kind in _COMPANY_TYPES for term in terms_by_type[kind] if " " not in term.strip()
-                        for v in (term.strip(), term.strip().replace(".", ""))
-                        if v and v not in _NOT_A_LEGAL_FORM)
+                               for v in (term.strip(), term.strip().replace(".", ""))
+                               if v and v not in _NOT_A_LEGAL_FORM)
 
 # Political and religious groups that behave like nationalities (NORP) in news prose.
 NORP_GROUPS: Final = frozenset("""
@@ -66,7 +66,7 @@ Evangelical Evangelicals
 
 # Continents and large regions that are places but not polities (LOC, not GPE).
 _REGION_WORDS: Final = ("Middle East", "Far East", "Gulf", "Balkans", "Caucasus", "Sahel", "Scandinavia", "West Bank",
-                 "Midwest", "Siberia", "Kashmir", "Chechnya", "Kurdistan")
+                        "Midwest", "Siberia", "Kashmir", "Chechnya", "Kurdistan")
 
 # Wire services and news agencies: named in datelines and credits, always organisations.
 AGENCIES: Final = frozenset("""
@@ -84,7 +84,7 @@ Country Nation Province State Region Republic Oblast Governorate Emirate Canton 
 
 # Abbreviations of countries that news copy writes with dots.
 _DOTTED: Final = {"U.S.": "United States", "U.S.A.": "United States", "U.K.": "United Kingdom",
-           "U.N.": "United Nations", "E.U.": "European Union"}
+                  "U.N.": "United Nations", "E.U.": "European Union"}
 
 
 def fold(s: str) -> str:

@@ -53,9 +53,9 @@ either neither
 """.split())
 # Days, months and the holidays news dates things by: times, not entities.
 _HOLIDAYS: Final = ("Christmas", "Easter", "Thanksgiving", "Halloween", "Ramadan", "Eid", "Diwali", "Hanukkah",
-                    "Passover")
+                           "Passover")
 DATES: Final = frozenset(fold(x) for x in [*calendar.day_name, *calendar.month_name, *calendar.month_abbr,
-                                           *_HOLIDAYS] if x)
+                                                  *_HOLIDAYS] if x)
 #: The initial of a given name: "D." in "D. Blenkiron", "J." in "J. Edgar Hoover".
 _INITIAL: Final = re.compile(r"[A-Z]\.")
 _COMPASS: Final = {"N.": "north", "S.": "south", "E.": "east", "W.": "west"}
@@ -403,7 +403,7 @@ def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:
 
 
 _SCORE_AFTER: Final = re.compile(r"\s+\d+(?:-\d+)?(?:[\s,.;)]|$)"
-                          r"(?!\s*(?:percent|per cent|%|people|km|miles|years|days|dollars|million|billion))")
+                                 r"(?!\s*(?:percent|per cent|%|people|km|miles|years|days|dollars|million|billion))")
 _PLACE_BEFORE: Final = re.compile(r"\b(?:in|at|from|to|of|near|into|on)\s+$")
 #: Words that put a place after them: "in Moscow", "northern Mali", "near the Hague".
 _LOC_BEFORE_WORDS: Final = frozenset("""

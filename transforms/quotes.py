@@ -100,8 +100,9 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
 #: What stands before a programme's or a book's name: its outlet's possessive ("ABC’s"), a
 #: preposition ("on", "in", "with"), "told" ('told "Fox and Friends"') or a word for an
 #: edition of a programme ('broadcast of "Fox News Sunday,"').
-_TITLE_BEFORE: Final = re.compile(r"(?:\w[’']s|\b(?:(?:on|in|with|at|during)(?: the| an?)?|told|"
-                           r"(?:broadcast|episode|edition|installment) of|podcast|program|programme|show|series))\s+$")
+_TITLE_BEFORE: Final = re.compile(
+    r"(?:\w[’']s|\b(?:(?:on|in|with|at|during)(?: the| an?)?|told|"
+    r"(?:broadcast|episode|edition|installment) of|podcast|program|programme|show|series))\s+$")
 
 _OUTLET_POSSESSIVE: Final = re.compile(r"\b[a-z]+[’']s\s+$")
 
