@@ -23,27 +23,23 @@ needs_build = pytest.mark.skipif(not COMPILED, reason="the transforms are not co
                                  "(no build/native, a failed build, or NEWSETL_PURE_PYTHON)")
 
 
-def _manifest() -> dict:
-    return {"interpreter": native._interpreter(),
-            "sources": {p.name: native._digest(p) for p in native.sources()}}
-
-
 def test_a_build_that_matches_the_source_may_run():
-    assert native.stale_reason(_manifest()) is None
+    assert native.stale_reason(native.manifest_now()) is None
 
 
 def test_a_build_is_stale_when_a_source_changed_was_added_or_removed():
-    m = _manifest()
+    m = native.manifest_now()
     m["sources"]["mentions.py"] = "0" * 64
     assert native.stale_reason(m) == "mentions.py changed since the build"
-    m = _manifest()
+    m = native.manifest_now()
     del m["sources"]["quotes.py"]
     m["sources"]["gone.py"] = "0" * 64
     assert native.stale_reason(m) == "gone.py, quotes.py changed since the build"
 
 
 def test_a_build_for_another_interpreter_or_a_failed_build_never_runs():
-    assert "built for cpython-310-linux" in native.stale_reason({**_manifest(), "interpreter": "cpython-310-linux"})
+    other = {**native.manifest_now(), "interpreter": "cpython-310-linux"}
+    assert "built for cpython-310-linux" in native.stale_reason(other)
     assert native.stale_reason({"interpreter": native._interpreter(), "error": "no C compiler"}) == (
         "the last build failed: no C compiler")
 

@@ -44,8 +44,10 @@ def sources() -> list[Path]:
     return sorted(p for p in PACKAGE.glob("*.py") if p.name not in _SKIP)
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def manifest_now() -> dict:
+    """The manifest a build of the current sources records: interpreter and SHA-256 per source."""
+    return {"interpreter": _interpreter(),
+            "sources": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sources()}}
 
 
 def _interpreter() -> str:
@@ -59,7 +61,7 @@ def stale_reason(manifest: dict) -> str | None:
     if manifest.get("interpreter") != _interpreter():
         return f"built for {manifest.get('interpreter')}, this is {_interpreter()}"
     built = manifest.get("sources", {})
-    now = {p.name: _digest(p) for p in sources()}
+    now = manifest_now()["sources"]
     changed = sorted(n for n in now.keys() | built.keys() if now.get(n) != built.get(n))
     if changed:
         return f"{', '.join(changed)} changed since the build"
@@ -110,8 +112,7 @@ def build() -> int:
     says why) when mypyc or the C compiler fails, so the source keeps running."""
     shutil.rmtree(BUILD, ignore_errors=True)
     BUILD.mkdir(parents=True)
-    digests = {p.name: _digest(p) for p in sources()}
-    manifest: dict = {"interpreter": _interpreter(), "sources": digests}
+    manifest = manifest_now()
     try:
         from mypyc.build import mypycify
         from setuptools import setup
