@@ -56,15 +56,19 @@ def _print_summary(s, out=sys.stdout) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.runtime import start_api_early
+    from flows.runtime import TemporaryServer
 
-    api = start_api_early()
+    server = TemporaryServer.launch()  # boots on the other core while this process imports
     from flows.pipeline import RunFailed, newsetl_flow
 
-    if api is not None:
-        import great_expectations  # noqa: F401  (every run validates: import it while the API starts)
+    if server is not None:
+        import great_expectations  # noqa: F401  (every run validates: import it while the server boots)
 
-        api.join()
+        try:
+            server.adopt()
+        except RuntimeError as exc:
+            print(f"newsetl run: {exc}", file=sys.stderr)
+            return 1
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
                                full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,

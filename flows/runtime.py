@@ -1,4 +1,4 @@
-"""Process environment for Prefect and GX, set before either is imported.
+"""Process environment for Prefect and GX, and Prefect's temporary API server for one run.
 
 Prefect writes its database and settings under ``PREFECT_HOME`` (default ``~/.prefect``);
 newsetl keeps it inside the project so runs never touch the user's home and a reused home
@@ -8,13 +8,26 @@ runs offline. Values the user already set win.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import http.client
+import importlib.util
 import os
-import threading
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 #: The project folder: flows/ lives directly under it.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: What Prefect's own temporary server gets besides the process environment
+#: (``prefect.server.api.server.SubprocessASGIServer._run_uvicorn_command``, Prefect 3.9;
+#: tests/test_cli.py compares the two, so an upgrade that changes it fails a test).
+SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+#: uvicorn's exit status when its port was taken in the meantime: retry on another port.
+PORT_IN_USE = 3
 
 
 def configure() -> None:
@@ -31,28 +44,113 @@ def configure() -> None:
         os.environ.setdefault(key, value)
 
 
-def start_api_early() -> threading.Thread | None:
-    """Start Prefect's temporary API server in the background; None when a server is set.
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    Without ``PREFECT_API_URL`` a flow run first starts a local server and waits until it
-    answers (10-15 s here, in a process of its own), and only then runs: imports done
-    afterwards (Great Expectations alone takes 5-7 s) add to that wait. Started from a thread
-    while the caller imports, the two overlap on the machine's two cores. The flow finds the
-    server already running: Prefect keeps one per process. Any error is left for the flow's
-    own start, which reports it.
+
+def server_command(port: int) -> list[str]:
+    """The command Prefect runs for its temporary server, found without importing Prefect."""
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("prefect is not installed: run `make setup`")
+    app_dir = Path(next(iter(spec.submodule_search_locations))).parent
+    return [sys.executable, "-m", "uvicorn", "--app-dir", str(app_dir), "--factory",
+            "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "error", "--lifespan", "on"]
+
+
+class TemporaryServer:
+    """Prefect's temporary API server for one ``newsetl run``, started before Prefect is imported.
+
+    Without ``PREFECT_API_URL`` a flow run starts a local API server in a subprocess and waits
+    until it answers. Prefect does that only once it is imported and the flow starts, and the
+    server's own module costs the caller 4-5 s of imports first, under the GIL the caller's
+    imports need too. Launched here, before any heavy import, the server process boots on the
+    second core while this one imports Prefect, Polars and Great Expectations. :meth:`adopt`
+    then hands its address to Prefect, or stops it when Prefect is configured with a server.
     """
-    configure()
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
-    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-        return None
+    def __init__(self) -> None:
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._spawn()
+        atexit.register(self.stop)
 
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
+    @classmethod
+    def launch(cls) -> TemporaryServer | None:
+        """Start one, unless ``PREFECT_API_URL`` is set in the environment (a real server)."""
+        configure()
+        if os.environ.get("PREFECT_API_URL"):
+            return None
+        return cls()
 
-        with contextlib.suppress(Exception):
-            SubprocessASGIServer().start()
+    def _spawn(self) -> None:
+        self.port = _free_port()
+        self.process = subprocess.Popen(server_command(self.port), env={**os.environ, **SERVER_ENV},
+                                        stdin=subprocess.DEVNULL)
 
-    thread = threading.Thread(target=start, name="prefect-api-start", daemon=True)
-    thread.start()
-    return thread
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def adopt(self) -> str | None:
+        """Once Prefect is imported: point it at this server and return the server's API URL,
+        or stop the server and return None when Prefect's settings (a profile, prefect.toml)
+        name a server of their own, or forbid a temporary one."""
+        from prefect.context import refresh_global_settings_context
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_SERVER_EPHEMERAL_ENABLED,
+            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        )
+
+        if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+            self.stop()
+            return None
+        self.wait(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
+        os.environ["PREFECT_API_URL"] = self.api_url
+        refresh_global_settings_context()  # Prefect's documented way to pick up a changed environment
+        print(f"newsetl: Prefect's temporary API server on {self.api_url} (a dedicated one: `make server`)",
+              file=sys.stderr, flush=True)
+        return self.api_url
+
+    def healthy(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+        try:
+            conn.request("GET", "/api/health")
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def wait(self, timeout: float) -> None:
+        """Until the server answers; a taken port is retried on another, other exits raise."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            code = self.process.poll()
+            if code == PORT_IN_USE:
+                self._spawn()
+            elif code is not None:
+                raise RuntimeError(f"Prefect's temporary API server exited with status {code} before answering "
+                                   "(its error is printed above)")
+            elif self.healthy():
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"Prefect's temporary API server did not answer within {timeout:.0f} s "
+                           "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)")
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -40,18 +43,55 @@ def test_run_prints_summary(cli_warehouse):
     assert "report:" in out and "index.html" in out
     assert "newsetl sql" in out
     assert "rows:       articles 1, mentions" in out
-    # One temporary API server per run: the one started early, while Great Expectations
-    # imported, is the one the flow used.
-    assert proc.stderr.count("Starting temporary server") == 1
+    # One temporary API server per run: the one newsetl launched before importing Prefect is
+    # the one the flow used (Prefect did not start its own), and it is gone once the run ends.
+    assert proc.stderr.count("Prefect's temporary API server on http://127.0.0.1:") == 1
+    assert "Starting temporary server" not in proc.stderr
+    port = int(re.search(r"temporary API server on http://127\.0\.0\.1:(\d+)/api", proc.stderr).group(1))
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        pass
 
 
-def test_api_is_not_started_early_when_a_server_is_configured():
+def test_no_temporary_server_when_the_environment_names_one(monkeypatch):
+    from flows.runtime import TemporaryServer
+
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert TemporaryServer.launch() is None
+
+
+def test_temporary_server_stopped_when_prefect_settings_name_one(monkeypatch):
+    """A server named in Prefect's own settings (a profile, prefect.toml) wins over ours."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from flows.runtime import start_api_early
+    from flows.runtime import TemporaryServer
 
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    server = TemporaryServer.launch()
+    assert server is not None and server.process is not None
+    process = server.process
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:4200/api"}):
-        assert start_api_early() is None
+        assert server.adopt() is None
+    assert process.poll() is not None and server.process is None
+    assert "PREFECT_API_URL" not in os.environ
+
+
+def test_temporary_server_is_the_one_prefect_would_start(monkeypatch):
+    """newsetl launches Prefect's temporary server itself (before importing Prefect): the same
+    command and environment as Prefect's own, so a Prefect upgrade that changes them fails here."""
+    from prefect.server.api import server as prefect_server
+
+    from flows.runtime import SERVER_ENV, server_command
+
+    seen = {}
+
+    def fake_popen(args, env, **kwargs):
+        seen.update(args=args, env=env)
+        return None
+
+    monkeypatch.setattr(prefect_server.subprocess, "Popen", fake_popen)
+    prefect_server.SubprocessASGIServer(port=4321)._run_uvicorn_command()
+    assert seen["args"] == server_command(4321)
+    assert {k: seen["env"][k] for k in SERVER_ENV} == SERVER_ENV
 
 
 def test_sql_prints_a_table(cli_warehouse):
