@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +29,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 #: uvicorn's exit status when its port was taken in the meantime: retry on another port.
 PORT_IN_USE = 3
+#: prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 def configure() -> None:
@@ -48,6 +51,16 @@ def _free_port() -> int:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """Run in the server's process before it starts: the kernel stops it when newsetl's
+    process dies, even by SIGKILL or the OOM killer, where no atexit handler runs
+    (``PR_SET_PDEATHSIG``; Linux only)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def server_command(port: int) -> list[str]:
@@ -89,7 +102,8 @@ class TemporaryServer:
     def _spawn(self) -> None:
         self.port = _free_port()
         self.process = subprocess.Popen(server_command(self.port), env={**os.environ, **SERVER_ENV},
-                                        stdin=subprocess.DEVNULL)
+                                        stdin=subprocess.DEVNULL,
+                                        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
 
     @property
     def api_url(self) -> str:

@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,25 @@ def test_sql_path_imports_neither_prefect_nor_gx(cli_warehouse):
             "assert not bad, bad")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_temporary_server_dies_with_a_killed_run(tmp_path):
+    """SIGKILL (or the OOM killer) runs no atexit handler: the kernel stops the server instead."""
+    script = ("import os, signal; from flows.runtime import TemporaryServer; s = TemporaryServer.launch(); "
+              "print(s.process.pid, flush=True); s.wait(120); print('up', flush=True); "
+              "os.kill(os.getpid(), signal.SIGKILL)")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    out = tmp_path / "out.txt"
+    with out.open("w") as f:  # a file, not a pipe: a server left running would hold a pipe open
+        code = subprocess.run([sys.executable, "-c", script], cwd=ROOT, stdout=f, stderr=subprocess.DEVNULL,
+                              timeout=180, env=env).returncode
+    pid, up = out.read_text().split()[:2]
+    assert up == "up" and code == -9
+    for _ in range(100):
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(int(pid), 9)
+    raise AssertionError("the temporary server outlived the killed run")
