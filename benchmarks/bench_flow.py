@@ -13,7 +13,9 @@ count, runs ``newsetl run`` in a fresh process on an empty warehouse and reports
   server it starts, sampled from /proc every 0.2 s);
 * seconds per stage (extract wall; decode/parse/mentions/quotes CPU summed over workers;
   validate, load, Data Docs);
-* the fixed start-up: ``newsetl run`` on the single seed article, wall minus flow time.
+* the fixed start-up: ``newsetl run`` on the single seed article, wall minus flow time;
+* CPU seconds by process (the run's own, the extraction workers, Prefect's server): where the
+  machine's two cores went, the profile that says which process to make cheaper.
 
 The Prefect temporary server is part of every run's start-up (it is what a user pays). Nothing
 here asserts a time: it measures and prints.
@@ -55,38 +57,68 @@ def build_corpus(src: Path, dest: Path, copies: int) -> tuple[int, int]:
     return n, size
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants (the worker pool, the Prefect
-    server), in MB, from /proc."""
+def _tree(root: int) -> dict[int, tuple[float, float]]:
+    """pid -> (resident MB, CPU seconds so far) of a process and all its descendants (the
+    worker pool, the Prefect server), from /proc."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    stats: dict[int, tuple[float, float]] = {}
+    page, tick = os.sysconf("SC_PAGE_SIZE"), os.sysconf("SC_CLK_TCK")
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
             fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
             children.setdefault(int(fields[1]), []).append(int(d.name))  # ppid
-            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")  # rss pages
+            # rss pages; utime + stime ticks
+            stats[int(d.name)] = (int(fields[21]) * page / 2**20, (int(fields[11]) + int(fields[12])) / tick)
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [root]
+    out, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        if pid in stats:
+            out[pid] = stats[pid]
         todo += children.get(pid, [])
-    return total / 2**20
+    return out
+
+
+def _role(pid: int, root: int) -> str:
+    if pid == root:
+        return "flow"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "other"
+    return "server" if b"uvicorn" in cmd else "workers" if b"spawn_main" in cmd else "other"
 
 
 class TreeSampler(threading.Thread):
-    """Samples the process tree's total RSS every 0.2 s: the peak a machine must have."""
+    """Samples the process tree every 0.2 s: its total RSS (the peak a machine must have) and
+    each process's CPU time, summed by role at the end (the run's own process, the extraction
+    workers, Prefect's server). CPU time of a process that ends between two samples is counted
+    up to its last sample."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid, self.peak_mb, self.stop = pid, 0.0, threading.Event()
+        self.cpu: dict[int, float] = {}
+        self.roles: dict[int, str] = {}
 
     def run(self) -> None:
         while not self.stop.wait(0.2):
-            self.peak_mb = max(self.peak_mb, _tree_rss_mb(self.pid))
+            tree = _tree(self.pid)
+            self.peak_mb = max(self.peak_mb, sum(mb for mb, _ in tree.values()))
+            for pid, (_, cpu) in tree.items():
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu)
+                if pid not in self.roles:
+                    self.roles[pid] = _role(pid, self.pid)
+
+    def cpu_by_role(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, cpu in self.cpu.items():
+            role = self.roles.get(pid, "other")
+            out[role] = round(out.get(role, 0.0) + cpu, 1)
+        return out
 
 
 def run_flow(seeds: Path, db: Path, workers: int | None, extra: list[str] | None = None) -> dict:
@@ -105,14 +137,17 @@ def run_flow(seeds: Path, db: Path, workers: int | None, extra: list[str] | None
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
         sampler.stop.set()
+        sampler.join()
         errfile.seek(0)
         err = errfile.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"newsetl run failed:\n{err[-3000:]}")
     summary = json.loads(summary_path.read_text())
     peak_mb = usage.ru_maxrss / 1024  # KB on Linux
+    cpu = sampler.cpu_by_role()
+    cpu["flow"] = round(usage.ru_utime + usage.ru_stime - sum(v for k, v in cpu.items() if k != "flow"), 1)
     return {"wall_s": wall, "flow_s": summary["seconds"], "peak_rss_mb": peak_mb,
-            "peak_tree_mb": sampler.peak_mb, "stages": summary["stage_seconds"],
+            "peak_tree_mb": sampler.peak_mb, "cpu_s": cpu, "stages": summary["stage_seconds"],
             "loaded": summary["files_loaded"], "rejected": summary["files_rejected"]}
 
 
@@ -170,6 +205,15 @@ def main() -> None:
         st = ", ".join(f"{k} {r['stages'][k]:.1f}" for k in stages if k in r["stages"])
         print(f"{w:>7} {r['articles_per_s']:>10,.0f} {r['mb_per_s']:>6.2f} {r['flow_s']:>7.1f} {r['wall_s']:>7.1f} "
               f"{r['peak_rss_mb']:>11,.0f} {r['peak_tree_mb']:>8,.0f}  {st}")
+    # Where the machine's time went: CPU seconds of the whole run (start-up included) by process.
+    print("CPU seconds, start-up included (flow: the run's own process, with GX and the load; "
+          "workers: extraction; server: Prefect's):")
+    for w, r in results["runs"].items():
+        cpu = r["cpu_s"]
+        total = sum(cpu.values())
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+        print(f"{w:>7} workers: {total:.1f} s ({parts}); {total / r['wall_s'] / (os.cpu_count() or 1):.0%} "
+              f"of {os.cpu_count()} cores over the wall time")
 
 
 if __name__ == "__main__":
