@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 #: The project folder: flows/ lives directly under it.
@@ -53,14 +54,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:
-    """Run in the server's process before it starts: the kernel stops it when newsetl's
-    process dies, even by SIGKILL or the OOM killer, where no atexit handler runs
-    (``PR_SET_PDEATHSIG``; Linux only)."""
-    with contextlib.suppress(Exception):
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the server's process runs before it starts, so that the kernel stops it when
+    newsetl's process dies, even by SIGKILL or the OOM killer, where no atexit handler runs
+    (``PR_SET_PDEATHSIG``, Linux only). The function is looked up here, in the parent: between
+    fork and exec the child only calls it (no import there, where another thread's lock may be
+    held)."""
+    if sys.platform != "linux":
+        return None
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def server_command(port: int) -> list[str]:
@@ -102,8 +110,7 @@ class TemporaryServer:
     def _spawn(self) -> None:
         self.port = _free_port()
         self.process = subprocess.Popen(server_command(self.port), env={**os.environ, **SERVER_ENV},
-                                        stdin=subprocess.DEVNULL,
-                                        preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent())
 
     @property
     def api_url(self) -> str:
@@ -125,7 +132,7 @@ class TemporaryServer:
             return None
         self.wait(float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()))
         os.environ["PREFECT_API_URL"] = self.api_url
-        refresh_global_settings_context()  # Prefect's documented way to pick up a changed environment
+        refresh_global_settings_context()  # Prefect's own call to pick up a changed environment
         print(f"newsetl: Prefect's temporary API server on {self.api_url} (a dedicated one: `make server`)",
               file=sys.stderr, flush=True)
         return self.api_url
