@@ -53,9 +53,7 @@ def load() -> Lexicons:
     path = cache_path()
     try:
         return lexicons.restore(pickle.loads(path.read_bytes()))
-    except FileNotFoundError:
-        pass
-    except Exception:  # a truncated or foreign file: build, and write a good one over it
+    except Exception:  # not cached yet, or a truncated or foreign file: build, and write a good one
         pass
     built = lexicons.load()
     tmp = None
