@@ -1,10 +1,11 @@
-"""The analyst's side on a warehouse built by the real flow: views, README queries, search, exports."""
+"""The analyst's side on a warehouse built by the real flow: views, documented queries, search, exports."""
 
 from __future__ import annotations
 
 import csv
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +21,38 @@ VIEWS = ["quote_attributions", "top_speakers", "top_entities", "entity_cooccurre
          "dq_status", "dq_latest"]
 
 
-def readme_queries() -> list[str]:
+QUERYING = ROOT / "docs" / "querying.md"  # the warehouse in full and "Asking questions"
+
+
+def doc_section(path: Path, heading: str) -> str:
+    """The text of one ``## `` section of a markdown file, up to the next one."""
+    text = path.read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    end = section.find("\n## ", 5)
+    return section if end < 0 else section[:end]
+
+
+def querying_doc_queries() -> list[str]:
+    """The ```sql blocks of docs/querying.md's "Asking questions"."""
+    return re.findall(r"```sql\n(.*?)```", doc_section(QUERYING, "## Asking questions"), flags=re.S)
+
+
+def readme_sql_commands() -> list[list[str]]:
+    """The ``newsetl sql`` commands of README.md's ```sh examples, as the arguments after ``newsetl``."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Asking questions"):]
-    section = section[:section.index("\n## ", 5)]
-    return re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            argv = shlex.split(line, comments=True)
+            if len(argv) > 1 and Path(argv[0]).name == "newsetl" and argv[1] == "sql":
+                commands.append(argv[1:])
+    return commands
+
+
+def example_queries() -> list:
+    """Every documented query as ``newsetl`` arguments: docs/querying.md's, then the README's own."""
+    return ([pytest.param(["sql", q], id=q.splitlines()[0][:40]) for q in querying_doc_queries()]
+            + [pytest.param(argv, id="README: " + argv[1][:32]) for argv in readme_sql_commands()])
 
 
 def newsetl(*args, stdin=None):
@@ -43,16 +71,20 @@ def db(tmp_path_factory):
     return path
 
 
-def test_readme_has_at_least_eight_example_queries():
-    assert len(readme_queries()) >= 8
+def test_querying_doc_has_at_least_eight_example_queries():
+    assert len(querying_doc_queries()) >= 8
 
 
-@pytest.mark.parametrize("example", readme_queries(), ids=lambda q: q.splitlines()[0][:40])
-def test_every_readme_query_runs_on_the_seed_warehouse(db, example):
-    proc = newsetl("sql", "--db", str(db), "--format", "json", example)
+def test_readme_shows_an_sql_example():
+    assert readme_sql_commands()
+
+
+@pytest.mark.parametrize("example", example_queries())
+def test_every_documented_query_runs_on_the_seed_warehouse(db, example):
+    proc = newsetl(*example, "--db", str(db), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    if "rejected_files" not in example:  # the seed loads cleanly: nothing rejected
+    if "rejected_files" not in " ".join(example):  # the seed loads cleanly: nothing rejected
         assert result, f"no rows for {example}"
 
 
@@ -137,9 +169,8 @@ def test_shell_opens_the_duckdb_cli_read_only(db, command):
     assert "read-only" in (proc.stdout + proc.stderr).lower()  # writes are refused
 
 
-def test_readme_python_snippet_runs(db):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Asking questions"):]
+def test_querying_doc_python_snippet_runs(db):
+    section = doc_section(QUERYING, "## Asking questions")
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
     scope: dict = {}
     exec(code.replace("warehouse/news.duckdb", str(db)), scope)
