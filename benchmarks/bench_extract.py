@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
+    from transforms.native import enable
+
+    enable()  # this process runs the compiled transforms when they match the source, as newsetl's do
 
     paths = sorted(args.corpus.rglob("*.txt")) if args.corpus.is_dir() else []
     if not paths:

@@ -2,7 +2,8 @@
 
 Reading and transforming a chunk (decode, parse, mentions, quotes) is pure CPU on bytes that
 come from disk, so with more than one chunk and more than one core the chunks go to a plain
-``ProcessPoolExecutor`` (spawned workers, lexicons loaded once per worker). Prefect's own
+``ProcessPoolExecutor`` (spawned workers that start in ``lexicon_cache.start_worker``: the
+compiled transforms enabled, the lexicons loaded once per worker). Prefect's own
 ``ProcessPoolTaskRunner`` makes every chunk a task run that talks to the API from the worker,
 which measured no faster on two cores than one process; this pool scales the batch phase
 1.9x from one worker to two (README, Speed).
@@ -23,11 +24,6 @@ from flows import io, lexicon_cache
 from transforms.frames import ChunkFrames, process_files
 
 
-def warm_worker() -> None:
-    """Load the lexicons once per worker process, before its first chunk."""
-    lexicon_cache.load()
-
-
 def extract_chunk(paths: list[str], run_id: str, now: dt.datetime, max_bytes: int,
                   known: dict[str, str]) -> ChunkFrames:
     """Read and transform one chunk of files (in whichever process runs it)."""
@@ -44,7 +40,7 @@ class Extractor:
         if self.workers > 1:
             # spawn, not fork: the flow's process runs Prefect's threads, which fork would copy mid-flight
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=warm_worker)
+                                            initializer=lexicon_cache.start_worker)
 
     def _args(self, chunk: list[str]) -> tuple:
         return chunk, self.run_id, self.now, self.max_bytes, {p: self.known[p] for p in chunk if p in self.known}

@@ -18,10 +18,12 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flows.runtime import PROJECT_ROOT
-from transforms import lexicons
-from transforms.lexicons import Lexicons
+
+if TYPE_CHECKING:
+    from transforms.lexicons import Lexicons
 
 CACHE_DIR = PROJECT_ROOT / "build" / "lexicons"
 SOURCE = PROJECT_ROOT / "transforms" / "lexicons.py"
@@ -46,8 +48,23 @@ def cache_path() -> Path:
     return CACHE_DIR / f"lexicons-{cache_key()}.pickle"
 
 
+def start_worker() -> None:
+    """Where an extraction worker process starts (the pool's initializer): the compiled
+    transforms when they match the source, then the lexicons, once, before the first chunk.
+
+    Spawn imports the initializer's module before calling it, so it lives here, in a module
+    that imports no transform at its top: ``native.enable`` must run before the first one is.
+    """
+    from transforms.native import enable
+
+    enable()
+    load()
+
+
 def load() -> Lexicons:
     """This process's lexicons: already loaded, restored from the cache, or built (and cached)."""
+    from transforms import lexicons
+
     if lexicons.loaded():
         return lexicons.load()
     path = cache_path()

@@ -49,10 +49,32 @@ def test_the_package_and_its_loader_are_never_compiled():
     assert "__init__.py" not in names and "native.py" not in names and "mentions.py" in names
 
 
-def _load_in(tree: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    code = "import transforms.mentions as m, transforms.quotes as q; print(m.__file__); print(q.__file__)"
+#: What a process that starts as newsetl's do runs first (``transforms.native.enable``).
+_START = "from transforms import native; native.enable(); "
+
+
+def _load_in(tree: Path, env: dict[str, str] | None = None, start: str = _START) -> subprocess.CompletedProcess:
+    code = start + "import transforms.mentions as m, transforms.quotes as q; print(m.__file__); print(q.__file__)"
     return subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True,
                           env={**os.environ, "PYTHONPATH": str(tree), **(env or {})})
+
+
+def test_importing_the_package_changes_nothing():
+    """The package's import neither hashes sources nor edits paths: a process that does not
+    call ``native.enable`` runs the source."""
+    out = _load_in(ROOT, start="import sys, transforms; assert len(transforms.__path__) == 1, transforms.__path__; "
+                               f"assert {str(native.BUILD)!r} not in sys.path; ")
+    assert out.stdout.split() == [str(ROOT / "transforms" / n) for n in ("mentions.py", "quotes.py")]
+    assert out.stderr == ""
+
+
+@needs_build
+def test_enable_after_a_transform_was_imported_keeps_the_source():
+    """Compiled modules cannot call into a transform already running as source: all or none."""
+    out = _load_in(ROOT, start="import transforms.lexicons; from transforms import native; "
+                               "assert native.enable() is False and native.enable() is False; ")
+    assert out.stdout.split() == [str(ROOT / "transforms" / n) for n in ("mentions.py", "quotes.py")]
+    assert out.stderr.count("lexicons.py imported before transforms.native.enable()") == 1  # warned once
 
 
 @needs_build
@@ -86,6 +108,8 @@ def _sample() -> list[Path]:
 _WRITE_FRAMES = """
 import sys, datetime as dt
 from pathlib import Path
+from transforms import native
+native.enable()  # as a process starts; NEWSETL_PURE_PYTHON keeps the source
 from transforms.frames import RawFile, process_files
 import transforms.mentions
 import transforms.quotes
@@ -111,6 +135,31 @@ def test_compiled_and_pure_python_transforms_give_the_same_frames(tmp_path):
     assert compiled.quotes.height > 0 and compiled.mentions.height > 0
     for name in ("articles", "mentions", "quotes", "rejected"):
         assert_frame_equal(getattr(compiled, name), pl.read_parquet(tmp_path / f"{name}.parquet"))
+
+
+@needs_build
+@pytest.mark.integration
+def test_a_newsetl_run_runs_the_compiled_transforms_in_its_process_and_its_workers(tmp_path):
+    """``newsetl run`` with two extraction workers: Python's verbose import log (every process
+    inherits PYTHONVERBOSE) shows the compiled library loaded by the command's process and by
+    each worker, and no compiled transform ever imported from its source."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for i in range(4):  # four chunks of one file: both workers get some
+        (seeds / f"{i}.txt").write_text(SEED.read_text(encoding="utf-8") + f"\n\nCopy {i}, Kirby said.\n",
+                                        encoding="utf-8")
+    newsetl = Path(sys.executable).parent / "newsetl"
+    proc = subprocess.run([str(newsetl), "run", "--seeds", str(seeds), "--db", str(tmp_path / "w.duckdb"),
+                           "--chunk-size", "1", "--workers", "2"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONVERBOSE": "1"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert [line for line in proc.stderr.splitlines() if "pure Python" in line] == []
+    library = f"# extension module '{native.GROUP}__mypyc' loaded from '{native.BUILD}/"
+    assert proc.stderr.count(library) >= 3  # the command's process and the two workers
+    compiled = {f"transforms.{p.stem}" for p in native.sources()}
+    from_source = [line for line in proc.stderr.splitlines() if line.startswith("import 'transforms.")
+                   and line.split("'")[1] in compiled and "SourceFileLoader" in line]
+    assert from_source == []
 
 
 def test_the_transforms_type_check(tmp_path):

@@ -1,9 +1,6 @@
 """Pure transforms: text in, Polars frames out. No I/O, no Prefect, no DuckDB here.
 
-When ``make setup`` has compiled them with mypyc and the build still matches the source, the
-compiled modules load instead of the ``.py`` files (``transforms.native``).
+Importing the package runs nothing. When ``make setup`` has compiled the transforms with mypyc
+and the build still matches the source, a process that calls ``transforms.native.enable()``
+before its first import of a transform loads the compiled modules instead of the ``.py`` files.
 """
-
-from transforms.native import enable
-
-enable(__path__)

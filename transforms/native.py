@@ -8,11 +8,16 @@ mypy and a C compiler) whenever a source changed:
     make native                                      # rebuild now, whatever make thinks
     NEWSETL_PURE_PYTHON=1 .venv/bin/newsetl run ...  # ignore the build, run the source
 
-The build records the SHA-256 of every source it compiled. ``enable`` (called when the
-``transforms`` package is imported) puts the compiled modules first on the package's path only
-when every recorded hash still matches the source and the interpreter is the one they were
-built for; otherwise it warns once and the source runs. An edited rule therefore never runs as
-its stale compiled self. The compiled modules call each other directly, so it is all or none.
+The build records the SHA-256 of every source it compiled. ``enable`` puts the compiled modules
+first on the package's path only when every recorded hash still matches the source and the
+interpreter is the one they were built for; otherwise it warns once and the source runs. An
+edited rule therefore never runs as its stale compiled self. The compiled modules call each
+other directly, so it is all or none.
+
+Importing ``transforms`` changes nothing: ``enable`` is called where a process starts, before
+its first import of a transform: ``newsetl``'s ``main()``, an extraction worker
+(``flows.lexicon_cache.start_worker``), the tests (``pytest_configure``) and the benchmarks. A
+process that never calls it runs the source.
 
 Compiled code checks declared types at run time: ``mypy transforms`` must pass (``make lint``).
 """
@@ -87,18 +92,39 @@ def describe() -> str:
     return "compiled with mypyc" if reason is None else f"pure Python ({reason})"
 
 
-def enable(package_path: list[str]) -> bool:
-    """Put the compiled modules ahead of the source on ``package_path`` when they match it."""
+#: What ``enable`` decided in this process (None until it is called): the process's, not a transform's.
+_enabled: bool | None = None
+
+
+def enable() -> bool:
+    """Let this process import the compiled transforms when they match the source: put them
+    ahead of it on the ``transforms`` package's path. Call it where a process starts, before
+    its first import of a transform; later calls return the first one's answer."""
+    global _enabled
+    if _enabled is None:
+        _enabled = _enable(stacklevel=3)
+    return _enabled
+
+
+def _enable(stacklevel: int) -> bool:
     if os.environ.get("NEWSETL_PURE_PYTHON") or not MANIFEST.is_file():
         return False
     reason = _build_reason()
     if reason is not None:
         warnings.warn(f"newsetl: running the transforms as pure Python (slower): {reason}; "
-                      "`make native` rebuilds them", RuntimeWarning, stacklevel=2)
+                      "`make native` rebuilds them", RuntimeWarning, stacklevel=stacklevel)
         return False
+    # A transform imported already runs as source, and the compiled ones cannot call into it.
+    imported = sorted(p.name for p in sources() if f"transforms.{p.stem}" in sys.modules)
+    if imported:
+        warnings.warn(f"newsetl: running the transforms as pure Python (slower): {', '.join(imported)} "
+                      "imported before transforms.native.enable()", RuntimeWarning, stacklevel=stacklevel)
+        return False
+    import transforms
+
     if str(BUILD) not in sys.path:
         sys.path.append(str(BUILD))  # the shared library every compiled module loads
-    package_path.insert(0, str(BUILD / "transforms"))
+    transforms.__path__.insert(0, str(BUILD / "transforms"))
     return True
 
 
