@@ -10,19 +10,22 @@ times, in this single process and best of ``--repeat`` rounds:
 * ``mentions+quotes``: both, the figure the mention and quote issues ask for;
 * ``transform``: ``process_files`` - decode, parse, mentions, quotes and building the frames;
 * ``mentions+quotes warm``: the same as ``mentions+quotes`` once the memo of typed name spans
-  (``transforms.mentions.span_mentions``) has seen the corpus, as in a worker deep into a long run.
+  (``ExtractionContext.spans``, see ``transforms.mentions.span_mentions``) has seen the corpus,
+  as in a worker deep into a long run.
 
 Every other round starts with that memo empty, as a fresh worker process does, so the figures
 are what the first pass over a corpus costs.
 
-Lexicon loading is a fixed start-up cost and is reported on its own. Peak RSS is the
-process's maximum resident set size.
+Lexicon loading is a fixed start-up cost and is reported on its own. As in a worker
+(``flows.lexicon_cache.context``), the objects made by then are frozen out of the cyclic
+garbage collector's reach. Peak RSS is the process's maximum resident set size.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import platform
 import resource
@@ -34,13 +37,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "bbc"
 
 
-def best_of(repeat: int, fn, cold: bool = True) -> float:
-    from transforms.mentions import forget_spans
-
+def best_of(repeat: int, fn, spans: dict, cold: bool = True) -> float:
+    """The best time of ``repeat`` calls of ``fn``; ``cold``: each after emptying ``spans``."""
     best = float("inf")
     for _ in range(repeat):
         if cold:
-            forget_spans()
+            spans.clear()
         t = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t)
@@ -64,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     t = time.perf_counter()
-    from transforms.lexicons import load
+    from transforms.context import build_context
     from transforms.native import describe
 
-    lex = load()
+    context = build_context()
+    gc.freeze()
     lexicon_s = time.perf_counter() - t
 
     from transforms.decode import decode_bytes
@@ -84,31 +87,31 @@ def main(argv: list[str] | None = None) -> int:
 
     def mentions() -> None:
         for f in fields:
-            resolve_article(f, lex)
+            resolve_article(f, context)
 
     def both() -> None:
         for a, f in zip(articles, fields, strict=True):
-            extract_quotes(a.body, a.blocks, resolve_article(f, lex))
+            extract_quotes(a.body, a.blocks, resolve_article(f, context))
 
     now = dt.datetime.now(dt.UTC)
 
     def transform() -> None:
-        process_files(raw, "bench", now)
+        process_files(raw, "bench", now, context=lambda: context)
 
-    timings = {name: best_of(args.repeat, fn) for name, fn in
+    timings = {name: best_of(args.repeat, fn, context.spans) for name, fn in
                (("mentions", mentions), ("mentions+quotes", both), ("transform", transform))}
     both()
-    timings["mentions+quotes warm"] = best_of(args.repeat, both, cold=False)
+    timings["mentions+quotes warm"] = best_of(args.repeat, both, context.spans, cold=False)
     # Quotes alone need every article's entities at hand. Made last: held during the other
     # stages, their millions of objects would slow every collection of Python's cyclic garbage
     # collector there, a cost no worker pays (it holds one chunk).
-    resolved = [resolve_article(f, lex) for f in fields]
+    resolved = [resolve_article(f, context) for f in fields]
 
     def quotes() -> None:
         for a, e in zip(articles, resolved, strict=True):
             extract_quotes(a.body, a.blocks, e)
 
-    timings["quotes"] = best_of(args.repeat, quotes)
+    timings["quotes"] = best_of(args.repeat, quotes, context.spans)
     timings = {k: timings[k] for k in ("mentions", "quotes", "mentions+quotes", "transform", "mentions+quotes warm")}
     result = {
         "machine": f"{platform.processor() or platform.machine()}, {platform.python_version()}",

@@ -35,23 +35,25 @@ STAGES = ("mentions+quotes", "transform")
 def workload(stage: str, corpus: Path, n: int) -> None:
     """The measured work: load lexicons and files, then run ``stage`` over ``n`` articles."""
     import datetime as dt
+    import gc
 
+    from transforms.context import build_context
     from transforms.decode import decode_bytes
     from transforms.frames import RawFile, process_files
-    from transforms.lexicons import load
     from transforms.parse import parse_article
     from transforms.quotes import extract_quotes
     from transforms.resolve import resolve_article
 
-    lex = load()
+    context = build_context()
+    gc.freeze()  # as a worker does once it has its context (flows.lexicon_cache.context)
     paths = sorted(corpus.rglob("*.txt"))[::5][:n]
     raw = [RawFile(str(p), p.read_bytes()) for p in paths]
     if stage == "transform":
-        process_files(raw, "bench", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        process_files(raw, "bench", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), context=lambda: context)
         return
     articles = [parse_article(decode_bytes(f.data).text) for f in raw]
     for a in articles:
-        ents = resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, lex)
+        ents = resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, context)
         extract_quotes(a.body, a.blocks, ents)
 
 

@@ -3,7 +3,7 @@
 Reading and transforming a chunk (decode, parse, mentions, quotes) is pure CPU on bytes that
 come from disk, so with more than one chunk and more than one core the chunks go to a plain
 ``ProcessPoolExecutor`` (spawned workers that start in ``lexicon_cache.start_worker``: the
-compiled transforms enabled, the lexicons loaded once per worker). Prefect's own
+compiled transforms enabled, the extraction context made once per worker). Prefect's own
 ``ProcessPoolTaskRunner`` makes every chunk a task run that talks to the API from the worker,
 which measured no faster on two cores than one process; this pool scales the batch phase
 1.9x from one worker to two (README, Speed).
@@ -27,7 +27,7 @@ from transforms.frames import ChunkFrames, process_files
 def extract_chunk(paths: list[str], run_id: str, now: dt.datetime, max_bytes: int,
                   known: dict[str, str]) -> ChunkFrames:
     """Read and transform one chunk of files (in whichever process runs it)."""
-    return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known, lexicon_cache.load)
+    return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known, lexicon_cache.context)
 
 
 class Extractor:

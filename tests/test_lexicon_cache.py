@@ -1,5 +1,6 @@
 """The lexicons' cache on disk: restored lexicons are the built ones, and a cache that does
-not match (other code, other packages, a damaged file) is never used."""
+not match (other code, other packages, a damaged file) is never used; and the one extraction
+context of a process."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 from tests.conftest import ROOT
 
-# Each case runs in a fresh process: the lexicons live as long as the process that made them.
+# Each case runs in a fresh process, with a cache folder of its own.
 PRELUDE = """
 import sys
 from pathlib import Path
@@ -31,13 +32,11 @@ def test_restored_lexicons_are_the_built_ones(tmp_path):
     out = run("""
 import pickle
 restored = lexicon_cache.load()
-assert lexicons.loaded()
-state = lexicons.snapshot()
-built = lexicons._build()
+built = lexicons.build()
 from english_words import get_english_words_set
 assert restored == built, "restored lexicons differ from a fresh build"
-assert state["common"] == frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
-assert lexicons.is_common_word("creditors") and not lexicons.is_common_word("jupiter")
+assert restored.common_words == frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
+assert restored.is_common_word("creditors") and not restored.is_common_word("jupiter")
 print("same", len(built.places))
 """, tmp_path)
     assert out.startswith("same ")
@@ -76,16 +75,49 @@ print(len({{k0, k1, k2}}))
 def test_an_unwritable_cache_folder_still_gives_lexicons(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder would go")
-    out = run("lex = lexicon_cache.load(); print(lexicons.loaded(), len(lex.places) > 1000)", blocker / "sub")
-    assert out.strip() == "True True"
+    out = run("lex = lexicon_cache.load(); print(len(lex.places) > 1000)", blocker / "sub")
+    assert out.strip() == "True"
 
 
-def test_a_state_that_does_not_fit_restores_nothing(tmp_path):
+def test_a_state_that_does_not_fit_is_refused():
+    import pytest
+
+    from transforms import lexicons
+
+    with pytest.raises(TypeError):
+        lexicons.restore({"places": {}, "common_words": frozenset({"zzqxv"})})
+
+
+def test_a_process_makes_its_extraction_context_once(tmp_path):
     out = run("""
-try:
-    lexicons.restore({"fields": {"places": {}}, "common": frozenset({"zzqxv"})})
-except TypeError:
-    pass
-print(lexicons.loaded(), lexicons.is_common_word("zzqxv"), lexicons.is_common_word("creditors"))
+import gc
+assert lexicon_cache._context is None
+ctx = lexicon_cache.context()
+assert lexicon_cache.context() is ctx and len(ctx.lex.places) > 1000
+print(gc.get_freeze_count() > 0)
 """, tmp_path)
-    assert out.strip() == "False False True"
+    assert out.strip() == "True"
+
+
+def test_a_chunk_of_unchanged_files_never_gets_the_context():
+    """A scheduled rerun mostly meets files loaded before: hashing them must not cost making
+    the extraction context (restoring or building the lexicons)."""
+    import datetime as dt
+
+    from transforms.context import ExtractionContext, build_context
+    from transforms.decode import sha256_hex
+    from transforms.frames import RawFile, process_files
+
+    asked: list[int] = []
+
+    def context() -> ExtractionContext:
+        asked.append(1)
+        return build_context()
+
+    data = b"Title\n\nBody of an article that was loaded before.\n"
+    now = dt.datetime.now(dt.UTC)
+    out = process_files([RawFile("/seeds/a.txt", data)], "run", now, known={"/seeds/a.txt": sha256_hex(data)},
+                        context=context)
+    assert out.unchanged == ["/seeds/a.txt"] and out.articles.height == 0 and asked == []
+    out = process_files([RawFile("/seeds/a.txt", data), RawFile("/seeds/b.txt", data)], "run", now, context=context)
+    assert out.articles.height == 2 and asked == [1]  # once per chunk

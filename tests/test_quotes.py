@@ -2,15 +2,33 @@
 
 import pytest
 
+from transforms.context import build_context
 from transforms.parse import parse_article
 from transforms.quotes import extract_quotes, find_spans
 from transforms.resolve import resolve_article
 
 
-def quotes_of(text):
-    a = parse_article(text)
-    ents = resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body})
-    return a, extract_quotes(a.body, a.blocks, ents)
+@pytest.fixture(scope="session")
+def extraction():
+    """The extraction context of these tests: lexicons built once, memos shared as in a worker."""
+    return build_context()
+
+
+@pytest.fixture(scope="session")
+def seed_entities(seed_parsed, extraction):
+    a = seed_parsed
+    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, extraction)
+
+
+@pytest.fixture
+def quotes_of(extraction):
+    """(parsed article, its quotes) of an article's text."""
+    def extract(text):
+        a = parse_article(text)
+        ents = resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, extraction)
+        return a, extract_quotes(a.body, a.blocks, ents)
+
+    return extract
 
 
 def find(qs, start):
@@ -78,20 +96,20 @@ def test_seed_nested_single_quote_stays_inside(seed_quotes):
     assert not any(x.text.startswith("We haven’t seen") for x in seed_quotes)
 
 
-def test_split_quote_around_cue():
+def test_split_quote_around_cue(quotes_of):
     _, qs = quotes_of('Title\n\nBob Smith met them.\n\n"First part," he said. "Second part here and more."')
     assert [q.speaker for q in qs] == ["Bob Smith", "Bob Smith"]
     assert qs[1].kind == "continuation"
 
 
-def test_said_x_and_according_to():
+def test_said_x_and_according_to(quotes_of):
     _, qs = quotes_of('T\n\n"We will win this fight for sure," said Jane Doe, the mayor.\n\n'
                       'The plan is "a total disaster for the city," according to Tom Lee.')
     assert qs[0].speaker == "Jane Doe" and qs[0].cue == "said"
     assert qs[1].speaker == "Tom Lee" and qs[1].cue == "according to"
 
 
-def test_appositive_between_speaker_and_cue():
+def test_appositive_between_speaker_and_cue(quotes_of):
     _, qs = quotes_of('T\n\nMichael Flynn met them.\n\n"It is over now, and we know it," Flynn, a top Trump surrogate, '
                       'said Thursday.')
     # speaker_text is the source as written, appositive included (as PolNeAR annotates it);
@@ -100,7 +118,7 @@ def test_appositive_between_speaker_and_cue():
     assert qs[0].speaker == "Michael Flynn"
 
 
-def test_appositive_after_inverted_cue():
+def test_appositive_after_inverted_cue(quotes_of):
     _, qs = quotes_of('T\n\n"It is a clear threat to peace," said Daryl Kimball, executive director of the '
                       'Arms Control Association. "We must act."')
     assert qs[0].speaker_text == "Daryl Kimball, executive director of the Arms Control Association"
@@ -108,25 +126,25 @@ def test_appositive_after_inverted_cue():
     assert qs[1].speaker == "Daryl Kimball" and qs[1].kind == "continuation"
 
 
-def test_abbreviations_do_not_end_the_speaker():
+def test_abbreviations_do_not_end_the_speaker(quotes_of):
     _, qs = quotes_of('T\n\n"It was the least bad outcome," Mr. Morgan of the Sierra Club said.\n\n'
                       '"We will see," said Representative Charles B. Rangel of New York.')
     assert qs[0].speaker_text == "Mr. Morgan of the Sierra Club"
     assert qs[1].speaker_text == "Representative Charles B. Rangel of New York"
 
 
-def test_participle_is_not_an_appositive():
+def test_participle_is_not_an_appositive(quotes_of):
     _, qs = quotes_of('T\n\nFred Hof and Bashar al-Assad.\n\n"It must be done now," wrote Hof, arguing that '
                       'Assad’s brutality must exact a price.')
     assert qs[0].speaker_text == "Hof" and qs[0].speaker == "Fred Hof"
 
 
-def test_organisation_speaker():
+def test_organisation_speaker(quotes_of):
     _, qs = quotes_of('T\n\nIn Moscow, the defense ministry said "we are ready to continue our joint work".')
     assert qs[0].speaker_text == "the defense ministry"
 
 
-def test_unbalanced_marks_do_not_lose_other_quotes():
+def test_unbalanced_marks_do_not_lose_other_quotes(quotes_of):
     text = ('T\n\n"This one never closes, said nobody at all here.\n\n'
             'Later, Ann Lee said: "We will keep going no matter what happens."\n\n'
             '"And this is another full sentence of speech," Lee added.')
@@ -136,7 +154,7 @@ def test_unbalanced_marks_do_not_lose_other_quotes():
     assert any(s.startswith("And this is") for s in starts)
 
 
-def test_scare_quotes_and_titles_are_not_quotes():
+def test_scare_quotes_and_titles_are_not_quotes(quotes_of):
     _, qs = quotes_of('T\n\nThe so-called "deal" collapsed. She starred in the film "Gone Girl" last year. '
                       'He watched "Face the Nation" on Sunday.')
     assert qs == []
@@ -148,116 +166,116 @@ def test_straight_quotes_pair_like_curly():
     assert [a.body[s.start:s.end] for s in spans] == ["one two three four five", "six seven eight nine ten"]
 
 
-def test_transcript_turns_are_separate_quotes_with_their_speakers():
+def test_transcript_turns_are_separate_quotes_with_their_speakers(quotes_of):
     _, qs = quotes_of('T\n\nThe exchange went like this:\n\n"WALLACE: Will Gennifer Flowers be there?\n\n'
                       '"PENCE: Gennifer Flowers will not be attending the debate tomorrow night."')
     assert [(q.speaker_text, q.cue) for q in qs] == [("WALLACE", ":"), ("PENCE", ":")]
 
 
-def test_curly_open_straight_close_is_one_quote():
+def test_curly_open_straight_close_is_one_quote(quotes_of):
     _, qs = quotes_of('T\n\n“Our roads and bridges are crumbling," she said. "Families endure blackouts."')
     assert [q.text for q in qs] == ["Our roads and bridges are crumbling,", "Families endure blackouts."]
 
 
-def test_participle_cue_takes_the_sentence_subject():
+def test_participle_cue_takes_the_sentence_subject(quotes_of):
     _, qs = quotes_of('T\n\nDuring a speech, Trump attacked Clinton over Iraq, saying, "She is trigger-happy."')
     assert qs[0].speaker_text == "Trump" and qs[0].cue == "saying"
 
 
-def test_quote_without_cue_takes_a_named_sentence_subject():
+def test_quote_without_cue_takes_a_named_sentence_subject(quotes_of):
     _, qs = quotes_of('T\n\nBernie Sanders spoke. Sanders compared the primary to "a rigged casino game".')
     assert qs[0].speaker == "Bernie Sanders" and qs[0].cue is None
 
 
-def test_inverted_sentence_initial_cue():
+def test_inverted_sentence_initial_cue(quotes_of):
     _, qs = quotes_of('T\n\nExperts disagree. Said Ellis: "I do not get the sense she cares about tax reform."')
     assert qs[0].speaker_text == "Ellis"
 
 
-def test_attribution_after_a_short_tail():
+def test_attribution_after_a_short_tail(quotes_of):
     _, qs = quotes_of('T\n\n"The only way Wall Street will change is jail time" for bad behavior, she said.')
     assert qs[0].speaker_text == "she" and qs[0].cue == "said"
 
 
-def test_quote_after_a_reported_sentence_keeps_its_source():
+def test_quote_after_a_reported_sentence_keeps_its_source(quotes_of):
     _, qs = quotes_of('T\n\nThe administration may be slow to act, Adam Schiff said. "The other factor is the '
                       'appearance of taking sides."')
     assert qs[0].speaker == "Adam Schiff"
 
 
-def test_full_stop_quote_is_not_attributed_by_the_next_sentence():
+def test_full_stop_quote_is_not_attributed_by_the_next_sentence(quotes_of):
     _, qs = quotes_of('T\n\nJennifer Roberts said "the question is the timing." Gov. Pat McCrory said it would '
                       'be "improper" to speak.')
     assert qs[0].speaker == "Jennifer Roberts"
     assert qs[1].speaker == "Pat McCrory"
 
 
-def test_past_tense_reporting_verb_after_exclamation():
+def test_past_tense_reporting_verb_after_exclamation(quotes_of):
     _, qs = quotes_of('T\n\n"Who is going to pay for it?"\n\n"Mexico!" the audience screamed back.')
     assert qs[1].speaker_text == "the audience"
 
 
-def test_straight_closer_after_curly_opener_before_another_quote():
+def test_straight_closer_after_curly_opener_before_another_quote(quotes_of):
     _, qs = quotes_of('T\n\n“They are trying to defeat it," she said "Ultimately they say no to families.”')
     assert [q.text for q in qs] == ["They are trying to defeat it,", "Ultimately they say no to families."]
     assert qs[0].speaker_text == "she"
 
 
-def test_inverted_attribution_after_a_tail():
+def test_inverted_attribution_after_a_tail(quotes_of):
     _, qs = quotes_of('T\n\n"He can assert it, but it seems unlikely" that Sanders wins, said Steve Elmendorf, '
                       'a strategist.')
     assert qs[0].speaker == "Steve Elmendorf"
 
 
-def test_short_attribution_after_a_full_stop():
+def test_short_attribution_after_a_full_stop(quotes_of):
     _, qs = quotes_of('T\n\n“I hope you are able to find the emails that are missing.” Trump said.')
     assert qs[0].speaker_text == "Trump"
 
 
-def test_demonstrative_speaker_phrase():
+def test_demonstrative_speaker_phrase(quotes_of):
     _, qs = quotes_of('T\n\n“The kids do not like him at all,” this source told the Post.')
     assert qs[0].speaker_text == "this source"
 
 
-def test_pronoun_right_before_the_cue_after_a_long_adverbial():
+def test_pronoun_right_before_the_cue_after_a_long_adverbial(quotes_of):
     _, qs = quotes_of('T\n\nA few days ago in an interview with the network RT he blasted the media for being '
                       '“unbelievably dishonest.”')
     assert qs[0].speaker_text == "he"
 
 
-def test_a_country_can_be_the_source():
+def test_a_country_can_be_the_source(quotes_of):
     _, qs = quotes_of('T\n\nJapan branded North Korea an "outlaw nation in the neighborhood."')
     assert qs[0].speaker_text == "Japan"
 
 
-def test_cue_words_used_as_nouns_or_infinitives_are_not_cues():
+def test_cue_words_used_as_nouns_or_infinitives_are_not_cues(quotes_of):
     _, qs = quotes_of('T\n\nHillary Clinton once described the so-called partnership as “the gold standard” of deals.')
     assert qs[0].speaker_text == "Hillary Clinton"
     _, qs = quotes_of('T\n\nPolitiFact rated 32 percent of Republican claims as “false” or worse.')
     assert qs[0].speaker_text != "32 percent of Republican"
 
 
-def test_name_right_before_a_participle_speaks():
+def test_name_right_before_a_participle_speaks(quotes_of):
     _, qs = quotes_of('T\n\nThe spot concludes with footage of Trump saying during the debate, “That makes me smart.”')
     assert qs[0].speaker_text == "Trump"
 
 
-def test_title_case_names_of_works_are_not_quotes():
+def test_title_case_names_of_works_are_not_quotes(quotes_of):
     _, qs = quotes_of('T\n\nHoward had roles in “How the Grinch Stole Christmas” and many other films.')
     assert qs == []
 
 
-def test_for_x_marks_the_source_of_a_view():
+def test_for_x_marks_the_source_of_a_view(quotes_of):
     _, qs = quotes_of('T\n\nFred Hof spoke.\n\nFor Hof, the mission was a "fool’s errand" from the start.')
     assert qs[0].speaker == "Fred Hof"
 
 
-def test_unnamed_source_has_no_canonical_speaker_but_keeps_its_words():
+def test_unnamed_source_has_no_canonical_speaker_but_keeps_its_words(quotes_of):
     _, qs = quotes_of('T\n\n"We will not comment on that matter," a spokesman said.')
     assert qs[0].speaker_text == "a spokesman" and qs[0].speaker is None
 
 
-def test_attributed_names_and_labels_are_the_speakers_words():
+def test_attributed_names_and_labels_are_the_speakers_words(quotes_of):
     # PolNeAR train: an attributed capitalised quote is somebody's words (37 of 47) unless an
     # outlet's possessive or a preposition names a programme before it.
     _, qs = quotes_of("T\n\nTrump has repeatedly called Rubio “Little Marco” at rallies.")
@@ -268,18 +286,18 @@ def test_attributed_names_and_labels_are_the_speakers_words():
 
 @pytest.mark.parametrize("where", ["on NBC’s “Meet the Press.”", "on this weekend’s broadcast of “Fox News Sunday.”",
                                    "in an interview with “Fox and Friends.”"])
-def test_programme_named_after_the_cue_is_not_a_quote(where):
+def test_programme_named_after_the_cue_is_not_a_quote(where, quotes_of):
     _, qs = quotes_of(f"T\n\n“We will win,” Sanders said {where}")
     assert [q.text for q in qs] == ["We will win,"]
 
 
-def test_surname_ending_in_ly_is_not_an_adverb():
+def test_surname_ending_in_ly_is_not_an_adverb(quotes_of):
     _, qs = quotes_of("T\n\nMegyn Kelly said: “We will win the war on this.”\n\n"
                       "Scott's family has called for the release of the videos \"as a matter of transparency.\"")
     assert [q.speaker_text for q in qs] == ["Megyn Kelly", "Scott's family"]
 
 
-def test_role_description_before_a_name_is_the_speaker():
+def test_role_description_before_a_name_is_the_speaker(quotes_of):
     _, qs = quotes_of("T\n\nDemocratic candidate Hillary Clinton wants large corporations to pay \"their fair "
                       "share\" of taxes.\n\nHundreds of pro-Sanders demonstrators marched on Monday, chanting "
                       "\"Bernie or Jill, No Hill,\" and waving signs.")
@@ -287,13 +305,13 @@ def test_role_description_before_a_name_is_the_speaker():
                                             "Hundreds of pro-Sanders demonstrators"]
 
 
-def test_a_possessive_makes_a_cue_word_a_noun():
+def test_a_possessive_makes_a_cue_word_a_noun(quotes_of):
     # "Trump's remarks" are no cue: the source is the subject of "said".
     _, qs = quotes_of("T\n\nThe lawmaker said Trump's remarks \"have caused widespread dismay\" at home.")
     assert [q.speaker_text for q in qs] == ["The lawmaker"]
 
 
-def test_straight_mark_opening_an_excerpt_of_curly_quotes_is_no_quote():
+def test_straight_mark_opening_an_excerpt_of_curly_quotes_is_no_quote(quotes_of):
     # A blockquote flattened to text: the straight mark marks the excerpt, the curly quotes
     # inside are the quotes. A curly closer left over still closes it, and transcript turns speak.
     _, qs = quotes_of('T\n\nMcCrummen reports:\n\n"Trump walked onto the stage, chanting “U-S-A!”\n\n'
@@ -302,12 +320,12 @@ def test_straight_mark_opening_an_excerpt_of_curly_quotes_is_no_quote():
                                                       ("I know. I know,", "Henry")]
 
 
-def test_one_word_show_title_after_a_possessive_is_not_a_quote():
+def test_one_word_show_title_after_a_possessive_is_not_a_quote(quotes_of):
     _, qs = quotes_of("T\n\nWashington, star of television’s “Scandal,” thanked Obama for “taking these steps.”")
     assert [q.text for q in qs] == ["taking these steps."]
 
 
-def test_headline_with_a_byline_is_a_title_not_a_quote():
+def test_headline_with_a_byline_is_a_title_not_a_quote(quotes_of):
     _, qs = quotes_of('T\n\nFAREWELL—"The Living Room to close at the end of December," by Times\' Ben Sisario: '
                       '"The club will close," the owner said.\n\n—"Posthumous books could come with a lot of dollar '
                       'signs," by the Boston Globe\'s Joseph P. Kahn.\n\nThe files were labeled "top secret" by the '
@@ -315,7 +333,7 @@ def test_headline_with_a_byline_is_a_title_not_a_quote():
     assert [q.text for q in qs] == ["The club will close,", "top secret"]
 
 
-def test_restrictive_relative_clause_is_part_of_the_source_as_written():
+def test_restrictive_relative_clause_is_part_of_the_source_as_written(quotes_of):
     _, qs = quotes_of('T\n\n"This set off our fear," said a Mexican official who was not authorized to speak '
                       'publicly on this issue.')
     assert qs[0].speaker_text == "a Mexican official who was not authorized to speak publicly on this issue"
@@ -325,18 +343,18 @@ def test_restrictive_relative_clause_is_part_of_the_source_as_written():
 @pytest.mark.parametrize(("phrase", "speaker"), [
     ("a Trump supporter", None), ("one Clinton aide", None), ("Grayson's spokeswoman", None),
     ("Clinton's campaign chairman, John Podesta", "John Podesta"), ("Donald Trump", "Donald Trump")])
-def test_a_name_describing_the_speaker_is_not_the_speaker(phrase, speaker):
+def test_a_name_describing_the_speaker_is_not_the_speaker(phrase, speaker, quotes_of):
     _, qs = quotes_of(f'T\n\nDonald Trump and Hillary Clinton met Alan Grayson.\n\n"We will see," said {phrase}.')
     assert qs[0].speaker == speaker
 
 
-def test_determiner_before_a_past_participle_is_no_speaker():
+def test_determiner_before_a_past_participle_is_no_speaker(quotes_of):
     _, qs = quotes_of("T\n\n\"From Day One, I made climate the top priority,\" the bespectacled, 71-year-old "
                       "diplomat said.")
     assert qs[0].speaker_text != "the"
 
 
-def test_a_paragraph_reopening_with_another_kind_of_mark_starts_a_new_quote():
+def test_a_paragraph_reopening_with_another_kind_of_mark_starts_a_new_quote(quotes_of):
     # A straight-quoted excerpt is not continued by a curly-quoted paragraph.
     _, qs = quotes_of('T\n\n"Melanie thought the whole thing was outrageous.\n\n'
                       '“It never crossed my mind,” she said.')
@@ -344,7 +362,7 @@ def test_a_paragraph_reopening_with_another_kind_of_mark_starts_a_new_quote():
     assert all(q.kind != "multi-paragraph" for q in qs)
 
 
-def test_titles_with_lowercase_prepositions_are_not_quotes():
+def test_titles_with_lowercase_prepositions_are_not_quotes(quotes_of):
     _, qs = quotes_of("T\n\nGingrich included it in his 1994 “Contract with America.” The director made the "
                       "documentary “13th.”")
     assert qs == []
@@ -400,18 +418,18 @@ SPEAKERS_AS_WRITTEN = [
 
 
 @pytest.mark.parametrize(("text", "speaker_text"), SPEAKERS_AS_WRITTEN)
-def test_speaker_as_written(text, speaker_text):
+def test_speaker_as_written(text, speaker_text, quotes_of):
     _, qs = quotes_of(f"T\n\n{text}")
     assert qs[0].speaker_text == speaker_text
 
 
-def test_pronoun_in_a_relative_clause_is_not_its_antecedent():
+def test_pronoun_in_a_relative_clause_is_not_its_antecedent(quotes_of):
     # binding: in "Trump, whom he called ...", he is someone else (here the sentence's subject)
     _, qs = quotes_of("T\n\nMarco Rubio said he has begun to unmask Donald Trump, whom he called a “con artist.”")
     assert qs[0].speaker_text == "he" and qs[0].speaker == "Marco Rubio"
 
 
-def test_opening_mark_typed_as_a_closing_one_closes_the_quote():
+def test_opening_mark_typed_as_a_closing_one_closes_the_quote(quotes_of):
     _, qs = quotes_of("T\n\nChuck Todd was shocked. “Do you want to be associated with a fascist?“ he asked.\n\n"
                       "“No, I want to be associated with interesting quotes,” Trump insisted.")
     assert [q.text for q in qs] == ["Do you want to be associated with a fascist?",
@@ -419,7 +437,7 @@ def test_opening_mark_typed_as_a_closing_one_closes_the_quote():
     assert qs[0].cue == "asked" and qs[1].speaker == "Trump"
 
 
-def test_a_source_opened_by_a_possessive_is_described_not_named():
+def test_a_source_opened_by_a_possessive_is_described_not_named(quotes_of):
     _, qs = quotes_of("T\n\nSanders’ campaign was ready to return fire. His chief aide doubled down on attacks, "
                       "saying she is experienced “on paper” but not enough.")
     assert qs[0].speaker_text == "His chief aide" and qs[0].speaker is None
@@ -439,26 +457,26 @@ def test_cue_trie_matches_what_the_longest_first_alternation_matched():
     assert re.match(_alternation(["call", "called", "calling"]), "calling").group(0) == "calling"
 
 
-def test_a_pronoun_alone_in_quotation_marks_is_a_word_talked_about():
+def test_a_pronoun_alone_in_quotation_marks_is_a_word_talked_about(quotes_of):
     _, qs = quotes_of('T\n\nWhy vote for him, unless because "she" is a "he"? A loud, white "he." Not "us" either.\n\n'
                       '"No," she said.')
     assert [q.text for q in qs] == ["No,"]
 
 
-def test_a_name_after_during_the_is_a_title_even_with_a_speaker():
+def test_a_name_after_during_the_is_a_title_even_with_a_speaker(quotes_of):
     _, qs = quotes_of('T\n\nClinton stressed her record during a "Commander-in-Chief Forum" sponsored by NBC News '
                       'and said she has "steadiness."')
     assert [(q.text, q.speaker_text) for q in qs] == [("steadiness.", "Clinton")]
 
 
-def test_a_phrase_ending_in_and_is_no_subject_of_the_cue_after_it():
+def test_a_phrase_ending_in_and_is_no_subject_of_the_cue_after_it(quotes_of):
     _, qs = quotes_of('T\n\nKasich mocked "the best in the state" - and said more.\n\n'
                       'Smith and Jones said "yes" and "no" at once.\n\n"Fine," Smith and Jones said.')
     assert qs[0].speaker_text == "Kasich"
     assert qs[-1].speaker_text == "Smith and Jones"
 
 
-def test_a_verb_joined_after_a_quote_shares_the_subject_of_the_verb_before_it():
+def test_a_verb_joined_after_a_quote_shares_the_subject_of_the_verb_before_it(quotes_of):
     _, qs = quotes_of('T\n\nPolitiFact claimed "Trump exaggerates" the level through a "misleading use," and '
                       'concluded his comments were "Mostly False."\n\nTory chairman Liam Fox accused Labour of '
                       '"a downright lie" and said the "smear" tactics were desperate.')
@@ -467,30 +485,30 @@ def test_a_verb_joined_after_a_quote_shares_the_subject_of_the_verb_before_it():
         ("a downright lie", "Tory chairman Liam Fox"), ("smear", "Tory chairman Liam Fox")]
 
 
-def test_a_cue_word_after_a_participle_is_its_object():
+def test_a_cue_word_after_a_participle_is_its_object(quotes_of):
     _, qs = quotes_of('T\n\nThe Rev. Al Sharpton began taking calls to his "Keepin\' It Real" radio program.\n\n'
                       'A source familiar with Cruz\'s thinking said "he will try."')
     assert [(q.text, q.speaker_text) for q in qs] == [("he will try.", "A source familiar with Cruz's thinking")]
 
 
-def test_a_time_phrase_without_its_comma_is_no_part_of_the_speaker():
+def test_a_time_phrase_without_its_comma_is_no_part_of_the_speaker(quotes_of):
     _, qs = quotes_of('T\n\nEarlier this year the Royal College of Physicians said there was an "epidemic".')
     assert qs[0].speaker_text == "the Royal College of Physicians"
 
 
-def test_a_lowercase_preposition_opens_no_speaker():
+def test_a_lowercase_preposition_opens_no_speaker(quotes_of):
     _, qs = quotes_of('T\n\nDonald Trump spoke.\n\nMr Kruger was quoted in the Guardian newspaper saying: "We will '
                       'win."\n\nTrump weighed in on Twitter before he said it had "kept us safe".')
     assert [q.speaker_text for q in qs] == ["Mr Kruger", "he"]
 
 
-def test_an_auxiliary_after_the_subject_is_no_part_of_the_speaker():
+def test_an_auxiliary_after_the_subject_is_no_part_of_the_speaker(quotes_of):
     # the subject of the sentence speaks, with no cue: "has" is no part of it
     _, qs = quotes_of('T\n\nToyota has led the market with its "green" cars since 1997.')
     assert [(q.speaker_text, q.speaker) for q in qs] == [("Toyota", "Toyota")]
 
 
-def test_the_speech_verb_is_no_part_of_the_speaker():
+def test_the_speech_verb_is_no_part_of_the_speaker(quotes_of):
     # a typo of the copy ('said X said') and a participle after an inverted cue ('said X, ..., explaining')
     _, qs = quotes_of('T\n\n"We do not underestimate it," said Stop Stansted Expansion chairman Peter Sanders said.'
                       '\n\n"Russ is running," said Michael Tyler, a spokesman for the campaign, explaining why he '
@@ -499,7 +517,7 @@ def test_the_speech_verb_is_no_part_of_the_speaker():
         "Michael Tyler, a spokesman for the campaign"] * 2
 
 
-def test_he_and_she_go_to_the_last_man_and_woman_named():
+def test_he_and_she_go_to_the_last_man_and_woman_named(quotes_of):
     _, qs = quotes_of("Title\n\nDonald Trump debated Hillary Clinton on Monday.\n\n"
                       "\"I will win,\" she said. \"You will not,\" he replied.\n\n"
                       "Kim Lee met Jordan Smith. \"Fine,\" she said.\n")
@@ -507,14 +525,14 @@ def test_he_and_she_go_to_the_last_man_and_woman_named():
         ("she", "Hillary Clinton"), ("he", "Donald Trump"), ("she", "Kim Lee")]  # not the man named after her
 
 
-def test_a_nationality_is_no_speaker_and_a_dashed_aside_is_not_part_of_one():
+def test_a_nationality_is_no_speaker_and_a_dashed_aside_is_not_part_of_one(quotes_of):
     _, qs = quotes_of("Title\n\nAndy Roddick lost. \"I played badly,\" the American said.\n\n"
                       "B&B - which has a 22% share of the market - said: \"Demand is strong.\"\n")
     assert [(q.speaker_text, q.speaker) for q in qs] == [
         ("the American", None), ("B&B - which has a 22% share of the market -", "B&B")]
 
 
-def test_a_capital_that_only_opens_the_sentence_names_no_speaker():
+def test_a_capital_that_only_opens_the_sentence_names_no_speaker(quotes_of):
     _, qs = quotes_of("Title\n\n\"It was chaos,\" one attendee said.\n\n"
                       "One attendee said: \"It was chaos.\"\n\n\"We are ready,\" Microsoft said.\n")
     assert [q.speaker for q in qs] == [None, None, "Microsoft"]

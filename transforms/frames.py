@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from transforms.context import ExtractionContext, build_context
 from transforms.decode import DEFAULT_MAX_BYTES, Rejection, decode_bytes, sha256_hex
 from transforms.ids import row_id
-from transforms.lexicons import Lexicons, load
 from transforms.parse import ParsedArticle, parse_article
 from transforms.quotes import Quote, extract_quotes
 from transforms.resolve import Resolved, resolve_article
@@ -145,15 +145,16 @@ _QUOTE_ATTRIBUTES = ("text", "paragraph_index", "paragraph_count", "speaker", "s
 
 def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
                   max_bytes: int = DEFAULT_MAX_BYTES, known: dict[str, str] | None = None,
-                  lexicons: Callable[[], Lexicons] = load) -> ChunkFrames:
+                  context: Callable[[], ExtractionContext] = build_context) -> ChunkFrames:
     """Decode, parse and extract mentions and quotes for a chunk of files.
 
     ``known`` maps source paths to the sha256 they were last loaded with: a file whose bytes
     hash the same is listed in ``unchanged`` and not decoded, parsed or extracted again.
-    ``lexicons`` gets the lexicons, on the first file to extract (the flow passes one that
-    restores them from a cache on disk).
+    ``context`` gets the extraction's lexicons and memos, on the first file to extract: the
+    flow passes its process's (``flows.lexicon_cache.context``, lexicons restored from a cache
+    on disk); the default builds new ones on every call (0.5-1.5 s).
     """
-    lex: Lexicons | None = None  # got on the first file to extract: a rerun of unchanged files skips it (~1.5 s)
+    ctx: ExtractionContext | None = None  # got on the first file to extract: a rerun of unchanged files skips it
     known = known or {}
     unchanged: list[str] = []
     arts: list[dict] = []
@@ -186,11 +187,11 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
             t2 = time.perf_counter()
             seconds["parse"] += t2 - t1
             step = "mentions"
-            if lex is None:
-                lex = lexicons()
-                t2 = time.perf_counter()  # their one-time build is not this article's mentions time
+            if ctx is None:
+                ctx = context()
+                t2 = time.perf_counter()  # its one-time making is not this article's mentions time
             ents = resolve_article({"title": parsed.title, "standfirst": parsed.standfirst,
-                                    "body": parsed.body}, lex)
+                                    "body": parsed.body}, ctx)
             t3 = time.perf_counter()
             seconds["mentions"] += t3 - t2
             step = "quotes"

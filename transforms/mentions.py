@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import calendar
 import re
-from functools import cache
 from typing import Final, NamedTuple
 
+from transforms.context import SPAN_MEMO_SIZE, ExtractionContext
 from transforms.lexicons import (
     AGENCIES,
     EVENT_HEADS,
     LEGAL_FORMS,
     LOC_HEADS,
+    NAME_CONNECTORS,
     NORP_GROUPS,
     ORG_HEADS,
     Lexicons,
     fold,
-    is_common_word,
-    load,
 )
 
 PERSON, ORG, GPE, LOC, NORP, EVENT, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"
@@ -41,8 +40,7 @@ _DOTTED_ABBR: Final = re.compile(r"(?:[A-Za-z]\.){2,}")
 _ABBREV_WITH_DOT: Final = frozenset("""
 mr mrs ms dr st jr sr gen lt col sen rep gov prof rev sgt capt maj adm cmdr
 """.split())
-_CONNECTORS: Final = frozenset({"of", "the", "for", "&", "on", "de", "du"})
-_NOT_IN_A_NAME: Final = _CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
+_NOT_IN_A_NAME: Final = NAME_CONNECTORS - {"de", "du"}  # "Bill de Blasio" is one person
 # "St" in a run is a saint's name, not a role: "Paris St Germain", "St Helens".
 _SAINTS: Final = frozenset({"st", "st.", "saint", "ste", "ste."})
 # Closed-class words that never start a name, wherever they stand.
@@ -122,16 +120,7 @@ WORD_CHAR: Final = re.compile(r"\w")  # one character of a word, as the regex en
 _ASCII_LOWER: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
 
 
-@cache
-def _link(particles: frozenset[str]) -> re.Pattern[str]:
-    """Regex of the gap that links two words of one name: particles and connectors ("de",
-    "van der", "of", "&") between single spaces."""
-    small = sorted({w for w in particles | _CONNECTORS if w.isalpha()}, key=len, reverse=True)
-    alt = "|".join(map(re.escape, small))
-    return re.compile(rf" (?:(?:{alt}|&) ){{1,2}}")
-
-
-def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, int]]:
+def candidate_spans(text: str, context: ExtractionContext) -> list[tuple[int, int]]:
     """(start, end) of the maximal runs of capitalised words separated by single spaces or by
     particles and connectors ("Bank of England", "Ludwig van Beethoven").
 
@@ -142,9 +131,8 @@ def candidate_spans(text: str, lex: Lexicons | None = None) -> list[tuple[int, i
     exactly the run's text split at single spaces, which is what makes ``span_mentions`` a
     pure function of the run's text.
     """
-    lex = lex or load()
-    link = _link(lex.particles)
-    particles = lex.hyphen_particles
+    link = context.name_link
+    particles = context.lex.hyphen_particles
     spans: list[tuple[int, int]] = []
     start = prev_end = -1
     pos, n = 0, len(text)
@@ -235,7 +223,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
         toks = toks[1:]
     while toks and (toks[0].key in FUNCTION_WORDS or toks[0].key in DATES):
         toks = toks[1:]
-    while toks and (toks[-1].key in DATES or toks[-1].key in _CONNECTORS
+    while toks and (toks[-1].key in DATES or toks[-1].key in NAME_CONNECTORS
                     or toks[-1].key in lex.particles):
         toks = toks[:-1]
     if not toks:
@@ -303,8 +291,8 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     # Titles and roles before a name are not part of it: "President Vladimir Putin".
     title_start = toks[0].start
     titled = of_what = False
-    while len(toks) >= 2 and (_is_role(toks[0].key, lex) or toks[0].key in _CONNECTORS):
-        of_what = of_what or toks[0].key in _CONNECTORS
+    while len(toks) >= 2 and (_is_role(toks[0].key, lex) or toks[0].key in NAME_CONNECTORS):
+        of_what = of_what or toks[0].key in NAME_CONNECTORS
         toks, titled = toks[1:], True
     if titled:
         if _is_role(toks[0].key, lex) and len(toks) == 1:
@@ -335,7 +323,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
     if any(w in lex.places for w in folded) and not all(w in lex.places for w in folded):
         return [_mention(text, toks, ORG)]
     # "Supporters of Dole": a connector that made no organisation or place joins nothing.
-    joint = next((i for i, t in enumerate(toks) if t.key in _CONNECTORS and i > 0), None)
+    joint = next((i for i, t in enumerate(toks) if t.key in NAME_CONNECTORS and i > 0), None)
     if joint is not None:
         return (classify(text, toks[:joint], lex, ctx._replace(shouting=False))
                 + classify(text, toks[joint + 1:], lex, ctx._replace(initial=False, shouting=False)))
@@ -356,7 +344,7 @@ def _initial_and_name(toks: list[Token], lex: Lexicons) -> bool:
 def _no_name_word(tok: Token, lex: Lexicons) -> bool:
     """A word of a title, never of a name: a common word ("Universe", "Constable"), a role, an
     acronym ("SEAL", "DJ") or a people's ("Jewish")."""
-    return (is_common_word(tok.key) or _is_role(tok.key, lex) or tok.key in lex.demonyms
+    return (lex.is_common_word(tok.key) or _is_role(tok.key, lex) or tok.key in lex.demonyms
             or (tok.text.isupper() and len(tok.text) > 1))
 
 
@@ -369,7 +357,7 @@ def _foreign_name(toks: list[Token], lex: Lexicons) -> bool:
     Morceli", "Rustu Recber", "Jean-Michel Monin"): a person whose names the census lists lack.
     (Places, organisation heads and the lexicons' names were tried before.)"""
     return 2 <= len(toks) <= 3 and any(len(t.text) >= 5 for t in toks) and all(  # not "Lib Dems"
-        _NAME_SHAPED.fullmatch(t.text) and not is_common_word(t.key) and t.key not in lex.demonyms
+        _NAME_SHAPED.fullmatch(t.text) and not lex.is_common_word(t.key) and t.key not in lex.demonyms
         and t.text not in NORP_GROUPS and not _PEOPLE_ADJECTIVE.search(t.key) for t in toks)
 
 
@@ -491,27 +479,19 @@ def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
     return found is not None and found[0].islower() and fold(found[0]) in lex.titles
 
 
-#: (id of the lexicons, span, *context flags) -> the span's mentions. The key is a flat tuple:
-#: ``extract_mentions`` looks up about 50 spans an article and builds a ``SpanContext`` only
-#: for the few it has not seen.
-_MEMO: Final[dict[tuple, tuple[Mention, ...]]] = {}
-_MEMO_MAX: Final = 200_000
-
-
-def span_mentions(span: str, ctx: SpanContext, lex: Lexicons) -> tuple[Mention, ...]:
-    """The mentions of one candidate span, offsets relative to the span; memoised."""
-    key = (id(lex), span, *ctx)
-    hit = _MEMO.get(key)
+def span_mentions(span: str, ctx: SpanContext, context: ExtractionContext) -> tuple[Mention, ...]:
+    """The mentions of one candidate span, offsets relative to the span; memoised in
+    ``context.spans`` under (span, *context flags). The key is a flat tuple:
+    ``extract_mentions`` looks up about 50 spans an article and builds a ``SpanContext`` only
+    for the few it has not seen."""
+    memo = context.spans
+    key = (span, *ctx)
+    hit = memo.get(key)
     if hit is None:
-        if len(_MEMO) >= _MEMO_MAX:
-            _MEMO.clear()
-        hit = _MEMO[key] = tuple(classify(span, _span_tokens(span), lex, ctx))
+        if len(memo) >= SPAN_MEMO_SIZE:
+            memo.clear()
+        hit = memo[key] = tuple(classify(span, _span_tokens(span), context.lex, ctx))
     return hit
-
-
-def forget_spans() -> None:
-    """Empty the memo of ``span_mentions`` (benchmarks measure a cold start with it)."""
-    _MEMO.clear()
 
 
 #: Lone words that never start or make a name in any context ("The", "But", "December"): a
@@ -519,13 +499,13 @@ def forget_spans() -> None:
 _NEVER_A_NAME: Final = frozenset(v for w in FUNCTION_WORDS | DATES for v in (w.capitalize(), w.upper()))
 
 
-def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
+def extract_mentions(text: str, context: ExtractionContext) -> list[Mention]:
     """All typed mentions of one field's text, in order of position."""
-    lex = lex or load()
-    lex_id = id(lex)
+    lex = context.lex
+    memo = context.spans
     out: list[Mention] = []
     shouting_lines: dict[int, bool] = {}
-    for s0, e0 in candidate_spans(text, lex):
+    for s0, e0 in candidate_spans(text, context):
         span = text[s0:e0]
         if span in _NEVER_A_NAME:
             continue
@@ -540,9 +520,9 @@ def extract_mentions(text: str, lex: Lexicons | None = None) -> list[Mention]:
             shouting = shouting_lines[line_start]
         flags = (sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
                  _place_before(text, s0), text.startswith(POSSESSIVE_S, e0))
-        rels = _MEMO.get((lex_id, span, *flags))
+        rels = memo.get((span, *flags))
         if rels is None:
-            rels = span_mentions(span, SpanContext(*flags), lex)
+            rels = span_mentions(span, SpanContext(*flags), context)
         for start, end, mtext, etype, canonical, title in rels:
             start += s0
             end += s0

@@ -10,11 +10,11 @@ articles gets the same id and reruns keep ids stable.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Final, NamedTuple
 
+from transforms.context import PERSON_MEMO_SIZE, RESOLUTION_MEMO_SIZE, ExtractionContext
 from transforms.ids import stable_id
-from transforms.lexicons import LEGAL_FORMS, Lexicons, fold, is_common_word, load
+from transforms.lexicons import LEGAL_FORMS, Lexicons, fold
 from transforms.mentions import (
     GPE,
     LOC,
@@ -49,7 +49,6 @@ class Resolved(NamedTuple):
     title: str | None = None
 
 
-@lru_cache(maxsize=200_000)
 def entity_id(entity_type: str, name: str) -> str:
     """Hash of type and folded canonical name: the same entity gets the same id everywhere."""
     return stable_id(entity_type, fold(name))
@@ -80,19 +79,19 @@ def _org_name(text: str) -> str:
     return " ".join(words)
 
 
-_PERSON_KEYS: Final[dict[tuple[int, str], tuple[str, str, str]]] = {}
 _new_tuple: Final = tuple.__new__  # builds a Resolved without the Python frame of its generated __new__
 
 
-def _person_keys(text: str, lex: Lexicons) -> tuple[str, str, str]:
-    """(full name, surname key, given-name key) of a person's name of two words or more."""
-    key = (id(lex), text)
-    hit = _PERSON_KEYS.get(key)
+def _person_keys(text: str, context: ExtractionContext) -> tuple[str, str, str]:
+    """(full name, surname key, given-name key) of a person's name of two words or more,
+    memoised in ``context.person_keys``."""
+    memo = context.person_keys
+    hit = memo.get(text)
     if hit is None:
-        if len(_PERSON_KEYS) >= 100_000:
-            _PERSON_KEYS.clear()
+        if len(memo) >= PERSON_MEMO_SIZE:
+            memo.clear()
         full = " ".join(text.split())
-        hit = _PERSON_KEYS[key] = (full, _surname_key(full, lex), fold(full.split()[0]))
+        hit = memo[text] = (full, _surname_key(full, context.lex), fold(full.split()[0]))
     return hit
 
 
@@ -101,21 +100,19 @@ def _needs_article(text: str, entity_type: str, canonical: str | None) -> bool:
     return (entity_type in (PERSON, MISC) or (entity_type == LOC and canonical is None)) and len(text.split()) == 1
 
 
-_ALONE: Final[dict[tuple[str, str, str | None], tuple[str, str, str] | None]] = {}
-
-
-def _resolve_alone(text: str, entity_type: str, canonical: str | None) -> tuple[str, str, str] | None:
+def _resolve_alone(text: str, entity_type: str, canonical: str | None,
+                   context: ExtractionContext) -> tuple[str, str, str] | None:
     """(entity type, canonical name, entity id) of a mention whose resolution does not depend
     on the article it is in; None when it does (a lone word, an organisation's initials).
 
-    Memoised in a plain dict, emptied when full like ``_PERSON_KEYS``: the mentions of news
-    repeat, and compiled code reaches a dict directly but an ``lru_cache`` through a call."""
+    Memoised in ``context.resolutions``: the mentions of news repeat."""
+    memo = context.resolutions
     key = (text, entity_type, canonical)
-    hit = _ALONE.get(key)
-    if hit is None and key not in _ALONE:
-        if len(_ALONE) >= 200_000:
-            _ALONE.clear()
-        hit = _ALONE[key] = _resolve_alone_uncached(text, entity_type, canonical)
+    hit = memo.get(key)
+    if hit is None and key not in memo:
+        if len(memo) >= RESOLUTION_MEMO_SIZE:
+            memo.clear()
+        hit = memo[key] = _resolve_alone_uncached(text, entity_type, canonical)
     return hit
 
 
@@ -145,9 +142,9 @@ def _initials(name: str) -> str:
 class ArticleEntities:
     """The entities of one article, built from its mentions; also resolves speaker names."""
 
-    def __init__(self, mentions: list[tuple[str, Mention]], lex: Lexicons | None = None,
+    def __init__(self, mentions: list[tuple[str, Mention]], context: ExtractionContext,
                  text: str = "", not_names: frozenset[str] = frozenset()):
-        self.lex = lex or load()
+        self.lex = context.lex
         self._not_names = not_names  # lone words the article capitalises only by position
         # Capitalised words the article writes after "the" ("the Oscar", "the Apple iPod"): a
         # person is never "the X", so such a lone word is no person.
@@ -163,7 +160,7 @@ class ArticleEntities:
         self._titled: set[str] = set()  # lone names with a person's title somewhere in the article
         for field, m in mentions:
             if m.entity_type == PERSON and len(m.text.split()) >= 2:
-                full, surname, given = _person_keys(m.text, self.lex)
+                full, surname, given = _person_keys(m.text, context)
                 self._full_names.setdefault(surname, {})[full] = None
                 self._given.setdefault(given, {})[full] = None
                 if field == "body":
@@ -185,7 +182,7 @@ class ArticleEntities:
         resolved = self.resolved
         for field, m in mentions:
             start, end, text, etype, canonical, title = m
-            hit = _resolve_alone(text, etype, canonical)
+            hit = _resolve_alone(text, etype, canonical, context)
             if hit is None:
                 key = (text, etype, canonical)
                 if key in seen:
@@ -253,7 +250,7 @@ class ArticleEntities:
         if org is None or etype not in (PERSON, MISC) or _PROPER_ADJECTIVE.search(key):
             return None
         lex = self.lex
-        if (is_common_word(key) or key in lex.places or key in lex.demonyms or key in lex.given_names
+        if (lex.is_common_word(key) or key in lex.places or key in lex.demonyms or key in lex.given_names
                 or key in self._titled):
             return None
         return org
@@ -275,17 +272,16 @@ class ArticleEntities:
         return [r for r in self.resolved if r.field == "body" and r.entity_type == PERSON]
 
 
-def resolve_article(fields: dict[str, str | None], lex: Lexicons | None = None) -> ArticleEntities:
+def resolve_article(fields: dict[str, str | None], context: ExtractionContext) -> ArticleEntities:
     """Extract and resolve the mentions of every field of one article."""
     from transforms.mentions import extract_mentions
 
-    lex = lex or load()
     mentions: list[tuple[str, Mention]] = []
     for field, text in fields.items():
         if text:
-            mentions.extend((field, m) for m in extract_mentions(text, lex))
-    return ArticleEntities(mentions, lex, " ".join(t for t in fields.values() if t),
-                           _only_at_sentence_starts(mentions, fields, lex))
+            mentions.extend((field, m) for m in extract_mentions(text, context))
+    return ArticleEntities(mentions, context, " ".join(t for t in fields.values() if t),
+                           _only_at_sentence_starts(mentions, fields, context.lex))
 
 
 def _only_at_sentence_starts(mentions: list[tuple[str, Mention]], fields: dict[str, str | None],
@@ -302,7 +298,7 @@ def _only_at_sentence_starts(mentions: list[tuple[str, Mention]], fields: dict[s
                 inside.add(m.text)
             elif m.text not in starts:
                 key = fold(m.text)
-                if is_common_word(key) and key not in lex.surnames and key not in lex.given_names:  # "Fox", "Ray"
+                if lex.is_common_word(key) and key not in lex.surnames and key not in lex.given_names:  # "Fox", "Ray"
                     starts.add(m.text)
     return frozenset(starts - inside)
 
