@@ -3,8 +3,9 @@ from collections import defaultdict
 import pytest
 
 from transforms.context import build_context
-from transforms.mentions import GPE, NORP, ORG, PERSON, extract_mentions
+from transforms.mentions import extract_mentions
 from transforms.resolve import resolve_article
+from transforms.vocab import GPE, NORP, ORG, PERSON
 
 
 @pytest.fixture(scope="session")

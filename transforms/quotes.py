@@ -30,9 +30,10 @@ from transforms.attribution import (
 )
 from transforms.parse import Block
 from transforms.quote_marks import SPEAKER_LABEL, QuoteSpan, find_spans
-from transforms.resolve import PERSON, ArticleEntities, Resolved
+from transforms.resolve import ArticleEntities, Resolved
 from transforms.sentences import sentence_start
 from transforms.speakers import SpeakerResolver
+from transforms.vocab import BODY, CONTINUATION, FULL, MULTI_PARAGRAPH, PARTIAL, PERSON, QuoteKind
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Quote:
     text: str
     paragraph_index: int
     paragraph_count: int
-    kind: str
+    kind: QuoteKind
     cue: str | None = None
     speaker_text: str | None = None
     speaker_start: int | None = None
@@ -189,8 +190,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         words = len(stripped.split())
         if attr is None and words == 1 and stripped.rstrip(".,!?;:").lower() in _PRONOUN_WORDS:
             continue  # 'because "she" is a "he"': a word talked about, not said
-        kind = "multi-paragraph" if sp.last_block > sp.first_block else None
-        q = Quote(start, end, stripped, sp.first_block, sp.last_block - sp.first_block + 1, kind or "full")
+        kind: QuoteKind | None = MULTI_PARAGRAPH if sp.last_block > sp.first_block else None
+        q = Quote(start, end, stripped, sp.first_block, sp.last_block - sp.first_block + 1, kind or FULL)
         if attr is not None:
             q.cue, q.speaker_text = attr.cue, attr.speaker_text
             q.speaker_start, q.speaker_end = attr.start, attr.end
@@ -231,7 +232,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 q.speaker_text, q.speaker = prev.speaker_text, prev.speaker
                 q.speaker_entity_id = prev.speaker_entity_id
                 q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
-                kind = kind or "continuation"
+                kind = kind or CONTINUATION
         if attr is not None and _is_title(body, sp, stripped, words):
             # An attributed label is kept: 'the massacre, which he called "an evil, hateful
             # act."' (PolNeAR train: gold 22 times in 25).
@@ -239,7 +240,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         if kind is None:
             before = body[blk_first.start:sp.open_pos].rstrip(" \t")
             sentence_opening = not before or before[-1] in ".!?:\n" or before.endswith(("—", "--"))
-            kind = "full" if sentence_opening and stripped[0].isupper() else "partial"
+            kind = FULL if sentence_opening and stripped[0].isupper() else PARTIAL
         q.kind = kind
         q.word_count = words
         quotes.append(q)
@@ -251,6 +252,6 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                     first_by_id.setdefault(r.entity_id, r)
             hit = first_by_id.get(q.speaker_entity_id)
             if hit is not None and hit.entity_type == PERSON:
-                resolver.note_speaker(Resolved("body", sp.open_pos, sp.open_pos, hit.text, hit.entity_type,
+                resolver.note_speaker(Resolved(BODY, sp.open_pos, sp.open_pos, hit.text, hit.entity_type,
                                                hit.name, hit.entity_id))
     return quotes

@@ -15,18 +15,8 @@ from typing import Final, NamedTuple
 from transforms.context import PERSON_MEMO_SIZE, RESOLUTION_MEMO_SIZE, ExtractionContext
 from transforms.ids import stable_id
 from transforms.lexicons import LEGAL_FORMS, Lexicons, fold
-from transforms.mentions import (
-    GPE,
-    LOC,
-    MISC,
-    NORP,
-    ORG,
-    PERSON,
-    POSSESSIVE_S,
-    WORD_CHAR,
-    Mention,
-    sentence_initial,
-)
+from transforms.mentions import POSSESSIVE_S, WORD_CHAR, Mention, sentence_initial
+from transforms.vocab import BODY, GPE, LOC, MISC, NORP, ORG, PERSON, EntityType, Field
 
 _ORG_STOP: Final = {"of", "the", "and", "for", "&", "on"}
 # "he X" scans five times faster than "\b[Tt]he X": a literal prefix lets the engine skip ahead.
@@ -39,17 +29,17 @@ _ADVERB_LIKE: Final = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
 class Resolved(NamedTuple):
     """A mention linked to its entity (a tuple: tens of thousands are made per second)."""
 
-    field: str
+    field: Field
     start: int
     end: int
     text: str
-    entity_type: str
+    entity_type: EntityType
     name: str
     entity_id: str
     title: str | None = None
 
 
-def entity_id(entity_type: str, name: str) -> str:
+def entity_id(entity_type: EntityType, name: str) -> str:
     """Hash of type and folded canonical name: the same entity gets the same id everywhere."""
     return stable_id(entity_type, fold(name))
 
@@ -95,13 +85,13 @@ def _person_keys(text: str, context: ExtractionContext) -> tuple[str, str, str]:
     return hit
 
 
-def _needs_article(text: str, entity_type: str, canonical: str | None) -> bool:
+def _needs_article(text: str, entity_type: EntityType, canonical: str | None) -> bool:
     """A lone word typed from context may be a surname the article names in full."""
     return (entity_type in (PERSON, MISC) or (entity_type == LOC and canonical is None)) and len(text.split()) == 1
 
 
-def _resolve_alone(text: str, entity_type: str, canonical: str | None,
-                   context: ExtractionContext) -> tuple[str, str, str] | None:
+def _resolve_alone(text: str, entity_type: EntityType, canonical: str | None,
+                   context: ExtractionContext) -> tuple[EntityType, str, str] | None:
     """(entity type, canonical name, entity id) of a mention whose resolution does not depend
     on the article it is in; None when it does (a lone word, an organisation's initials).
 
@@ -116,7 +106,8 @@ def _resolve_alone(text: str, entity_type: str, canonical: str | None,
     return hit
 
 
-def _resolve_alone_uncached(text: str, entity_type: str, canonical: str | None) -> tuple[str, str, str] | None:
+def _resolve_alone_uncached(text: str, entity_type: EntityType,
+                            canonical: str | None) -> tuple[EntityType, str, str] | None:
     if _needs_article(text, entity_type, canonical):
         return None
     name = canonical or " ".join(text.split())
@@ -142,7 +133,7 @@ def _initials(name: str) -> str:
 class ArticleEntities:
     """The entities of one article, built from its mentions; also resolves speaker names."""
 
-    def __init__(self, mentions: list[tuple[str, Mention]], context: ExtractionContext,
+    def __init__(self, mentions: list[tuple[Field, Mention]], context: ExtractionContext,
                  text: str = "", not_names: frozenset[str] = frozenset()):
         self.lex = context.lex
         self._not_names = not_names  # lone words the article capitalises only by position
@@ -163,7 +154,7 @@ class ArticleEntities:
                 full, surname, given = _person_keys(m.text, context)
                 self._full_names.setdefault(surname, {})[full] = None
                 self._given.setdefault(given, {})[full] = None
-                if field == "body":
+                if field == BODY:
                     self._in_body.setdefault(full, len(self._in_body))
             elif m.entity_type == PERSON and m.title:
                 self._titled.add(fold(m.text))  # "President Obama": "Obama" is no "Obama Administration"
@@ -178,7 +169,7 @@ class ArticleEntities:
         self.resolved: list[Resolved] = []
         # News repeats its names: a mention whose resolution depends on the article (a lone
         # surname, initials) is resolved once per article; any other once per process.
-        seen: dict[tuple[str, str, str | None], tuple[str, str, str] | None] = {}
+        seen: dict[tuple[str, EntityType, str | None], tuple[EntityType, str, str] | None] = {}
         resolved = self.resolved
         for field, m in mentions:
             start, end, text, etype, canonical, title = m
@@ -217,10 +208,11 @@ class ArticleEntities:
             return min(named, key=lambda f: self._in_body.get(f, len(self._in_body)))
         return None
 
-    def _resolve_mention(self, m: Mention) -> tuple[str, str, str] | None:
+    def _resolve_mention(self, m: Mention) -> tuple[EntityType, str, str] | None:
         """(entity type, canonical name, entity id) of a mention ``_resolve_alone`` leaves to
         the article (a lone word, an organisation's initials), or None when it is no name."""
-        etype, name = m.entity_type, m.canonical or " ".join(m.text.split())
+        etype: EntityType = m.entity_type
+        name = m.canonical or " ".join(m.text.split())
         if _needs_article(m.text, etype, m.canonical):
             # A lone word typed from context yields to a person the article names in full.
             full = self.person(m.text)
@@ -238,7 +230,7 @@ class ArticleEntities:
             name = self._orgs.get(name.replace(".", ""), name)
         return etype, name, entity_id(etype, name)
 
-    def _company(self, word: str, etype: str) -> str | None:
+    def _company(self, word: str, etype: EntityType) -> str | None:
         """The organisation a lone word stands for when the article names it in full first:
         "Pirelli" after "Pirelli SpA", "Mercantile" after "Mercantile Bancorp Inc.".
 
@@ -269,14 +261,14 @@ class ArticleEntities:
         return None
 
     def body_people(self) -> list[Resolved]:
-        return [r for r in self.resolved if r.field == "body" and r.entity_type == PERSON]
+        return [r for r in self.resolved if r.field == BODY and r.entity_type == PERSON]
 
 
-def resolve_article(fields: dict[str, str | None], context: ExtractionContext) -> ArticleEntities:
+def resolve_article(fields: dict[Field, str | None], context: ExtractionContext) -> ArticleEntities:
     """Extract and resolve the mentions of every field of one article."""
     from transforms.mentions import extract_mentions
 
-    mentions: list[tuple[str, Mention]] = []
+    mentions: list[tuple[Field, Mention]] = []
     for field, text in fields.items():
         if text:
             mentions.extend((field, m) for m in extract_mentions(text, context))
@@ -284,7 +276,7 @@ def resolve_article(fields: dict[str, str | None], context: ExtractionContext) -
                            _only_at_sentence_starts(mentions, fields, context.lex))
 
 
-def _only_at_sentence_starts(mentions: list[tuple[str, Mention]], fields: dict[str, str | None],
+def _only_at_sentence_starts(mentions: list[tuple[Field, Mention]], fields: dict[Field, str | None],
                              lex: Lexicons) -> frozenset[str]:
     """Common words typed MISC that the article capitalises only where a sentence or a line
     starts: "Attendance: 12,000", "Analysts said", "Police arrested": capitals of position, not
@@ -303,5 +295,4 @@ def _only_at_sentence_starts(mentions: list[tuple[str, Mention]], fields: dict[s
     return frozenset(starts - inside)
 
 
-__all__ = ["GPE", "LOC", "MISC", "NORP", "ORG", "PERSON", "ArticleEntities", "Resolved", "entity_id",
-           "resolve_article"]
+__all__ = ["ArticleEntities", "Resolved", "entity_id", "resolve_article"]

@@ -15,7 +15,8 @@ from transforms.attribution import DETERMINER, PERSON_PRONOUNS, POSSESSIVE_DETER
 from transforms.lexicons import ORG_HEADS, fold
 from transforms.mentions import DATES, FUNCTION_WORDS
 from transforms.quote_marks import QuoteSpan
-from transforms.resolve import ORG, PERSON, ArticleEntities, Resolved
+from transforms.resolve import ArticleEntities, Resolved
+from transforms.vocab import BODY, LOC, ORG, PERSON
 
 # also a dash before a lowercase word: "B&B - which has a 22% share -" (not "LONDON (Reuters) - Trump")
 _RELATIVE_OR_APPOSITIVE: Final = re.compile(r", | who\b| [-–—] (?=[a-z])")
@@ -55,7 +56,7 @@ class SpeakerResolver:
         opens = [q.open_pos for q in quote_spans]
         self.people = [r for r in entities.body_people()
                        if (k := bisect_right(opens, r.start) - 1) < 0 or r.start >= quote_spans[k].end]
-        self._named = [r for r in entities.resolved if r.field == "body" and r.entity_type in (PERSON, ORG)]
+        self._named = [r for r in entities.resolved if r.field == BODY and r.entity_type in (PERSON, ORG)]
 
     def _mentions_in(self, start: int, end: int) -> list[Resolved]:
         return [r for r in self._named if start <= r.start and r.end <= end]
@@ -155,8 +156,8 @@ class SpeakerResolver:
         first = phrase.split()[0]
         if fold(first) in PERSON_PRONOUNS | {"they", "we"}:
             return True
-        if any(r.field == "body" and start <= r.start and r.end <= start + len(phrase)
-               and r.entity_type != "LOC" for r in self.entities.resolved):  # "Japan branded ..."
+        if any(r.field == BODY and start <= r.start and r.end <= start + len(phrase)
+               and r.entity_type != LOC for r in self.entities.resolved):  # "Japan branded ..."
             return True
         return fold(first) in {"the", "a", "an"} and len(phrase.split()) >= 2
 
