@@ -160,6 +160,13 @@ _NP_PAST_VERB: Final = re.compile(r"\s*(?P<np>(?:[Tt]he\s+)?[A-Za-z][\w.’'\-]*
                                   r"(?P<cue>[a-z]{3,}ed|[a-z]{3,}[^s\W]s|sang|cried|wrote|spoke|shot back)\b")
 
 
+#: Words of a speaker phrase's head (before an appositive), at most: a longer one is a clause.
+_HEAD_MAX_WORDS: Final = 10
+#: Appositives followed after a speaker's name: "Donna Lages, 39, a waitress at the Golden
+#: Bear, which serves ...".
+_MAX_APPOSITIVES: Final = 3
+
+
 @dataclass
 class Attribution:
     cue: str
@@ -185,7 +192,7 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     if when and when.end() < len(raw):  # "Earlier this year the Royal College of Physicians said"
         raw, start = raw[when.end():], start + when.end()
     # The head (before an appositive) is short; the appositive may run on.
-    if not raw or len(raw.split(",")[0].split()) > 10 or any(c in raw for c in "\"“”!?;"):
+    if not raw or len(raw.split(",")[0].split()) > _HEAD_MAX_WORDS or any(c in raw for c in "\"“”!?;"):
         return None
     first = fold(raw.split()[0])
     if first in _CLAUSE_WORDS or (first in _LOWER_PREPOSITIONS and raw[0].islower()):
@@ -218,7 +225,7 @@ def _with_appositive(body: str, end: int, seg_end: int) -> int:
     m = _RESTRICTIVE_AFTER.match(body, end, seg_end)
     if m:  # "said a Mexican official who was not authorized to speak publicly"
         end = m.end("rel")
-    for _ in range(3):  # "Donna Lages, 39, a waitress at the Golden Bear, which serves ..."
+    for _ in range(_MAX_APPOSITIVES):
         m = _APPOS_AFTER.match(body, end, seg_end)
         if not m:
             break

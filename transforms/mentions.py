@@ -115,6 +115,12 @@ def sentence_initial(text: str, pos: int) -> bool:
 # than a look-behind and an optional prefix in the pattern, same words).
 _CAP_WORD: Final = re.compile(r"[^\W\d_a-zß-öø-ÿ][\w&]*(?:[’'.\-][^\W_][\w&]*)*")
 _JOINERS: Final = frozenset("’'.-")
+#: Letters of a lowercase prefix a hyphen joins to a capitalised word, looked at to keep a
+#: particle ("al-Assad", "ash-Sharaa") and cut anything else ("ex-England" -> "England").
+_HYPHEN_PREFIX_LETTERS: Final = 4
+#: Characters between two words of one name, at most, before the link regex is tried: a space,
+#: up to two particles or connectors and a space (" van der ", " of the ").
+_LINK_GAP_CHARS: Final = 12
 WORD_CHAR: Final = re.compile(r"\w")  # one character of a word, as the regex engine sees it
 _ASCII_LOWER: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
 
@@ -142,7 +148,7 @@ def candidate_spans(text: str, context: ExtractionContext) -> list[tuple[int, in
             before = text[s - 1]
             if before == "-":
                 k = s - 1  # back over a lowercase prefix of one to four letters
-                while k > 0 and s - 1 - k < 4 and text[k - 1] in _ASCII_LOWER:
+                while k > 0 and s - 1 - k < _HYPHEN_PREFIX_LETTERS and text[k - 1] in _ASCII_LOWER:
                     k -= 1
                 if k == s - 1 or (k > 0 and (text[k - 1] in _JOINERS or WORD_CHAR.match(text, k - 1))):
                     pos = s + 1
@@ -159,7 +165,7 @@ def candidate_spans(text: str, context: ExtractionContext) -> list[tuple[int, in
         if start >= 0:
             if s != prev_end + 1 or text[prev_end] != " ":
                 gap = text[prev_end:s]
-                if not (len(gap) < 12 and link.fullmatch(gap)):
+                if not (len(gap) < _LINK_GAP_CHARS and link.fullmatch(gap)):
                     spans.append((start, prev_end))
                     start = s
         else:
@@ -188,9 +194,15 @@ def _strip_possessive(tok: Token) -> Token:
     return tok
 
 
+#: Letters of a word in capitals read as an organisation's initials ("UN", "NATO", "U.N."):
+#: at least two ("I" is no acronym), at most six (longer words in capitals are shouting).
+_ACRONYM_MIN_LETTERS: Final = 2
+_ACRONYM_MAX_LETTERS: Final = 6
+
+
 def _is_acronym(word: str) -> bool:
     letters = word.replace(".", "")
-    return 2 <= len(letters) <= 6 and letters.isalpha() and letters.isupper()
+    return _ACRONYM_MIN_LETTERS <= len(letters) <= _ACRONYM_MAX_LETTERS and letters.isalpha() and letters.isupper()
 
 
 def _is_role(key: str, lex: Lexicons) -> bool:
@@ -349,21 +361,32 @@ def _no_name_word(tok: Token, lex: Lexicons) -> bool:
 
 _PEOPLE_ADJECTIVE: Final = re.compile(r"(?:ian|ean|ese|ish)$")  # "European", "Bosnian": not names
 _NAME_SHAPED: Final = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+|['’][A-Z][a-z]+)?")
+#: Words of a name that no lexicon knows but is shaped like one: two or three.
+_FOREIGN_NAME_MIN_WORDS: Final = 2
+_FOREIGN_NAME_MAX_WORDS: Final = 3
+#: Letters of its longest word, at least: "Noureddine Morceli" is a name, "Lib Dems" is not.
+_FOREIGN_NAME_LONGEST: Final = 5
 
 
 def _foreign_name(toks: list[Token], lex: Lexicons) -> bool:
     """Two or three words shaped like names, none an English word or a people's ("Noureddine
     Morceli", "Rustu Recber", "Jean-Michel Monin"): a person whose names the census lists lack.
     (Places, organisation heads and the lexicons' names were tried before.)"""
-    return 2 <= len(toks) <= 3 and any(len(t.text) >= 5 for t in toks) and all(  # not "Lib Dems"
+    return _FOREIGN_NAME_MIN_WORDS <= len(toks) <= _FOREIGN_NAME_MAX_WORDS and any(
+        len(t.text) >= _FOREIGN_NAME_LONGEST for t in toks) and all(
         _NAME_SHAPED.fullmatch(t.text) and not lex.is_common_word(t.key) and t.key not in lex.demonyms
         and t.text not in NORP_GROUPS and not _PEOPLE_ADJECTIVE.search(t.key) for t in toks)
+
+
+#: Words of the longest place or demonym looked up inside a run: "Bosnia and Herzegovina",
+#: "New South Wales".
+_PLACE_WORDS: Final = 4
 
 
 def _opens_a_place(text: str, toks: list[Token], lex: Lexicons) -> bool:
     """The run's first two to four words are a place or a demonym ("New York", "New South
     Wales", "New Zealander"): its first word is part of the name, even a common one."""
-    for j in range(2, min(len(toks), 4) + 1):
+    for j in range(2, min(len(toks), _PLACE_WORDS) + 1):
         key = fold(text[toks[0].start:toks[j - 1].end])
         if key in lex.places or key in lex.demonyms:
             return True
@@ -374,7 +397,7 @@ def _lexicon_hits(text: str, toks: list[Token], lex: Lexicons) -> list[Mention]:
     """Places, demonyms and agencies inside a run of words, longest match first."""
     out, i = [], 0
     while i < len(toks):
-        for j in range(min(len(toks), i + 4), i, -1):
+        for j in range(min(len(toks), i + _PLACE_WORDS), i, -1):
             key = fold(text[toks[i].start:toks[j - 1].end])
             place = lex.places.get(key)
             if place:
@@ -398,6 +421,8 @@ in near outside across into northern southern eastern western central north sout
 """.split())
 
 
+#: Characters before a name looked back over for those words (and "the"): "northern ", "in the ".
+_PLACE_WORD_CHARS: Final = 20
 #: The last two letters of those words and of "the": a cheap test of the word before a name.
 _LOC_BEFORE_ENDINGS: Final = frozenset(w[-2:] for w in (*_LOC_BEFORE_WORDS, "the"))
 
@@ -432,7 +457,7 @@ def _place_before(text: str, pos: int) -> bool:
     if (pos >= 3 and text[pos - 1] == " " and not text[pos - 2].isspace()
             and text[pos - 3:pos - 1] not in _LOC_BEFORE_ENDINGS):
         return False
-    lo = max(0, pos - 20)
+    lo = max(0, pos - _PLACE_WORD_CHARS)
     found = _word_before(text, pos, lo, whole=True)
     if found is None:
         return False
@@ -463,6 +488,17 @@ def _single(text: str, tok: Token, lex: Lexicons, ctx: SpanContext) -> Mention:
 
 _ASCII_UPPER_BYTES: Final = bytes(range(ord("A"), ord("Z") + 1))
 _ASCII_LOWER_BYTES: Final = bytes(range(ord("a"), ord("z") + 1))
+#: A line is in capitals when it has at least this many capitals...
+_SHOUTING_CAPITALS: Final = 8
+#: ... and more than this many per lowercase letter (capitals are more than 60% of its letters).
+_SHOUTING_CAPITALS_PER_LOWERCASE: Final = 1.5
+#: Characters of a line read to tell whether it is in capitals.
+_SHOUTING_SAMPLE_CHARS: Final = 240
+#: Characters before a lone word looked back over for a title in lowercase ("said spokesman Kirby").
+_TITLE_BEFORE_CHARS: Final = 30
+#: Characters before a place followed by a score looked back over for a preposition ("in Paris 3
+#: days ago" is a place, "Somerset 4" a team).
+_PLACE_BEFORE_SCORE_CHARS: Final = 12
 
 
 def _is_shouting(text: str) -> bool:
@@ -470,11 +506,12 @@ def _is_shouting(text: str) -> bool:
     # counts of [A-Z] and [a-z] by deleting them from the ASCII bytes (C loops, no match objects)
     data = text.encode("ascii", "ignore")
     upper = len(data) - len(data.translate(None, _ASCII_UPPER_BYTES))
-    return upper >= 8 and upper > 1.5 * (len(data) - len(data.translate(None, _ASCII_LOWER_BYTES)))
+    return upper >= _SHOUTING_CAPITALS and upper > _SHOUTING_CAPITALS_PER_LOWERCASE * (
+        len(data) - len(data.translate(None, _ASCII_LOWER_BYTES)))
 
 
 def _preceded_by_title(text: str, start: int, lex: Lexicons) -> bool:
-    found = _word_before(text, start, max(0, start - 30))
+    found = _word_before(text, start, max(0, start - _TITLE_BEFORE_CHARS))
     return found is not None and found[0].islower() and fold(found[0]) in lex.titles
 
 
@@ -515,7 +552,8 @@ def extract_mentions(text: str, context: ExtractionContext) -> list[Mention]:
             if line_start not in shouting_lines:
                 line_end = text.find("\n", s0)
                 line_end = len(text) if line_end < 0 else line_end
-                shouting_lines[line_start] = _is_shouting(text[line_start:min(line_end, line_start + 240)])
+                shouting_lines[line_start] = _is_shouting(
+                    text[line_start:min(line_end, line_start + _SHOUTING_SAMPLE_CHARS)])
             shouting = shouting_lines[line_start]
         flags = (sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,
                  _place_before(text, s0), text.startswith(POSSESSIVE_S, e0))
@@ -528,7 +566,7 @@ def extract_mentions(text: str, context: ExtractionContext) -> list[Mention]:
             if etype == MISC and _preceded_by_title(text, start, lex):
                 etype, canonical, title = PERSON, None, None
             elif etype in (GPE, MISC) and _SCORE_AFTER.match(text, end) and not _PLACE_BEFORE.search(
-                    text, max(0, start - 12), start):
+                    text, max(0, start - _PLACE_BEFORE_SCORE_CHARS), start):
                 # "Leicestershire 22 points, Somerset 4": a place followed by a score is a team.
                 etype, canonical, title = ORG, None, None
             out.append(_new_tuple(Mention, (start, end, mtext, etype, canonical, title)))

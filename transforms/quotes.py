@@ -55,6 +55,19 @@ class Quote:
 
 #: Quotes of this many words or fewer need more care: many are titles, names or scare quotes.
 SHORT_WORDS: Final = 4
+#: A longer quote in title case is a title only up to this many words...
+_TITLE_MAX_WORDS: Final = 12
+#: ... and with at least this many capitalised words ("How the Grinch Stole Christmas").
+_TITLE_CAPITALISED_WORDS: Final = 3
+#: Words between two quotes, besides the first one's attribution, that still let the second
+#: continue the first's speaker ('"First part," he said. "Second part."').
+_CONTINUATION_GAP_WORDS: Final = 3
+#: Characters before a quote read for what makes it a programme's or book's name (an outlet's
+#: possessive, "on", "told"), and for a label ("so-called", "dubbed").
+_TITLE_CONTEXT_CHARS: Final = 30
+_LABEL_CONTEXT_CHARS: Final = 40
+#: Characters right before a quote read for the colon or comma that introduces speech.
+_INTRODUCED_CHARS: Final = 3
 
 
 def _title_like(text: str, words: int) -> bool:
@@ -62,8 +75,8 @@ def _title_like(text: str, words: int) -> bool:
     written in title case with no sentence inside ("How the Grinch Stole Christmas")."""
     if words <= SHORT_WORDS:
         return _capitalised(text)
-    return words <= 12 and _capitalised(text) and not re.search(r"[.!?]\s", text) and len(
-        [w for w in text.split() if w[:1].isupper()]) >= 3
+    return words <= _TITLE_MAX_WORDS and _capitalised(text) and not re.search(r"[.!?]\s", text) and len(
+        [w for w in text.split() if w[:1].isupper()]) >= _TITLE_CAPITALISED_WORDS
 
 
 def _capitalised(text: str) -> bool:
@@ -95,7 +108,7 @@ def _only_attribution_between(body: str, prev_span: QuoteSpan, prev: Quote, span
     n = len(WORDS.findall(gap))
     if prev.speaker_start is not None and prev.speaker_start > prev_span.close_pos:
         n -= len(WORDS.findall(prev.speaker_text or "")) + len((prev.cue or "").split())
-    return n <= 3
+    return n <= _CONTINUATION_GAP_WORDS
 
 
 #: What stands before a programme's or a book's name: its outlet's possessive ("ABC’s"), a
@@ -120,10 +133,10 @@ def _is_title(body: str, span: QuoteSpan, text: str, words: int) -> bool:
     """
     if not _title_like(text, words):
         return False
-    before = body[max(0, span.open_pos - 30):span.open_pos]
+    before = body[max(0, span.open_pos - _TITLE_CONTEXT_CHARS):span.open_pos]
     if words < 2:  # 'star of television’s “Scandal,” thanked Obama'; not 'chants of "Bobby!"'
         return bool(_OUTLET_POSSESSIVE.search(before))
-    return not INTRODUCED.search(before[-3:]) and bool(_TITLE_BEFORE.search(before))
+    return not INTRODUCED.search(before[-_INTRODUCED_CHARS:]) and bool(_TITLE_BEFORE.search(before))
 
 
 #: A byline with its outlet's possessive right after the closing mark: '"Sam Mendes leaves
@@ -139,7 +152,7 @@ def _is_headline(body: str, span: QuoteSpan) -> bool:
 
 
 def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
-    return bool(LABEL_BEFORE.search(body[max(lo, span.open_pos - 40):span.open_pos]))
+    return bool(LABEL_BEFORE.search(body[max(lo, span.open_pos - _LABEL_CONTEXT_CHARS):span.open_pos]))
 
 
 def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) -> list[Quote]:

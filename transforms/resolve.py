@@ -24,6 +24,9 @@ _AFTER_HE: Final = re.compile(r"he ([A-Z][a-z]+)\b")
 #: Endings of adjectives made from names of places and peoples: "European", "Islamic", "Kurdish".
 _PROPER_ADJECTIVE: Final = re.compile(r"(?:ans?|ic|ish|ese)$|-[a-z]")  # also "Oscar-nominated"
 _ADVERB_LIKE: Final = re.compile(r"^[A-Z][a-z]+(?:ly|er|est|ing)$")
+#: Letters of a place or people's name in capitals kept as written ("USA", "UAE"); a longer one
+#: is title-cased ("FRANCE" -> "France").
+_CAPITALS_KEPT: Final = 3
 
 
 class Resolved(NamedTuple):
@@ -115,7 +118,7 @@ def _resolve_alone_uncached(text: str, entity_type: EntityType,
         name = _org_name(name)
         if name.replace(".", "").isupper():
             return None
-    elif entity_type in (GPE, LOC, NORP) and name.isupper() and len(name) > 3:
+    elif entity_type in (GPE, LOC, NORP) and name.isupper() and len(name) > _CAPITALS_KEPT:
         name = name.title()
     return entity_type, name, entity_id(entity_type, name)
 

@@ -28,6 +28,11 @@ _DETERMINED: Final = re.compile(r"(?i:a|an|the|one|this|that|another|some|severa
 _NOUN_AFTER: Final = re.compile(r"\s+[a-z]")
 # A relative pronoun right before the speaker pronoun, after its antecedent: "Trump, whom he".
 _RELATIVE_BEFORE: Final = re.compile(r",?\s+(?:whom|who|which)\s+$")
+#: Characters before a speaker pronoun read for that relative pronoun.
+_RELATIVE_BEFORE_CHARS: Final = 40
+#: Words of an unnamed source that an organisation's head noun names, at most: "the defense
+#: ministry", not a long description that happens to end in "office".
+_ORG_SOURCE_MAX_WORDS: Final = 4
 
 
 #: Closed classes that open sentences: function words, quantifiers, pronouns, sentence adverbs.
@@ -73,7 +78,7 @@ class SpeakerResolver:
             if key not in PERSON_PRONOUNS:
                 return None, None
             before = [p for p in self.people if p.end <= start]
-            rel = _RELATIVE_BEFORE.search(self.body, max(0, start - 40), start)
+            rel = _RELATIVE_BEFORE.search(self.body, max(0, start - _RELATIVE_BEFORE_CHARS), start)
             if rel:
                 # "Trump, whom he called a 'con artist'": he is not Trump.
                 before = [p for p in before if p.end != rel.start()]
@@ -149,7 +154,9 @@ class SpeakerResolver:
         if role is not None:  # "Kerry's spokesman" after "Kerry's spokesman John Kirby"
             return role.name, role.entity_id
         bare = DETERMINER.sub("", head)
-        return (bare, None) if fold(bare.split()[-1]) in ORG_HEADS and len(bare.split()) <= 4 else (None, None)
+        if fold(bare.split()[-1]) in ORG_HEADS and len(bare.split()) <= _ORG_SOURCE_MAX_WORDS:
+            return bare, None
+        return None, None
 
     def names_someone(self, phrase: str, start: int) -> bool:
         """A pronoun for a person, a phrase holding a person or organisation, or "the campaign"."""
