@@ -122,10 +122,32 @@ def _enable(stacklevel: int) -> bool:
         return False
     import transforms
 
-    if str(BUILD) not in sys.path:
-        sys.path.append(str(BUILD))  # the shared library every compiled module loads
+    _load_library()
     transforms.__path__.insert(0, str(BUILD / "transforms"))
     return True
+
+
+def _load_library() -> None:
+    """Import the shared library every compiled module loads, from its file.
+
+    Not by putting ``BUILD`` on ``sys.path``: that folder also holds ``transforms/`` (the
+    compiled modules, no ``__init__``), and a process spawned from this one inherits its path,
+    so there ``import transforms`` would find that folder as a namespace package before the
+    project's (installed editable, found by a finder after the path) and every import of a
+    transform would fail.
+    """
+    import importlib.util
+
+    name = f"{GROUP}__mypyc"
+    if name in sys.modules:
+        return
+    found = sorted(BUILD.glob(f"{name}.*"))
+    spec = importlib.util.spec_from_file_location(name, found[0]) if found else None
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no {name} library in {BUILD}: `make native` rebuilds it")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
 
 
 def is_compiled(module: object) -> bool:
