@@ -15,9 +15,8 @@ import datetime as dt
 import polars as pl
 
 from transforms.frames import ChunkFrames
-from transforms.schema import QUARANTINE, REJECTED_FILES
-
-ARTICLE_SET_ASIDE = "article set aside"
+from transforms.schema import DATA_TABLES, QUARANTINE, REJECTED_FILES
+from transforms.vocab import ARTICLE_SET_ASIDE, QUARANTINED, STEP_VALIDATE
 
 
 def _as_json(frame: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -40,7 +39,7 @@ def set_aside(frames: ChunkFrames, flagged: pl.DataFrame, run_id: str, now: dt.d
     if bad.len() == 0:
         return frames, QUARANTINE.empty()
     paths = frames.articles.select("article_id", "source_path")
-    keys = {"articles": "article_id", "mentions": "mention_id", "quotes": "quote_id"}
+    keys = {t.name: t.key[0] for t in DATA_TABLES}
     rows = []
     for table, key in keys.items():
         part = flagged.filter(pl.col("table_name") == table)
@@ -67,10 +66,10 @@ def set_aside(frames: ChunkFrames, flagged: pl.DataFrame, run_id: str, now: dt.d
     rejected = (
         aside.select("source_path", "content_sha256", "size_bytes", "article_id")
         .join(checks, on="article_id", how="left")
-        .select(pl.lit(run_id).alias("run_id"), "source_path", pl.lit("quarantined").alias("reason"),
+        .select(pl.lit(run_id).alias("run_id"), "source_path", pl.lit(QUARANTINED).alias("reason"),
                 pl.concat_str(pl.lit("set aside in table quarantine: rows failed "), pl.col("failed"))
                 .alias("detail"),
-                pl.lit("validate").alias("step"), "size_bytes", "content_sha256", pl.lit(now).alias("rejected_at"))
+                pl.lit(STEP_VALIDATE).alias("step"), "size_bytes", "content_sha256", pl.lit(now).alias("rejected_at"))
     )
     keep = ~pl.col("article_id").is_in(bad.implode())
     kept = ChunkFrames(

@@ -8,24 +8,22 @@ last runs, what was quarantined or rejected, and links into Data Docs for the de
 
 Self-contained (inline CSS and SVG, no script, no network) so it renders anywhere, can be
 attached to a ticket, and opens from a file or from ``newsetl report --open``.
-:func:`render` is pure; :func:`collect` reads the warehouse and :func:`write_report` writes.
+:func:`render` is pure: it turns a :class:`ReportData` into HTML. Reading that data from the
+warehouse and writing the page is the orchestration layer's (``flows.report``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from expectations.paths import data_docs_path, report_path
-from expectations.suites import CRITICAL, QUARANTINE, SPEAKER_CHECK, WARNING
 from expectations.trend import sparkline, verdict_strip
+from transforms.vocab import ARTICLE_SET_ASIDE, COMPLETED, CRITICAL, FAILED, QUARANTINE, SPEAKER_CHECK, WARNING
 
 SEVERITY_ORDER = {CRITICAL: 0, QUARANTINE: 1, WARNING: 2}
 VERDICT_TITLES = {"passed": "Passed", "attention": "Passed, needs attention", "failed": "Failed",
@@ -46,9 +44,9 @@ class ReportData:
 
 def verdict(run: dict) -> str:
     """passed, attention (warnings or quarantine), failed, or running (never finished)."""
-    if run["status"] == "failed":
+    if run["status"] == FAILED:
         return "failed"
-    if run["status"] != "completed":
+    if run["status"] != COMPLETED:
         return "running"
     if (run.get("dq_warnings") or 0) or (run.get("files_quarantined") or 0):
         return "attention"
@@ -176,7 +174,7 @@ def _trends(runs: pl.DataFrame, results: pl.DataFrame) -> str:
 def _quarantined(q: pl.DataFrame, latest_id: str) -> str:
     if q.height == 0:
         return '<p class="muted">Nothing was quarantined by the latest run.</p>'
-    per_file = (q.filter(pl.col("check_name") != "article set aside")
+    per_file = (q.filter(pl.col("check_name") != ARTICLE_SET_ASIDE)
                 .group_by("source_path", maintain_order=True)
                 .agg(pl.len().alias("rows"), pl.col("check_name").unique().sort().str.join("; ").alias("checks")))
     rows = [[escape(r["source_path"] or ""), escape(r["checks"]), f"{r['rows']:,}"]
@@ -308,49 +306,3 @@ figcaption { font-size: 13px; font-weight: 600; }
 details { margin: 6px 0; } summary { cursor: pointer; font-weight: 600; }
 footer { max-width: 1180px; margin: 0 auto; padding: 0 24px 24px; color: var(--muted); font-size: 13px; }
 """
-
-
-def _suite_pages(db_path: str | Path, run_id: str) -> dict[str, str]:
-    """Links to each suite's Data Docs validation page of this run (if built)."""
-    root = report_path(db_path).parent
-    validations = data_docs_path(db_path).parent / "validations"
-    pages = {}
-    if validations.is_dir():
-        for suite_dir in validations.iterdir():
-            found = sorted((suite_dir / run_id).glob("*/*.html"))
-            if found:
-                pages[suite_dir.name] = os.path.relpath(found[-1], root).replace(os.sep, "/")
-    return pages
-
-
-def collect(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> ReportData:
-    """Read what the report shows from the warehouse."""
-    from warehouse import history
-
-    runs = history.recent_runs(con)
-    latest = runs["run_id"][0] if runs.height else ""
-    root = report_path(db_path).parent
-    return ReportData(
-        db_path=str(Path(db_path).resolve()), generated_at=dt.datetime.now(dt.UTC), runs=runs,
-        results=history.results_of(con, runs["run_id"].to_list()),
-        quarantine=history.quarantine_of(con, latest), rejected=history.rejected_of(con, latest),
-        data_docs_href=os.path.relpath(data_docs_path(db_path), root).replace(os.sep, "/"),
-        suite_pages=_suite_pages(db_path, latest),
-    )
-
-
-def write_report(db_path: str | Path) -> Path:
-    """Rebuild the report page from the warehouse (read-only) and return its path."""
-    from warehouse.connection import connect
-
-    con = connect(db_path, read_only=True)
-    try:
-        html = render(collect(con, db_path))
-    finally:
-        con.close()
-    path = report_path(db_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)  # a browser reloading the page never sees half of it
-    return path

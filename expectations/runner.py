@@ -3,7 +3,7 @@
 GX is imported here only (it costs ~4 s), and runs in a file context kept beside the
 warehouse (``<db folder>/<db name>.gx/``) so that Data Docs accumulate every run's
 validations at a stable path. Frames are validated through ``to_pandas()``, GX having no
-Polars or DuckDB support that works here (see DESIGN.md).
+Polars or DuckDB support that works here: its SQL path fails on DuckDB, and ``to_pandas()`` is cheap.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from expectations.suites import (
     QUARANTINE,
     ROW_KEYS,
     RUN_CHECKS,
-    SUITES,
-    WAREHOUSE_INVARIANTS,
     Check,
+    entity_checks,
     warehouse_checks,
+    warehouse_invariants,
 )
 from transforms.schema import DQ_RESULTS
 
@@ -179,22 +179,26 @@ class Validator:
         rows = self.validate("run", RUN_CHECKS, metrics).rows
         observed = {r["metric"]: json.dumps({k: r[k] for k in ("value", "baseline", "jump")})
                     for r in metrics.iter_rows(named=True)}
-        by_check = {c.name: observed.get(c.kwargs["row_condition"].split('"')[1]) for c in RUN_CHECKS}
+        by_check = {c.name: observed.get(c.metric) for c in RUN_CHECKS}
         return rows.with_columns(pl.col("check_name").replace_strict(by_check, default=None, return_dtype=pl.Utf8)
                                  .alias("unexpected_examples"))
 
-    def validate_warehouse(self, con) -> pl.DataFrame:
-        """Run the entities suite and the warehouse invariants on the connection's current state."""
+    def validate_warehouse(self, con, enforced: bool) -> pl.DataFrame:
+        """Run the entities suite and the warehouse invariants on the connection's current state.
+
+        ``enforced``: the store enforces declared keys and NOT NULL, so the checks those
+        constraints guarantee are not run (they could never fail)."""
         entities = con.execute("SELECT * FROM entities").pl()
-        rows = [self.validate("entities", SUITES["entities"], entities).rows]
+        rows = [self.validate("entities", entity_checks(enforced), entities).rows]
+        invariants = warehouse_invariants(enforced)
         counts, examples = {}, {}
-        for name, (_, sql) in WAREHOUSE_INVARIANTS.items():
+        for name, (_, sql) in invariants.items():
             counts[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
             found = con.execute(f"{sql} LIMIT 5").fetchall() if counts[name] else []
             examples[name] = json.dumps([r[0] for r in found])
         inv = pl.DataFrame({"check": list(counts), "violations": list(counts.values())},
                            schema={"check": pl.Utf8, "violations": pl.Int64})
-        wh = self.validate("warehouse", warehouse_checks(), inv).rows.with_columns(
+        wh = self.validate("warehouse", warehouse_checks(invariants), inv).rows.with_columns(
             pl.col("check_name").replace_strict(counts, default=None, return_dtype=pl.Int64).alias("unexpected_count"),
             pl.col("check_name").replace_strict(examples, default=None, return_dtype=pl.Utf8)
             .alias("unexpected_examples"))

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms.schema import ARTICLES, ENTITIES, MENTIONS, QUOTES, Table
+from transforms import vocab
+from transforms.schema import ARTICLES, DATA_TABLES, ENTITIES, MENTIONS, QUOTES, Column, Table
+from transforms.vocab import CRITICAL, QUARANTINE, SEVERITIES, SPEAKER_CHECK, WARNING
 
-CRITICAL, QUARANTINE, WARNING = "critical", "quarantine", "warning"
-SEVERITIES = (CRITICAL, QUARANTINE, WARNING)
+__all__ = ["CRITICAL", "QUARANTINE", "SEVERITIES", "SPEAKER_CHECK", "WARNING"]
+
 #: Above this share of a run's articles quarantined, the run is blocked (the extractor is broken).
 MAX_QUARANTINED_SHARE = 0.10
 #: Fewer articles than this make the quarantined share meaningless (1 of 2 is not "half broken").
@@ -40,18 +42,16 @@ MIN_ARTICLES_FOR_SHARE = 20
 MAX_UNATTRIBUTED_JUMP = 0.15
 #: Fewer quotes than this in a run make its unattributed share too noisy to compare.
 MIN_QUOTES_FOR_TREND = 30
-#: The check whose failure counts give a run's share of quotes without speaker.
-SPEAKER_CHECK = "most quotes have a speaker"
 #: The key column of each frame suite: what a quarantined row is named by.
-ROW_KEYS = {"articles": "article_id", "mentions": "mention_id", "quotes": "quote_id"}
-ENTITY_TYPES = ["PERSON", "ORG", "GPE", "LOC", "NORP", "EVENT", "MISC"]
-QUOTE_KINDS = ["full", "partial", "continuation", "multi-paragraph"]
-FIELDS = ["title", "standfirst", "body"]
-ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252", "latin-1"]
+ROW_KEYS: dict[str, str] = {t.name: t.key[0] for t in DATA_TABLES}
 #: An article this long with no mention at all points at a broken extractor.
 LONG_ARTICLE_WORDS = 200
 #: Longer than any real headline (the longest in the BBC and PolNeAR sets is under 150).
 MAX_TITLE_CHARS = 250
+#: Where a run's frames hold each referenced key: entities are derived from the mentions, so
+#: within a run an entity exists when some mention names it.
+FRAME_KEYS: dict[str, tuple[str, str]] = {"articles.article_id": ("articles", "article_id"),
+                                          "entities.entity_id": ("mentions", "entity_id")}
 
 
 @dataclass(frozen=True)
@@ -61,27 +61,60 @@ class Check:
     name: str
     expectation: str  # GX expectation class in great_expectations.expectations
     kwargs: dict = field(default_factory=dict)
-    severity: str = CRITICAL
+    severity: vocab.Severity = CRITICAL
     description: str = ""
+    #: For a run-level check: the metric (a row of :func:`run_metrics`) it judges.
+    metric: str = ""
 
     @property
     def column(self) -> str:
         return str(self.kwargs.get("column", ""))
 
 
-def _keys_and_required(table: Table) -> list[Check]:
-    """Keys unique and filled (critical: a row without them cannot even be set aside);
-    every other required column filled (quarantine: the row's article is set aside). Tables
-    checked inside the load (``entities``) have no article to set aside: all critical."""
+def reference_flag(column: Column) -> str:
+    """The derived boolean column saying a row's reference resolves (``_article_exists``)."""
+    return f"_{column.name.removesuffix('_id')}_exists"
+
+
+def frame_references(table: Table) -> list[Column]:
+    """The columns of a frame table whose references can be checked within a run's frames
+    (a mention's entity is defined by the mention itself, so that one cannot fail there)."""
+    return [c for c in table.columns
+            if c.references is not None and FRAME_KEYS[c.references] != (table.name, c.name)]
+
+
+def declared_checks(table: Table) -> list[Check]:
+    """The checks a table's declaration implies: key and unique columns unique, required
+    columns filled, vocabularies respected, references resolved.
+
+    Severity follows what can be set aside. In a frame suite the unit of quarantine is the
+    article, so a row without its key or its article cannot be set aside: those checks are
+    critical, and every other failure quarantines the row's article. ``entities`` is checked
+    inside the load, where there is no article to set aside: all its checks are critical.
+    """
+    frame_suite = table.name in ROW_KEYS
+
+    def severity(column: str) -> vocab.Severity:
+        return QUARANTINE if frame_suite and column not in {*table.key, "article_id"} else CRITICAL
+
     out = []
-    if len(table.key) == 1:
-        k = table.key[0]
+    if table.row_key is not None:
+        k = table.row_key
         out.append(Check(f"{k} unique", "ExpectColumnValuesToBeUnique", {"column": k},
                          description=f"every {table.name} row has its own {k}"))
-    ids = {*table.key, "article_id"}
-    out += [Check(f"{c} not null", "ExpectColumnValuesToNotBeNull", {"column": c},
-                  CRITICAL if c in ids or table.name not in ROW_KEYS else QUARANTINE, f"{c} is always filled")
+    out += [Check(f"{c.name} unique", "ExpectColumnValuesToBeUnique", {"column": c.name},
+                  description=f"no two {table.name} rows share a {c.name}") for c in table.columns if c.unique]
+    out += [Check(f"{c} not null", "ExpectColumnValuesToNotBeNull", {"column": c}, severity(c), f"{c} is always filled")
             for c in table.required]
+    out += [Check(f"{c.name} allowed", "ExpectColumnValuesToBeInSet", {"column": c.name, "value_set": list(c.allowed)},
+                  severity(c.name), f"{c.name} is one of: {', '.join(c.allowed)}")
+            for c in table.columns if c.allowed]
+    if frame_suite:
+        out += [Check(f"{reference_flag(c).strip('_').replace('_', ' ')}", "ExpectColumnValuesToBeInSet",
+                      {"column": reference_flag(c), "value_set": [True]}, severity(c.name),
+                      f"{c.name} is {'NULL or ' if c.nullable else ''}a {c.target[0]} row of the run "
+                      f"({c.references})")
+                for c in frame_references(table)]
     return out
 
 
@@ -94,20 +127,14 @@ def _offsets(prefix: str = "") -> list[Check]:
         Check("offsets slice the text", "ExpectColumnValuesToBeInSet",
               {"column": "_offset_matches", "value_set": [True]}, QUARANTINE,
               f"substr({prefix or 'field'}, char_start + 1, char_end - char_start) = text"),
-        Check("article exists", "ExpectColumnValuesToBeInSet", {"column": "_article_exists", "value_set": [True]},
-              description="article_id points at an article of the run"),
     ]
 
 
 SUITES: dict[str, list[Check]] = {
     "articles": [
-        *_keys_and_required(ARTICLES),
-        Check("source_path unique", "ExpectColumnValuesToBeUnique", {"column": "source_path"},
-              description="one article per file"),
+        *declared_checks(ARTICLES),
         Check("content_sha256 is a sha256", "ExpectColumnValuesToMatchRegex",
               {"column": "content_sha256", "regex": "^[0-9a-f]{64}$"}, QUARANTINE),
-        Check("encoding known", "ExpectColumnValuesToBeInSet", {"column": "encoding", "value_set": ENCODINGS},
-              QUARANTINE),
         Check("word_count positive", "ExpectColumnValuesToBeBetween",
               {"column": "word_count", "min_value": 1, "max_value": 500_000}, QUARANTINE),
         Check("paragraph_count positive", "ExpectColumnValuesToBeBetween",
@@ -124,64 +151,51 @@ SUITES: dict[str, list[Check]] = {
               {"column": "_mentions", "min_value": 0, "max_value": 5000}, WARNING),
     ],
     "mentions": [
-        *_keys_and_required(MENTIONS),
-        Check("entity_type allowed", "ExpectColumnValuesToBeInSet",
-              {"column": "entity_type", "value_set": ENTITY_TYPES}, QUARANTINE),
-        Check("field allowed", "ExpectColumnValuesToBeInSet", {"column": "field", "value_set": FIELDS},
-              QUARANTINE),
+        *declared_checks(MENTIONS),
         *_offsets(),
         Check("body mentions have a paragraph", "ExpectColumnValuesToBeInSet",
               {"column": "_paragraph_ok", "value_set": [True]}, QUARANTINE,
               "paragraph_index is set for body mentions and inside the article"),
     ],
     "quotes": [
-        *_keys_and_required(QUOTES),
-        Check("kind allowed", "ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": QUOTE_KINDS},
-              QUARANTINE),
+        *declared_checks(QUOTES),
         *_offsets("body"),
         Check("paragraph inside article", "ExpectColumnValuesToBeInSet",
               {"column": "_paragraph_ok", "value_set": [True]}, QUARANTINE),
-        Check("speaker entity exists", "ExpectColumnValuesToBeInSet",
-              {"column": "_speaker_entity_exists", "value_set": [True]}, QUARANTINE,
-              "speaker_entity_id is NULL or an entity mentioned in the run"),
         Check(SPEAKER_CHECK, "ExpectColumnValuesToNotBeNull",
               {"column": "speaker", "mostly": 0.6}, WARNING,
               "a drop in attributed quotes points at a broken attribution step"),
         Check("quote word count sane", "ExpectColumnValuesToBeBetween",
               {"column": "word_count", "min_value": 1, "max_value": 2000}, WARNING),
     ],
-    "entities": [
-        *_keys_and_required(ENTITIES),
-        Check("entity_type allowed", "ExpectColumnValuesToBeInSet",
-              {"column": "entity_type", "value_set": ENTITY_TYPES}),
+}
+
+
+#: What a store's constraints guarantee, so the checks of a table read back from it cannot fail.
+GUARANTEED_BY_CONSTRAINTS = ("ExpectColumnValuesToBeUnique", "ExpectColumnValuesToNotBeNull")
+
+
+def entity_checks(enforced: bool) -> list[Check]:
+    """The ``entities`` suite, run on the table inside the load.
+
+    ``enforced``: the store enforces the declared key and NOT NULL (a DuckDB file); the
+    declared key and not-null checks could never fail there and are left out. On a store
+    without constraints (a lakehouse) they are what guards the table.
+    """
+    declared = [c for c in declared_checks(ENTITIES)
+                if not (enforced and c.expectation in GUARANTEED_BY_CONSTRAINTS)]
+    return [
+        *declared,
         Check("mention_count positive", "ExpectColumnValuesToBeBetween",
               {"column": "mention_count", "min_value": 1}),
         Check("article_count within mentions", "ExpectColumnPairValuesAToBeGreaterThanB",
               {"column_A": "mention_count", "column_B": "article_count", "or_equal": True}),
-    ],
-}
+    ]
 
-#: Warehouse-wide invariants: each SQL selects one ``example`` per row that breaks it
-#: (expected: none); the count of its rows is what GX validates, the first five are examples.
-WAREHOUSE_INVARIANTS: dict[str, tuple[str, str]] = {
-    "articles.article_id unique": (CRITICAL, """
-        SELECT article_id AS example FROM (
-            SELECT article_id, row_number() OVER (PARTITION BY article_id) AS k FROM articles) WHERE k > 1"""),
-    "articles.source_path unique": (CRITICAL, """
-        SELECT source_path AS example FROM (
-            SELECT source_path, row_number() OVER (PARTITION BY source_path) AS k FROM articles) WHERE k > 1"""),
-    "mentions point at articles": (CRITICAL, """
-        SELECT mention_id || ' -> article ' || article_id AS example
-        FROM mentions ANTI JOIN articles USING (article_id)"""),
-    "quotes point at articles": (CRITICAL, """
-        SELECT quote_id || ' -> article ' || article_id AS example
-        FROM quotes ANTI JOIN articles USING (article_id)"""),
-    "mention entities exist": (CRITICAL, """
-        SELECT mention_id || ' -> entity ' || entity_id AS example
-        FROM mentions ANTI JOIN entities USING (entity_id)"""),
-    "quote speaker entities exist": (CRITICAL, """
-        SELECT quote_id || ' -> entity ' || speaker_entity_id AS example FROM quotes
-        WHERE speaker_entity_id IS NOT NULL AND speaker_entity_id NOT IN (SELECT entity_id FROM entities)"""),
+
+#: Warehouse-wide invariants that no declaration states; each SQL selects one ``example`` per
+#: row that breaks it (expected: none).
+CONTENT_INVARIANTS: dict[str, tuple[vocab.Severity, str]] = {
     "quote offsets slice body": (CRITICAL, """
         SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN articles a USING (article_id)
         WHERE substr(a.body, q.char_start + 1, q.char_end - q.char_start) IS DISTINCT FROM q.text"""),
@@ -196,11 +210,48 @@ WAREHOUSE_INVARIANTS: dict[str, tuple[str, str]] = {
             WINDOW w AS (PARTITION BY md5(body) ORDER BY source_path)) WHERE k > 1"""),
 }
 
+#: The tables the warehouse suite checks: what analysts query.
+WAREHOUSE_TABLES: tuple[Table, ...] = (ARTICLES, MENTIONS, ENTITIES, QUOTES)
 
-def _metric_check(name: str, metric: str, column: str, severity: str, description: str, **bounds) -> Check:
+
+def _unique_sql(table: str, column: str) -> str:
+    return f"""
+        SELECT {column} AS example FROM (
+            SELECT {column}, row_number() OVER (PARTITION BY {column}) AS k FROM {table}) WHERE k > 1"""
+
+
+def warehouse_invariants(enforced: bool) -> dict[str, tuple[vocab.Severity, str]]:
+    """Warehouse-wide invariants, all critical but the content ones that say otherwise.
+
+    Derived from the declarations: unique columns unique, and every reference resolved, on the
+    final state of the warehouse inside the load (a frame check only sees its own run). Keys
+    are checked only where the store does not enforce them (``enforced``: a DuckDB file's
+    PRIMARY KEY refuses a duplicate at insert, so that check could never fail there).
+    """
+    out: dict[str, tuple[vocab.Severity, str]] = {}
+    for t in WAREHOUSE_TABLES:
+        if not enforced and t.row_key is not None:
+            out[f"{t.name}.{t.row_key} unique"] = (CRITICAL, _unique_sql(t.name, t.row_key))
+        for c in t.columns:
+            if c.unique:
+                out[f"{t.name}.{c.name} unique"] = (CRITICAL, _unique_sql(t.name, c.name))
+    for t in WAREHOUSE_TABLES:
+        key = t.row_key or t.key[0]
+        for c in t.columns:
+            if c.references is None:
+                continue
+            target, target_col = c.target
+            out[f"{t.name}.{c.name} points at {target}"] = (CRITICAL, f"""
+        SELECT {key} || ' -> {c.name} ' || {c.name} AS example FROM {t.name}
+        WHERE {c.name} IS NOT NULL AND {c.name} NOT IN (SELECT {target_col} FROM {target})""")
+    return out | CONTENT_INVARIANTS
+
+
+def _metric_check(name: str, metric: str, column: str, severity: vocab.Severity, description: str,
+                  **bounds: float) -> Check:
     return Check(name, "ExpectColumnValuesToBeBetween",
                  {"column": column, **bounds, "row_condition": f'metric=="{metric}"', "condition_parser": "pandas"},
-                 severity, description)
+                 severity, description, metric)
 
 
 #: Run-level checks on the frame of :func:`run_metrics` (one row per metric).
@@ -232,15 +283,28 @@ def run_metrics(articles: int, quarantined: int, quotes: int, unattributed: int,
         schema={"metric": pl.Utf8, "value": pl.Float64, "baseline": pl.Float64, "jump": pl.Float64})
 
 
-def warehouse_checks() -> list[Check]:
+def warehouse_checks(invariants: dict[str, tuple[vocab.Severity, str]]) -> list[Check]:
     """One GX check per invariant, each on its own row of the invariants frame."""
     return [
         Check(name, "ExpectColumnValuesToBeBetween",
               {"column": "violations", "min_value": 0, "max_value": 0,
                "row_condition": f'check=="{name}"', "condition_parser": "pandas"},
               severity, "no row of: " + " ".join(sql.split()))
-        for name, (severity, sql) in WAREHOUSE_INVARIANTS.items()
+        for name, (severity, sql) in invariants.items()
     ]
+
+
+def with_reference_flags(df: pl.DataFrame, table: Table, frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Add the boolean column of each of the table's references that a run's frames can check
+    (:func:`frame_references`): true when the row's value is NULL (if allowed) or a key the
+    run holds. ``frames``: the run's frames by table name."""
+    flags = []
+    for c in frame_references(table):
+        source, column = FRAME_KEYS[c.references or ""]
+        known = frames[source].get_column(column).unique().implode()
+        ok = pl.col(c.name).is_in(known)
+        flags.append((pl.col(c.name).is_null() | ok if c.nullable else ok).fill_null(False).alias(reference_flag(c)))
+    return df.with_columns(flags) if flags else df
 
 
 def _slice_matches(df: pl.DataFrame, text_col: str) -> pl.Expr:
@@ -265,9 +329,9 @@ def prepare_mentions(mentions: pl.DataFrame, articles: pl.DataFrame) -> pl.DataF
              .unpivot(index="article_id", variable_name="field", value_name="_field_text"))
     df = (mentions.join(texts, on=["article_id", "field"], how="left")
           .join(articles.select("article_id", "paragraph_count"), on="article_id", how="left"))
+    df = with_reference_flags(df, MENTIONS, {"articles": articles})
     return df.with_columns(
         _offset_matches=_slice_matches(df, "_field_text"),
-        _article_exists=pl.col("paragraph_count").is_not_null(),
         _paragraph_ok=pl.when(pl.col("field") == "body")
         .then(pl.col("paragraph_index").is_between(0, pl.col("paragraph_count") - 1))
         .otherwise(pl.col("paragraph_index").is_null()).fill_null(False),
@@ -276,13 +340,11 @@ def prepare_mentions(mentions: pl.DataFrame, articles: pl.DataFrame) -> pl.DataF
 
 def prepare_quotes(quotes: pl.DataFrame, articles: pl.DataFrame, mentions: pl.DataFrame) -> pl.DataFrame:
     blocks = articles.select("article_id", "body", pl.col("paragraph_count").alias("_article_blocks"))
-    df = quotes.join(blocks, on="article_id", how="left")
-    known = mentions.get_column("entity_id").unique().implode()
+    df = with_reference_flags(quotes.join(blocks, on="article_id", how="left"), QUOTES,
+                              {"articles": articles, "mentions": mentions})
     return df.with_columns(
         _offset_matches=_slice_matches(df, "body"),
-        _article_exists=pl.col("body").is_not_null(),
         _paragraph_ok=((pl.col("paragraph_index") >= 0)
                        & (pl.col("paragraph_index") + pl.col("paragraph_count") <= pl.col("_article_blocks")))
         .fill_null(False),
-        _speaker_entity_exists=pl.col("speaker_entity_id").is_null() | pl.col("speaker_entity_id").is_in(known),
     ).drop("body", "_article_blocks")

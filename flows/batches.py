@@ -1,83 +1,169 @@
-"""One batch of a run: extract, drop duplicates, check with GX, stage to Parquet.
+"""One batch of a run: its files extracted, then checked and staged for the load.
 
-The batch's frames live only inside :meth:`BatchRunner.run`; what comes out is small (the
-batch's ``dq_results`` rows, quarantined and rejected rows, the loaded paths, timings). That
+A batch goes through two steps, each a function of data in, data out, so each can run as a
+Prefect task and be retried on its own:
+
+1. :func:`extract_batch`: the batch's files read, decoded, parsed, their mentions and quotes
+   found (on the extraction pool), and the frames staged to Parquet as they came out;
+2. :func:`check_batch`: those frames read back, later copies of articles seen before dropped,
+   the frame suites run (GX), quarantined articles set aside, and what may load staged.
+
+What crosses from one step to the next, and back to the flow, is small: paths to staged
+files, the batch's ``dq_results``, quarantined and rejected rows, counts and timings. That
 matters: Prefect keeps every task's parameters and return value referenced until the flow
-ends (measured: 100 MB passed to or returned from a task stays resident per call), so a task
+ends (measured: 100 MB passed to or returned from a task stays resident per call), so tasks
 that handed frames around would hold the whole corpus in memory by the last batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
+from expectations.gate import check_batch as run_frame_suites
+from expectations.runner import Validator, critical_failures
 from flows.extract import Extractor
+from flows.settings import RunSettings
 from transforms.frames import ChunkFrames, drop_duplicate_articles
-from transforms.schema import DQ_RESULTS, QUARANTINE
-from warehouse.staging import Staging
+from transforms.schema import DATA_TABLES, DQ_RESULTS, QUARANTINE
+from warehouse.staging import StagedTable, stage
+
+#: The tables a batch stages.
+STAGED = tuple(t.name for t in DATA_TABLES)
 
 
-@dataclass
-class BatchOutcome:
-    """What a batch leaves behind once its rows are staged."""
+@dataclass(frozen=True)
+class Batch:
+    """Which files a batch holds, and how the run names it."""
 
+    index: int
+    count: int  # batches in the run
+    chunks: list[list[str]]
+
+    @property
+    def label(self) -> str:
+        return f"batch {self.index + 1} of {self.count}" if self.count > 1 else "run"
+
+    @property
+    def part(self) -> str | None:
+        """The batch's name in Data Docs when the run has several."""
+        return self.label if self.count > 1 else None
+
+    @property
+    def last(self) -> bool:
+        return self.index + 1 == self.count
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will do with the files it found, before it reads any."""
+
+    batches: list[Batch]
+    present: list[str]  # every file found, sorted
+    missing: list[str]  # loaded files from this seeds folder that are gone from it
+    known: dict[str, str]  # source_path -> sha256 of loaded files the run may skip when unchanged
+    seen: dict[str, str]  # article_id -> path of articles loaded from a path still present
+    workers: int  # extraction processes worth starting
+
+    @property
+    def chunks(self) -> int:
+        return sum(len(b.chunks) for b in self.batches)
+
+
+def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str]) -> RunPlan:
+    """Batches, and what the warehouse already holds of these files (``loaded``: source_path ->
+    sha256 of every loaded article). A full refresh skips nothing and replaces everything."""
+    root = str(Path(cfg.seeds_dir).resolve()) + "/"
+    present = set(paths)
+    missing = [] if cfg.full_refresh else sorted(p for p in loaded if p.startswith(root) and p not in present)
+    known = {} if cfg.full_refresh else loaded
+    seen = {sha[:16]: path for path, sha in known.items() if path in present}
+    chunked = cfg.batches(paths)
+    batches = [Batch(k, len(chunked), chunks) for k, chunks in enumerate(chunked)]
+    workers = max(1, min(cfg.workers or os.cpu_count() or 1, sum(len(c) for c in chunked)))
+    return RunPlan(batches, sorted(present), missing, known, seen, workers)
+
+
+@dataclass(frozen=True)
+class ExtractedBatch:
+    """A batch's frames as extraction left them, staged."""
+
+    batch: Batch
+    staged: dict[str, StagedTable]
+    rejected: pl.DataFrame
+    unchanged: int  # files loaded before with these very bytes: not extracted again
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def frames(self) -> ChunkFrames:
+        return ChunkFrames(*(self.staged[t].frame() for t in STAGED), self.rejected)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a checked batch leaves behind once its rows are staged."""
+
+    batch: Batch
+    staged: dict[str, StagedTable]  # what may load; empty when blocked
     rows: pl.DataFrame  # dq_results of the frame suites on this batch
     quarantine: pl.DataFrame
     rejected: pl.DataFrame
-    loaded: list[str]  # source paths staged for the load
-    articles: int  # articles extracted (before quarantine)
-    skipped: int  # files unchanged since they were loaded
+    articles: dict[str, str]  # article_id -> source_path of the batch's articles, duplicates dropped
+    loaded: list[str]  # source paths staged to load (quarantined articles are not)
+    extracted: int  # articles extracted (before duplicates and quarantine)
+    unchanged: int
     blocked: bool  # a critical expectation failed: nothing was staged, the run must stop
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-class BatchRunner:
-    """Runs a run's batches in order, extracting the next one while the current is checked."""
+def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Callable[[int], None]) -> ExtractedBatch:
+    """Extract the batch's files and stage the frames under ``root``."""
+    t = time.perf_counter()
+    frames = ChunkFrames.concat(extractor.collect(extractor.submit(batch.chunks), progress))
+    seconds = {f"cpu_{name}": secs for name, secs in frames.seconds.items()}  # summed over workers
+    staged = {t_: stage(root, t_, batch.index, getattr(frames, t_)) for t_ in STAGED}
+    seconds["extract"] = time.perf_counter() - t
+    return ExtractedBatch(batch, staged, frames.rejected, len(frames.unchanged), seconds)
 
-    def __init__(self, batches: list[list[list[str]]], extractor: Extractor, staging: Staging, validator,
-                 seen: dict[str, str], run_id: str, now: dt.datetime, progress: Callable[[int], None]):
-        self.batches, self.extractor, self.staging, self.validator = batches, extractor, staging, validator
-        self.seen, self.run_id, self.now, self.progress = seen, run_id, now, progress
-        self.pending = extractor.submit(batches[0]) if batches else []
-        self.validated = False  # a batch of this run went through the frame suites
 
-    def label(self, k: int) -> str:
-        return f"batch {k + 1} of {len(self.batches)}" if len(self.batches) > 1 else "run"
+def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str, str], root: str,
+                now: dt.datetime, validate_empty: bool) -> BatchResult:
+    """Drop duplicates, run the frame suites, set aside what failed them, stage what may load.
 
-    def run(self, k: int) -> BatchOutcome:
-        from expectations.gate import FrameVerdict, check_batch
-        from expectations.runner import critical_failures
-
-        seconds: dict[str, float] = {}
+    ``seen``: article_id -> path of the articles this run staged in earlier batches or loaded
+    from a path still present: a later copy of one is a duplicate (read, never changed).
+    ``validate_empty``: check the batch even if it has no article (a run with no article at
+    all still checks its last batch, so its results say so).
+    """
+    batch = extracted.batch
+    seconds = dict(extracted.seconds)
+    t = time.perf_counter()
+    raw = extracted.frames()
+    frames = drop_duplicate_articles(raw, validator.run_id, now, seen)
+    if frames.articles.height or validate_empty:
+        verdict = run_frame_suites(validator, frames, now, batch.part)
+        rows, kept, quarantine = verdict.rows, verdict.kept, verdict.quarantine
+    else:
+        # No article in this batch (its files unchanged, rejected or duplicates): the suites
+        # would pass on empty frames and add nothing to the run's merged results, at about
+        # a second of GX each.
+        rows, kept, quarantine = DQ_RESULTS.empty(), frames, QUARANTINE.empty()
+    seconds["validate"] = time.perf_counter() - t
+    blocked = critical_failures(rows).height > 0
+    staged: dict[str, StagedTable] = {}
+    if not blocked:
         t = time.perf_counter()
-        parts = self.extractor.collect(self.pending, self.progress)
-        self.pending = self.extractor.submit(self.batches[k + 1]) if k + 1 < len(self.batches) else []
-        frames = drop_duplicate_articles(ChunkFrames.concat(parts), self.run_id, self.now, self.seen)
-        self.seen.update(zip(frames.articles["article_id"], frames.articles["source_path"], strict=True))
-        seconds.update({f"cpu_{name}": secs for name, secs in frames.seconds.items()})  # summed over workers
-        seconds["extract"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        if frames.articles.height or (k + 1 == len(self.batches) and not self.validated):
-            verdict = check_batch(self.validator, frames, self.now, self.label(k) if len(self.batches) > 1 else None)
-            self.validated = True
-        else:
-            # No article in this batch (its files unchanged, rejected or duplicates): the suites
-            # would pass on empty frames and add nothing to the run's merged results, at about
-            # a second of GX each. A run with no article at all still checks its last batch.
-            verdict = FrameVerdict(DQ_RESULTS.empty(), frames, QUARANTINE.empty())
-        seconds["validate"] = time.perf_counter() - t
-        blocked = critical_failures(verdict.rows).height > 0
-        if not blocked:
-            t = time.perf_counter()
-            for table in ("articles", "mentions", "quotes"):
-                self.staging.add(table, getattr(verdict.kept, table))
-            seconds["stage"] = time.perf_counter() - t
-        return BatchOutcome(verdict.rows, verdict.quarantine, verdict.kept.rejected,
-                            verdict.kept.articles.get_column("source_path").to_list(), frames.articles.height,
-                            len(frames.unchanged), blocked, seconds)
+        for table in STAGED:
+            frame = getattr(kept, table)
+            same = frame.height == getattr(raw, table).height  # nothing dropped: the staged file holds it already
+            staged[table] = extracted.staged[table] if same else stage(root, table, batch.index, frame)
+        seconds["stage"] = time.perf_counter() - t
+    articles = dict(zip(frames.articles["article_id"], frames.articles["source_path"], strict=True))
+    loaded = [] if blocked else kept.articles["source_path"].to_list()
+    return BatchResult(batch, staged, rows, quarantine, kept.rejected, articles, loaded, raw.articles.height,
+                       extracted.unchanged, blocked, seconds)

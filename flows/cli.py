@@ -1,7 +1,10 @@
 """The ``newsetl`` command line.
 
 Imports are lazy on purpose: ``newsetl sql`` and ``newsetl report`` must start fast, so they
-never import Prefect or Great Expectations; only ``newsetl run`` does.
+never import Prefect or Great Expectations; only ``newsetl run`` does. And :func:`main` is where
+the process starts: it enables the compiled transforms before anything imports one, so nothing
+at the top of this module may import a transform (not even ``flows.settings``, which reads the
+defaults of ``transforms.decode``).
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-
-DEFAULT_DB = str(Path("warehouse") / "news.duckdb")
 
 
 def _print_summary(s, out=sys.stdout) -> None:
@@ -37,10 +38,10 @@ def _print_summary(s, out=sys.stdout) -> None:
     if s.dq_success is not None:
         verdict = "PASSED" if s.dq_success else "FAILED"
         p(f"  data quality: {verdict} - {s.dq_checks} expectations, {s.dq_critical_failures} critical "
-          f"failure(s), {len(s.dq_warnings)} warning(s)")
-        for w in s.dq_warnings[:10]:
+          f"failure(s), {s.dq_warnings} warning(s)")
+        for w in s.warning_checks[:10]:
             p(f"    warning   {w}")
-        for q in s.dq_quarantine[:10]:
+        for q in s.quarantine_checks[:10]:
             p(f"    quarantine {q}")
         if s.files_quarantined:
             p(f"    {s.files_quarantined} article(s) set aside, the rest loaded: "
@@ -50,6 +51,8 @@ def _print_summary(s, out=sys.stdout) -> None:
     if s.error:
         p(f"  error:      {s.error}")
     if ok:
+        from flows.settings import DEFAULT_DB
+
         db = "" if Path(s.db_path) == Path(DEFAULT_DB).resolve() else f" --db {s.db_path}"
         p(f"  try:        newsetl sql{db} \"SELECT speaker, count(*) AS quotes FROM quotes "
           "GROUP BY ALL ORDER BY quotes DESC LIMIT 10\"")
@@ -218,7 +221,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _refresh_report(db: str) -> None:
     """Rebuild the report page from the warehouse, unless a run holds it (then keep the page)."""
-    from expectations.report import write_report
+    from flows.report import write_report
     from warehouse.connection import WarehouseLocked, WarehouseUnavailable
 
     try:
@@ -278,20 +281,23 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from flows import settings
+
+    default_db = str(settings.DEFAULT_DB)  # the one default of every --db
     ap = argparse.ArgumentParser(prog="newsetl", description="Batch ETL for news text into DuckDB.")
     sub = ap.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the pipeline over a seeds folder")
-    run.add_argument("--seeds", default="seeds", help="folder of *.txt articles, searched recursively")
-    run.add_argument("--db", default=DEFAULT_DB, help="DuckDB warehouse file (default %(default)s)")
-    run.add_argument("--chunk-size", type=int, default=500,
+    run.add_argument("--seeds", default=settings.DEFAULT_SEEDS, help="folder of *.txt articles, searched recursively")
+    run.add_argument("--db", default=default_db, help="DuckDB warehouse file (default %(default)s)")
+    run.add_argument("--chunk-size", type=int, default=settings.DEFAULT_CHUNK,
                      help="files handed to a worker at a time (default %(default)s)")
-    run.add_argument("--batch-size", type=int, default=5000,
+    run.add_argument("--batch-size", type=int, default=settings.DEFAULT_BATCH,
                      help="files extracted, checked and staged before the next batch: bounds memory "
                           "(default %(default)s)")
     run.add_argument("--full-refresh", action="store_true",
                      help="re-extract every file and rebuild the warehouse's data from this folder")
-    run.add_argument("--wait", type=float, default=30.0,
+    run.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT,
                      help="seconds to wait for another run holding the warehouse (default %(default)s)")
     run.add_argument("--workers", type=int, default=None,
                      help="processes extracting chunks in parallel (default: one per core; 1: in the flow's process)")
@@ -300,35 +306,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only); no query opens the shell")
     sql.add_argument("query", nargs="?", help="SQL to run; leave it out to open the DuckDB CLI")
-    sql.add_argument("--db", default=DEFAULT_DB)
+    sql.add_argument("--db", default=default_db)
     sql.add_argument("--format", choices=["table", "csv", "json", "parquet"],
                      help="output format (default: table, or the --output file's extension)")
     sql.add_argument("--output", help="write the result to this file instead of the screen")
     sql.add_argument("--max-rows", type=int, default=40, help="rows shown in a table (default %(default)s)")
-    sql.add_argument("--wait", type=float, default=5.0, help="seconds to wait for a run holding the file")
+    sql.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT,
+                     help="seconds to wait for a run holding the file (default %(default)s)")
     sql.set_defaults(func=cmd_sql)
 
     shell = sub.add_parser("shell", help="open the DuckDB CLI on the warehouse, read-only")
-    shell.add_argument("--db", default=DEFAULT_DB)
+    shell.add_argument("--db", default=default_db)
     shell.set_defaults(func=cmd_shell)
 
     srch = sub.add_parser("search", help="full-text search over quotes and articles")
     srch.add_argument("query", help="words to look for (stemmed, ranked by BM25)")
-    srch.add_argument("--db", default=DEFAULT_DB)
+    srch.add_argument("--db", default=default_db)
     srch.add_argument("--limit", type=int, default=10)
-    srch.add_argument("--wait", type=float, default=5.0)
+    srch.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT)
     srch.set_defaults(func=cmd_search)
 
     serve = sub.add_parser("serve", help="serve the flow on a cron schedule (needs a Prefect server)")
     serve.add_argument("--cron", default="0 * * * *", help="cron schedule (default: hourly, %(default)r)")
     serve.add_argument("--timezone", default="UTC", help="time zone of the schedule (default %(default)s)")
-    serve.add_argument("--seeds", default="seeds")
-    serve.add_argument("--db", default=DEFAULT_DB)
+    serve.add_argument("--seeds", default=settings.DEFAULT_SEEDS)
+    serve.add_argument("--db", default=default_db)
     serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
     serve.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="refresh the data-quality report and print its path (--open shows it)")
-    rep.add_argument("--db", default=DEFAULT_DB)
+    rep.add_argument("--db", default=default_db)
     rep.add_argument("--open", action="store_true",
                      help="open it in a browser, or serve it on 127.0.0.1 when this machine has no display")
     rep.add_argument("--serve", action="store_true", help="serve it on 127.0.0.1 for a browser (Ctrl-C stops)")
@@ -339,6 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from transforms.native import enable
+
+    enable()  # the process starts here: the compiled transforms, if they match the source, before any import of one
     args = build_parser().parse_args(argv)
     return args.func(args)
 

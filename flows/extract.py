@@ -19,6 +19,7 @@ import datetime as dt
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from flows import io, lexicon_cache
 from transforms.frames import ChunkFrames, process_files
@@ -36,11 +37,12 @@ class Extractor:
     def __init__(self, workers: int, run_id: str, now: dt.datetime, max_bytes: int, known: dict[str, str]):
         self.run_id, self.now, self.max_bytes, self.known = run_id, now, max_bytes, known
         self.workers = max(1, workers)
-        self.pool: ProcessPoolExecutor | None = None
-        if self.workers > 1:
-            # spawn, not fork: the flow's process runs Prefect's threads, which fork would copy mid-flight
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=lexicon_cache.start_worker)
+        self.pool: ProcessPoolExecutor | None = self._new_pool() if self.workers > 1 else None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the flow's process runs Prefect's threads, which fork would copy mid-flight
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=lexicon_cache.start_worker)
 
     def _args(self, chunk: list[str]) -> tuple:
         return chunk, self.run_id, self.now, self.max_bytes, {p: self.known[p] for p in chunk if p in self.known}
@@ -54,10 +56,18 @@ class Extractor:
     def collect(self, pending: list[Future | list[str]], progress: Callable[[int], None]) -> list[ChunkFrames]:
         """The batch's frames, chunk by chunk in order; ``progress`` gets each chunk's file count."""
         parts = []
-        for job in pending:
-            part = job.result() if isinstance(job, Future) else extract_chunk(*self._args(job))
-            parts.append(part)
-            progress(part.articles.height + part.rejected.height + len(part.unchanged))
+        try:
+            for job in pending:
+                part = job.result() if isinstance(job, Future) else extract_chunk(*self._args(job))
+                parts.append(part)
+                progress(part.articles.height + part.rejected.height + len(part.unchanged))
+        except BrokenProcessPool:
+            # A worker died (killed, out of memory): the pool is unusable. A new one serves the
+            # retry of the batch; this attempt fails.
+            if self.pool is not None:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = self._new_pool()
+            raise
         return parts
 
     def close(self) -> None:

@@ -22,7 +22,7 @@ def verdict_line(summary) -> str:
         return f"run {summary.status}: no data-quality verdict ({summary.error or 'stopped before the checks'})"
     extra = []
     if summary.dq_warnings:
-        extra.append(f"{len(summary.dq_warnings)} warning(s)")
+        extra.append(f"{summary.dq_warnings} warning(s)")
     if summary.files_quarantined:
         extra.append(f"{summary.files_quarantined} article(s) quarantined")
     if not summary.dq_success:
@@ -62,7 +62,7 @@ def publish(summary, dq_rows: pl.DataFrame | None, log) -> None:
     from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
     from expectations.paths import data_docs_path
-    from expectations.report import write_report
+    from flows.report import write_report
 
     report = None
     try:

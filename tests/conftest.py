@@ -16,6 +16,16 @@ SHARED = ROOT.parent / "shared"
 RUN_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
+def pytest_configure(config):
+    """The test process starts here: it runs the compiled transforms when they match the
+    source, as ``newsetl`` does (``transforms.native``), so enable them before any test imports one."""
+    from flows.runtime import configure
+    from transforms.native import enable
+
+    configure()  # Prefect and GX settings (project-local home, no telemetry) before either is imported
+    enable()
+
+
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return SEED.read_text(encoding="utf-8")
@@ -30,10 +40,11 @@ def seed_parsed(seed_text):
 
 @pytest.fixture(scope="session")
 def seed_entities(seed_parsed):
+    from transforms.context import build_context
     from transforms.resolve import resolve_article
 
     a = seed_parsed
-    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body})
+    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, build_context())
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +64,12 @@ def frames_for(files):
 @pytest.fixture
 def con(tmp_path):
     """A new warehouse file with run "run-1" started, open for the loader."""
+    from transforms.schema import RunRecord
     from warehouse.connection import connect
     from warehouse.loader import record_run_start
 
     c = connect(tmp_path / "w.duckdb")
-    record_run_start(c, "run-1", None, RUN_TIME, "seeds")
+    record_run_start(c, RunRecord(run_id="run-1", started_at=RUN_TIME, status="running", seeds_dir="seeds"))
     yield c
     c.close()
 

@@ -22,8 +22,9 @@ from expectations.suites import (
     QUARANTINE,
     RUN_CHECKS,
     SUITES,
-    WAREHOUSE_INVARIANTS,
+    entity_checks,
     run_metrics,
+    warehouse_invariants,
 )
 from transforms.frames import ChunkFrames, RawFile, process_files
 from warehouse.connection import connect
@@ -60,7 +61,7 @@ def gate_and_load(db, validator, frames):
     raise_on_critical(verdict.rows)
 
     def check(con):
-        post = validator.validate_warehouse(con)
+        post = validator.validate_warehouse(con, enforced=True)
         raise_on_critical(post)
         return post
 
@@ -108,9 +109,9 @@ def test_clean_frames_pass(validator, frames):
 
 
 def test_every_check_has_a_known_severity():
-    checks = [c for suite in SUITES.values() for c in suite] + RUN_CHECKS
+    checks = [c for suite in SUITES.values() for c in suite] + RUN_CHECKS + entity_checks(False)
     assert {c.severity for c in checks} == {CRITICAL, QUARANTINE, "warning"}
-    assert {sev for sev, _ in WAREHOUSE_INVARIANTS.values()} <= {CRITICAL, "warning"}
+    assert {sev for sev, _ in warehouse_invariants(False).values()} <= {CRITICAL, "warning"}
 
 
 # Frame-level critical expectations, each with a defect that only it catches.
@@ -142,15 +143,15 @@ def test_each_critical_expectation_blocks_the_load(loaded_db, validator, frames,
 
 # Warehouse invariants run inside the load transaction: break the warehouse by hand, then load.
 WAREHOUSE_BREAKS = [
-    ("quotes point at articles", "orphan -> article missing",
+    ("quotes.article_id points at articles", "orphan -> article_id missing",
      "INSERT INTO quotes SELECT * REPLACE ('orphan' AS quote_id, 'missing' AS article_id) FROM quotes LIMIT 1"),
-    ("mentions point at articles", "orphan -> article missing",
+    ("mentions.article_id points at articles", "orphan -> article_id missing",
      "INSERT INTO mentions SELECT * REPLACE ('orphan' AS mention_id, 'missing' AS article_id) FROM mentions LIMIT 1"),
     ("quote offsets slice body", "b.txt: quote",
      "UPDATE quotes SET char_end = char_end + 3 WHERE quote_id = (SELECT min(quote_id) FROM quotes)"),
     ("body mention offsets slice body", "b.txt: mention", "UPDATE mentions SET char_start = char_start + 1 "
      "WHERE mention_id = (SELECT min(mention_id) FROM mentions WHERE field = 'body')"),
-    ("quote speaker entities exist", "-> entity ghost",
+    ("quotes.speaker_entity_id points at entities", "-> speaker_entity_id ghost",
      "UPDATE quotes SET speaker_entity_id = 'ghost' WHERE quote_id = (SELECT min(quote_id) FROM quotes)"),
     ("articles.source_path unique", "/s/b.txt", "INSERT INTO articles SELECT * REPLACE "
      "('dup0000000000000' AS article_id) FROM articles WHERE source_path = '/s/b.txt'"),
@@ -192,7 +193,7 @@ QUARANTINES = [
     ("quotes", lambda q: q.with_columns(pl.lit(99).cast(pl.Int32).alias("paragraph_index")),
      "paragraph inside article"),
     ("articles", lambda a: a.with_columns(pl.lit("zz").alias("content_sha256")), "content_sha256 is a sha256"),
-    ("articles", lambda a: a.with_columns(pl.lit("ebcdic").alias("encoding")), "encoding known"),
+    ("articles", lambda a: a.with_columns(pl.lit("ebcdic").alias("encoding")), "encoding allowed"),
     ("articles", lambda a: a.with_columns(pl.lit(0).cast(pl.Int32).alias("paragraph_count")),
      "paragraph_count positive"),
 ]
@@ -324,3 +325,25 @@ def test_merging_batches_judges_mostly_on_the_run_and_keeps_few_examples():
     assert (words["success"], words["unexpected_count"]) == (False, 1)
     # 6 of 10 unattributed in a run of one batch is a failure: judged the same way
     assert not merge_batches([first, first.clear()]).filter(pl.col("check_name") == SPEAKER_CHECK)["success"][0]
+
+
+def test_a_store_without_constraints_gets_the_checks_they_would_guarantee(validator):
+    """On a store that enforces no key (a lakehouse), duplicate keys and NULLs reach the table:
+    the checks derived from the declarations catch them there. On a DuckDB file the constraint
+    refuses them at insert, so those checks would never fail and are not run."""
+    import duckdb
+
+    from warehouse.ddl import DUCKLAKE, ensure_schema
+
+    con = duckdb.connect()
+    ensure_schema(con, DUCKLAKE)  # the declared tables without PRIMARY KEY
+    con.execute("INSERT INTO entities VALUES ('e1', 'Ann', 'PERSON', ['Ann'], 1, 1), "
+                "('e1', 'Ann B', 'PERSON', ['Ann B'], 2, 1)")
+    loose = validator.validate_warehouse(con, enforced=False)
+    failed = {(r["table_name"], r["check_name"]) for r in critical_failures(loose).iter_rows(named=True)}
+    assert {("entities", "entity_id unique"), ("warehouse", "entities.entity_id unique")} <= failed
+    strict = validator.validate_warehouse(con, enforced=True)
+    names = set(strict["check_name"])
+    assert "entity_id unique" not in names and "entities.entity_id unique" not in names
+    assert not {c for c in names if c.endswith(" not null")}
+    con.close()

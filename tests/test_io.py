@@ -95,28 +95,3 @@ def test_read_only_warehouse_path_gives_a_clear_error():
     with pytest.raises(WarehouseUnavailable, match=r"cannot write the warehouse at /sys/news\.duckdb"), \
             run_lock("/sys/news.duckdb", "r", "now", 1):
         pass
-
-
-def test_a_chunk_of_unchanged_files_never_builds_the_lexicons():
-    """A scheduled rerun mostly meets files loaded before: hashing them must not cost the
-    1-2 s of building the lexicons (in a fresh process, where nothing built them yet)."""
-    import subprocess
-    import sys
-
-    script = """
-import datetime as dt
-from transforms.decode import sha256_hex
-from transforms.frames import RawFile, process_files
-from transforms.lexicons import loaded
-data = b"Title\\n\\nBody of an article that was loaded before.\\n"
-out = process_files([RawFile("/seeds/a.txt", data)], "run", dt.datetime.now(dt.UTC),
-                    known={"/seeds/a.txt": sha256_hex(data)})
-assert out.unchanged == ["/seeds/a.txt"] and out.articles.height == 0
-print("built before any change:", int(loaded()))
-process_files([RawFile("/seeds/b.txt", data)], "run", dt.datetime.now(dt.UTC))
-print("built for a new file:", int(loaded()))
-"""
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "built before any change: 0" in proc.stdout
-    assert "built for a new file: 1" in proc.stdout

@@ -61,7 +61,7 @@ def test_second_run_quarantines_the_corrupt_article_and_warns(warehouse):
     db, first, second = warehouse
     assert first.status == second.status == "completed"
     assert second.files_quarantined == 1 and second.dq_success
-    assert any("long articles name someone" in w for w in second.dq_warnings)
+    assert any("long articles name someone" in w for w in second.warning_checks)
     assert query(db, "SELECT DISTINCT check_name FROM quarantine WHERE table_name = 'quotes'") == [("kind allowed",)]
     assert query(db, "SELECT count(*) FROM articles WHERE source_path LIKE '%odd.txt'") == [(0,)]
     assert query(db, "SELECT count(*) FROM articles") == [(2,)]  # the seed and the nameless article loaded

@@ -1,4 +1,5 @@
-"""The DDL files, the frames and the contract in DESIGN.md agree with transforms/schema.py."""
+"""Everything derived from the table declarations (transforms/schema.py) agrees with them, and
+the columns users query (the warehouse contract) stay declared."""
 
 import datetime as dt
 
@@ -6,10 +7,12 @@ import duckdb
 import pytest
 
 from transforms.frames import RawFile, process_files
-from transforms.schema import ALL_TABLES, DATA_TABLES, MENTIONS
-from warehouse.connection import ensure_schema
+from transforms.schema import ALL_TABLES, DATA_TABLES, MENTIONS, RUNS, Column, RunRecord, Table, sql_type
+from warehouse.ddl import DUCKDB, DUCKLAKE, create_table, ensure_schema, missing_columns, view_statements
 
-# Columns DESIGN.md's warehouse contract names (users and the held-out evaluation query these).
+# The columns of the public warehouse contract: what users and the held-out evaluation query.
+# Written here on purpose, apart from the declarations, so that dropping or renaming one of
+# them fails a test instead of silently breaking every saved query.
 CONTRACT = {
     "articles": "article_id source_path content_sha256 title publisher agency dateline standfirst body "
                 "published_at word_count paragraph_count run_id loaded_at",
@@ -38,6 +41,46 @@ def test_ddl_matches_schema_owner(con, table):
     got = [(r[0], r[1], r[2] == "YES") for r in rows]
     want = [(c.name, c.sql.replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"), c.nullable) for c in table.columns]
     assert got == want
+    keys = con.execute("SELECT constraint_column_names FROM duckdb_constraints() "
+                       "WHERE table_name = ? AND constraint_type = 'PRIMARY KEY'", [table.name]).fetchall()
+    assert keys == [(list(table.key),)]
+
+
+@pytest.mark.parametrize("table", ALL_TABLES, ids=lambda t: t.name)
+def test_a_store_without_keys_gets_no_key_clause(table):
+    lake = create_table(table, DUCKLAKE)
+    assert "PRIMARY KEY" not in lake and "UNIQUE" not in lake
+    assert create_table(table, DUCKDB).replace(",\n    PRIMARY KEY", "").count("NOT NULL") == lake.count("NOT NULL")
+
+
+def test_sql_types_come_from_the_polars_dtypes():
+    import polars as pl
+
+    assert sql_type(pl.List(pl.Utf8)) == "VARCHAR[]" and sql_type(pl.Datetime("us", "UTC")) == "TIMESTAMPTZ"
+    with pytest.raises(TypeError, match="microseconds in UTC"):
+        sql_type(pl.Datetime("ns"))
+    with pytest.raises(TypeError, match="no SQL type"):
+        sql_type(pl.Float32)
+
+
+def test_a_declaration_must_name_its_key_among_required_columns():
+    import polars as pl
+
+    with pytest.raises(ValueError, match="key column"):
+        Table("t", key=("id",), columns=(Column("id", pl.Utf8, nullable=True),))
+    with pytest.raises(ValueError, match="declared twice"):
+        Table("t", key=("id",), columns=(Column("id", pl.Utf8, False), Column("id", pl.Utf8)))
+
+
+def test_the_run_record_is_the_runs_row():
+    """RUNS is derived from RunRecord: a field added to the record is a column of the table."""
+    import dataclasses
+
+    assert RUNS.names == [f.name for f in dataclasses.fields(RunRecord)]
+    record = RunRecord(run_id="r", started_at=dt.datetime.now(dt.UTC), status="running", seeds_dir="s")
+    assert list(record.row()) == RUNS.names
+    assert RUNS.frame([record.row()]).schema == RUNS.polars_schema
+    assert RUNS.column("status").allowed == ("running", "completed", "failed")
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACT))
@@ -82,8 +125,6 @@ def test_frame_from_columns_fills_missing_columns_and_refuses_ragged_ones():
 
 
 def test_views_run_on_empty_warehouse(con):
-    from warehouse.connection import view_statements
-
     for name, _ in view_statements():
         view = name.removesuffix(".sql")
         con.execute(f"SELECT * FROM {view} LIMIT 1").fetchall()
@@ -99,4 +140,18 @@ def test_older_warehouse_gains_new_columns_in_place(tmp_path):
     cols = [r[0] for r in old.execute("DESCRIBE runs").fetchall()]
     assert {"files_new", "files_deleted", "full_refresh", "dq_success"} <= set(cols)
     assert old.execute("SELECT run_id, files_new FROM runs").fetchall() == [("r0", None)]
+    assert set(cols) == set(RUNS.names)
+    old.close()
+
+
+def test_a_new_required_column_is_refused_rather_than_migrated(tmp_path):
+    import polars as pl
+
+    old = duckdb.connect(str(tmp_path / "old.duckdb"))
+    old.execute("CREATE TABLE t (id VARCHAR NOT NULL)")
+    grown = Table("t", key=("id",), columns=(Column("id", pl.Utf8, False), Column("n", pl.Int64, False)))
+    with pytest.raises(RuntimeError, match="declared NOT NULL but an older warehouse lacks it"):
+        missing_columns(old, grown)
+    nullable = Table("t", key=("id",), columns=(Column("id", pl.Utf8, False), Column("n", pl.Int64)))
+    assert missing_columns(old, nullable) == ['ALTER TABLE t ADD COLUMN "n" BIGINT']
     old.close()

@@ -1,27 +1,81 @@
-"""The one owner of every warehouse table's schema.
+"""Every warehouse table, declared once.
 
-Each table is declared once here: column names, Polars dtypes, DuckDB types and nullability.
-The frames built by the transforms are conformed to these schemas, the DDL files in
-``warehouse/sql/ddl`` must declare the same columns (``tests/test_schema_contract.py`` proves
-it), and the data-quality suites read key and not-null columns from here.
+A table is its columns (name, Polars dtype, nullability, what it means), the key that
+identifies a row, and the rules a column obeys beyond its type: a closed vocabulary of
+allowed values (from :mod:`transforms.vocab`), a reference to another table's key, or being
+unique. Everything else is derived from these declarations, the way dbt derives tests from a
+``schema.yml`` and dlt creates tables from a resource's schema:
+
+- the Polars schema of every frame the transforms build (:meth:`Table.empty`, :meth:`Table.conform`);
+- the DDL of each storage backend and the migration of an older warehouse (``warehouse.ddl``);
+- the key, not-null, allowed-value, unique and reference expectations of the data-quality
+  suites (``expectations.suites``);
+- the ``runs`` row, from :class:`RunRecord`, the one object that holds a run's record.
+
+This module sits at the bottom of the house: it imports nothing of newsetl's but the
+vocabularies, so every layer above may use it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
+
+from transforms import vocab
+
+#: The SQL type of each Polars dtype a column may have (DuckDB's names; DuckLake maps them too).
+_SQL_TYPES: dict[Any, str] = {
+    pl.Utf8: "VARCHAR", pl.Int32: "INTEGER", pl.Int64: "BIGINT", pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN", pl.Date: "DATE",
+}
+
+
+def sql_type(dtype: Any) -> str:
+    """The SQL type that stores values of ``dtype`` (a Polars dtype, class or instance) without loss."""
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone != "UTC" or dtype.time_unit != "us":
+            raise TypeError(f"timestamps are stored as microseconds in UTC, not {dtype}")
+        return "TIMESTAMPTZ"
+    if isinstance(dtype, pl.List):
+        return f"{sql_type(dtype.inner)}[]"
+    base = dtype if isinstance(dtype, type) else type(dtype)
+    try:
+        return _SQL_TYPES[base]
+    except KeyError:
+        raise TypeError(f"no SQL type declared for the Polars dtype {dtype}") from None
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its Polars dtype, its DuckDB type, and whether NULL is allowed."""
+    """One column and the rules its values obey."""
 
     name: str
     dtype: pl.DataType | type[pl.DataType]
-    sql: str
     nullable: bool = True
     doc: str = ""
+    #: A closed vocabulary: the only values the column may hold (NULL aside, if nullable).
+    allowed: tuple[str, ...] = ()
+    #: ``"table.column"`` this column points at: every non-NULL value must exist there.
+    references: str | None = None
+    #: No two rows share a value (besides the table's key, which is unique by being the key).
+    unique: bool = False
+
+    @property
+    def sql(self) -> str:
+        """The column's SQL type."""
+        return sql_type(self.dtype)
+
+    @property
+    def target(self) -> tuple[str, str]:
+        """(table, column) of the reference."""
+        if self.references is None:
+            raise ValueError(f"{self.name} references nothing")
+        table, _, column = self.references.partition(".")
+        return table, column
 
 
 @dataclass(frozen=True)
@@ -33,9 +87,23 @@ class Table:
     columns: tuple[Column, ...]
     doc: str = ""
 
+    def __post_init__(self) -> None:
+        names = self.names
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: a column is declared twice")
+        for k in self.key:
+            if k not in names or self.column(k).nullable:
+                raise ValueError(f"{self.name}: key column {k} must be a declared NOT NULL column")
+
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name}")
 
     @property
     def polars_schema(self) -> pl.Schema:
@@ -45,6 +113,11 @@ class Table:
     def required(self) -> list[str]:
         """Columns that must never be NULL."""
         return [c.name for c in self.columns if not c.nullable]
+
+    @property
+    def row_key(self) -> str | None:
+        """The one column that names a row (None for a composite key)."""
+        return self.key[0] if len(self.key) == 1 else None
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.polars_schema)
@@ -80,32 +153,34 @@ class Table:
 S = pl.Utf8
 I32 = pl.Int32
 I64 = pl.Int64
+B = pl.Boolean
+TS = pl.Datetime("us", "UTC")
 
 ARTICLES = Table(
     "articles",
     key=("article_id",),
     doc="One row per article (a decoded, parsed input file).",
     columns=(
-        Column("article_id", S, "VARCHAR", False, "stable id: first 16 hex digits of content_sha256"),
-        Column("source_path", S, "VARCHAR", False, "absolute path of the file it was read from"),
-        Column("content_sha256", S, "VARCHAR", False, "sha256 of the file's raw bytes"),
-        Column("size_bytes", I64, "BIGINT", False),
-        Column("encoding", S, "VARCHAR", False, "codec the bytes were decoded with"),
-        Column("encoding_fallback", pl.Boolean, "BOOLEAN", False, "true when not UTF-8"),
-        Column("title", S, "VARCHAR"),
-        Column("publisher", S, "VARCHAR"),
-        Column("agency", S, "VARCHAR", doc="wire service named in the dateline, e.g. AFP"),
-        Column("dateline", S, "VARCHAR", doc="place of the dateline, e.g. WASHINGTON"),
-        Column("standfirst", S, "VARCHAR"),
-        Column("body", S, "VARCHAR", False, "the body text exactly as in the file (newlines normalised)"),
-        Column("body_offset", I32, "INTEGER", False, "character offset of body in the normalised file"),
-        Column("headings", pl.List(pl.Utf8), "VARCHAR[]", False, "section headings inside the body"),
-        Column("published_at", pl.Date, "DATE", doc="date from the dateline, when it has one"),
-        Column("word_count", I32, "INTEGER", False),
-        Column("paragraph_count", I32, "INTEGER", False, "blocks of the body, headings included"),
-        Column("run_id", S, "VARCHAR", False),
-        Column("loaded_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
-        Column("missing_since", pl.Datetime("us", "UTC"), "TIMESTAMPTZ",
+        Column("article_id", S, False, "stable id: first 16 hex digits of content_sha256"),
+        Column("source_path", S, False, "absolute path of the file it was read from", unique=True),
+        Column("content_sha256", S, False, "sha256 of the file's raw bytes"),
+        Column("size_bytes", I64, False),
+        Column("encoding", S, False, "codec the bytes were decoded with", allowed=vocab.ENCODINGS),
+        Column("encoding_fallback", B, False, "true when not UTF-8"),
+        Column("title", S),
+        Column("publisher", S),
+        Column("agency", S, doc="wire service named in the dateline, e.g. AFP"),
+        Column("dateline", S, doc="place of the dateline, e.g. WASHINGTON"),
+        Column("standfirst", S),
+        Column("body", S, False, "the body text exactly as in the file (newlines normalised)"),
+        Column("body_offset", I32, False, "character offset of body in the normalised file"),
+        Column("headings", pl.List(pl.Utf8), False, "section headings inside the body"),
+        Column("published_at", pl.Date, doc="date from the dateline, when it has one"),
+        Column("word_count", I32, False),
+        Column("paragraph_count", I32, False, "blocks of the body, headings included"),
+        Column("run_id", S, False),
+        Column("loaded_at", TS, False),
+        Column("missing_since", TS,
                doc="when a run first found the file gone from its seeds folder; NULL while it exists"),
     ),
 )
@@ -115,30 +190,30 @@ MENTIONS = Table(
     key=("mention_id",),
     doc="One row per named-entity mention in an article's title, standfirst or body.",
     columns=(
-        Column("mention_id", S, "VARCHAR", False),
-        Column("article_id", S, "VARCHAR", False),
-        Column("entity_id", S, "VARCHAR", False),
-        Column("text", S, "VARCHAR", False, "the mention as written"),
-        Column("entity_type", S, "VARCHAR", False),
-        Column("entity_name", S, "VARCHAR", False, "canonical name of the entity"),
-        Column("field", S, "VARCHAR", False, "title, standfirst or body"),
-        Column("char_start", I32, "INTEGER", False, "offset into the field"),
-        Column("char_end", I32, "INTEGER", False),
-        Column("paragraph_index", I32, "INTEGER", doc="body block index; NULL outside the body"),
+        Column("mention_id", S, False),
+        Column("article_id", S, False, references="articles.article_id"),
+        Column("entity_id", S, False, references="entities.entity_id"),
+        Column("text", S, False, "the mention as written"),
+        Column("entity_type", S, False, allowed=vocab.ENTITY_TYPES),
+        Column("entity_name", S, False, "canonical name of the entity"),
+        Column("field", S, False, "title, standfirst or body", allowed=vocab.FIELDS),
+        Column("char_start", I32, False, "offset into the field"),
+        Column("char_end", I32, False),
+        Column("paragraph_index", I32, doc="body block index; NULL outside the body"),
     ),
 )
 
 ENTITIES = Table(
     "entities",
     key=("entity_id",),
-    doc="One row per distinct entity across the warehouse, rebuilt from mentions on every load.",
+    doc="One row per distinct entity across the warehouse, derived from its mentions.",
     columns=(
-        Column("entity_id", S, "VARCHAR", False),
-        Column("name", S, "VARCHAR", False),
-        Column("entity_type", S, "VARCHAR", False),
-        Column("aliases", pl.List(pl.Utf8), "VARCHAR[]", False),
-        Column("mention_count", I64, "BIGINT", False),
-        Column("article_count", I64, "BIGINT", False),
+        Column("entity_id", S, False),
+        Column("name", S, False),
+        Column("entity_type", S, False, allowed=vocab.ENTITY_TYPES),
+        Column("aliases", pl.List(pl.Utf8), False),
+        Column("mention_count", I64, False),
+        Column("article_count", I64, False),
     ),
 )
 
@@ -147,21 +222,21 @@ QUOTES = Table(
     key=("quote_id",),
     doc="One row per direct quotation in an article body, with its attributed speaker.",
     columns=(
-        Column("quote_id", S, "VARCHAR", False),
-        Column("article_id", S, "VARCHAR", False),
-        Column("text", S, "VARCHAR", False, "quoted words without the outer quotation marks"),
-        Column("char_start", I32, "INTEGER", False, "offset into body"),
-        Column("char_end", I32, "INTEGER", False),
-        Column("paragraph_index", I32, "INTEGER", False, "body block where the quote opens"),
-        Column("paragraph_count", I32, "INTEGER", False, "body blocks the quote spans"),
-        Column("speaker", S, "VARCHAR", doc="resolved canonical speaker"),
-        Column("speaker_entity_id", S, "VARCHAR"),
-        Column("speaker_text", S, "VARCHAR", doc="speaker as written in the attribution"),
-        Column("speaker_start", I32, "INTEGER", doc="offset of speaker_text in body"),
-        Column("speaker_end", I32, "INTEGER"),
-        Column("cue", S, "VARCHAR", doc="attribution verb or phrase: said, wrote, according to..."),
-        Column("kind", S, "VARCHAR", False, "full, partial, continuation, multi-paragraph"),
-        Column("word_count", I32, "INTEGER", False),
+        Column("quote_id", S, False),
+        Column("article_id", S, False, references="articles.article_id"),
+        Column("text", S, False, "quoted words without the outer quotation marks"),
+        Column("char_start", I32, False, "offset into body"),
+        Column("char_end", I32, False),
+        Column("paragraph_index", I32, False, "body block where the quote opens"),
+        Column("paragraph_count", I32, False, "body blocks the quote spans"),
+        Column("speaker", S, doc="resolved canonical speaker"),
+        Column("speaker_entity_id", S, references="entities.entity_id"),
+        Column("speaker_text", S, doc="speaker as written in the attribution"),
+        Column("speaker_start", I32, doc="offset of speaker_text in body"),
+        Column("speaker_end", I32),
+        Column("cue", S, doc="attribution verb or phrase: said, wrote, according to..."),
+        Column("kind", S, False, "full, partial, continuation, multi-paragraph", allowed=vocab.QUOTE_KINDS),
+        Column("word_count", I32, False),
     ),
 )
 
@@ -170,66 +245,96 @@ REJECTED_FILES = Table(
     key=("run_id", "source_path"),
     doc="Input files a run could not load, with the reason.",
     columns=(
-        Column("run_id", S, "VARCHAR", False),
-        Column("source_path", S, "VARCHAR", False),
-        Column("reason", S, "VARCHAR", False, "machine-readable: empty, binary, too_large, ..."),
-        Column("detail", S, "VARCHAR", False, "human-readable explanation"),
-        Column("step", S, "VARCHAR", False, "pipeline step that rejected it"),
-        Column("size_bytes", I64, "BIGINT"),
-        Column("content_sha256", S, "VARCHAR"),
-        Column("rejected_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
+        Column("run_id", S, False),
+        Column("source_path", S, False),
+        Column("reason", S, False, "machine-readable: empty, binary, too_large, ...", allowed=vocab.REJECT_REASONS),
+        Column("detail", S, False, "human-readable explanation"),
+        Column("step", S, False, "pipeline step that rejected it", allowed=vocab.STEPS),
+        Column("size_bytes", I64),
+        Column("content_sha256", S),
+        Column("rejected_at", TS, False),
     ),
 )
 
-RUNS = Table(
-    "runs",
-    key=("run_id",),
-    doc="One row per pipeline run, failed and killed ones included.",
-    columns=(
-        Column("run_id", S, "VARCHAR", False),
-        Column("flow_run_id", S, "VARCHAR"),
-        Column("started_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
-        Column("finished_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ"),
-        Column("status", S, "VARCHAR", False, "running, completed or failed"),
-        Column("seeds_dir", S, "VARCHAR", False),
-        Column("files_seen", I64, "BIGINT"),
-        Column("files_loaded", I64, "BIGINT"),
-        Column("files_skipped", I64, "BIGINT", doc="files unchanged since their last load: not re-read"),
-        Column("files_rejected", I64, "BIGINT"),
-        Column("articles_rows", I64, "BIGINT"),
-        Column("mentions_rows", I64, "BIGINT"),
-        Column("quotes_rows", I64, "BIGINT"),
-        Column("entities_rows", I64, "BIGINT"),
-        Column("dq_success", pl.Boolean, "BOOLEAN"),
-        Column("dq_critical_failures", I64, "BIGINT"),
-        Column("dq_warnings", I64, "BIGINT"),
-        Column("report_path", S, "VARCHAR"),
-        Column("error", S, "VARCHAR"),
-        Column("files_new", I64, "BIGINT", doc="files loaded for the first time"),
-        Column("files_changed", I64, "BIGINT", doc="files whose new content replaced their old rows"),
-        Column("files_deleted", I64, "BIGINT", doc="loaded files no longer in the seeds folder (kept, flagged)"),
-        Column("full_refresh", pl.Boolean, "BOOLEAN", doc="the run rebuilt the warehouse from scratch"),
-        Column("files_quarantined", I64, "BIGINT", doc="articles set aside by row-level critical checks"),
-    ),
-)
+
+def _run_column(dtype: pl.DataType | type[pl.DataType], doc: str = "", *, required: bool = False,
+                allowed: tuple[str, ...] = (), default: object = None) -> Any:
+    """A field of :class:`RunRecord` that is also a column of ``runs``."""
+    meta = {"column": (dtype, not required, doc, allowed)}
+    if required:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+@dataclass(kw_only=True)
+class RunRecord:
+    """A run's row of ``runs``: the one object that holds it while the run goes on.
+
+    Its fields are the table's columns (``RUNS`` is derived from them), so the row that is
+    written is always the record, whole. Counters start at 0; ``*_rows`` and the data-quality
+    verdict stay NULL until the run knows them.
+    """
+
+    run_id: str = _run_column(S, required=True)
+    flow_run_id: str | None = _run_column(S)
+    started_at: dt.datetime = _run_column(TS, required=True)
+    finished_at: dt.datetime | None = _run_column(TS)
+    status: vocab.RunStatus = _run_column(S, "running, completed or failed", required=True,
+                                          allowed=vocab.RUN_STATUSES)
+    seeds_dir: str = _run_column(S, required=True)
+    files_seen: int = _run_column(I64, default=0)
+    files_loaded: int = _run_column(I64, default=0)
+    files_skipped: int = _run_column(I64, "files unchanged since their last load: not re-read", default=0)
+    files_rejected: int = _run_column(I64, default=0)
+    articles_rows: int | None = _run_column(I64)
+    mentions_rows: int | None = _run_column(I64)
+    quotes_rows: int | None = _run_column(I64)
+    entities_rows: int | None = _run_column(I64)
+    dq_success: bool | None = _run_column(B)
+    dq_critical_failures: int = _run_column(I64, default=0)
+    dq_warnings: int = _run_column(I64, "expectations that failed with severity warning", default=0)
+    report_path: str | None = _run_column(S)
+    error: str | None = _run_column(S)
+    files_new: int = _run_column(I64, "files loaded for the first time", default=0)
+    files_changed: int = _run_column(I64, "files whose new content replaced their old rows", default=0)
+    files_deleted: int = _run_column(I64, "loaded files no longer in the seeds folder (kept, flagged)", default=0)
+    full_refresh: bool = _run_column(B, "the run rebuilt the warehouse from scratch", default=False)
+    files_quarantined: int = _run_column(I64, "articles set aside by row-level critical checks", default=0)
+
+    def row(self) -> dict[str, object]:
+        """The record as a row of ``runs``."""
+        return {name: getattr(self, name) for name in RUNS.names}
+
+
+def _record_columns(record: type) -> tuple[Column, ...]:
+    out = []
+    for f in dataclasses.fields(record):
+        if "column" in f.metadata:
+            dtype, nullable, doc, allowed = f.metadata["column"]
+            out.append(Column(f.name, dtype, nullable, doc, allowed))
+    return tuple(out)
+
+
+RUNS = Table("runs", key=("run_id",), columns=_record_columns(RunRecord),
+             doc="One row per pipeline run, failed and killed ones included.")
 
 DQ_RESULTS = Table(
     "dq_results",
     key=("run_id", "table_name", "check_name"),
     doc="Every expectation evaluated in a run.",
     columns=(
-        Column("run_id", S, "VARCHAR", False),
-        Column("table_name", S, "VARCHAR", False),
-        Column("expectation", S, "VARCHAR", False, "GX expectation type"),
-        Column("column", S, "VARCHAR", False, "column checked, or '' for table-level checks"),
-        Column("check_name", S, "VARCHAR", False, "what the check means, in words"),
-        Column("success", pl.Boolean, "BOOLEAN", False),
-        Column("severity", S, "VARCHAR", False, "critical (blocks the load), quarantine or warning"),
-        Column("element_count", I64, "BIGINT"),
-        Column("unexpected_count", I64, "BIGINT"),
-        Column("unexpected_examples", S, "VARCHAR", doc="JSON list of example bad values"),
-        Column("details", S, "VARCHAR", doc="JSON of the expectation's arguments"),
-        Column("evaluated_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
+        Column("run_id", S, False, references="runs.run_id"),
+        Column("table_name", S, False, "the suite: a table, 'warehouse' or 'run'", allowed=vocab.CHECKED_TABLES),
+        Column("expectation", S, False, "GX expectation type"),
+        Column("column", S, False, "column checked, or '' for table-level checks"),
+        Column("check_name", S, False, "what the check means, in words"),
+        Column("success", B, False),
+        Column("severity", S, False, "critical (blocks the load), quarantine or warning", allowed=vocab.SEVERITIES),
+        Column("element_count", I64),
+        Column("unexpected_count", I64),
+        Column("unexpected_examples", S, doc="JSON list of example bad values"),
+        Column("details", S, doc="JSON of the expectation's arguments"),
+        Column("evaluated_at", TS, False),
     ),
 )
 
@@ -239,16 +344,16 @@ QUARANTINE = Table(
     doc="Rows that failed a row-level critical expectation, set aside with the reason; their "
         "article was not loaded (the file is retried by the next run).",
     columns=(
-        Column("run_id", S, "VARCHAR", False),
-        Column("table_name", S, "VARCHAR", False, "articles, mentions or quotes"),
-        Column("row_key", S, "VARCHAR", False, "article_id, mention_id or quote_id of the row"),
-        Column("check_name", S, "VARCHAR", False, "the expectation it failed (or 'article set aside')"),
-        Column("article_id", S, "VARCHAR", False),
-        Column("source_path", S, "VARCHAR"),
-        Column("expectation", S, "VARCHAR", False, "GX expectation type"),
-        Column("reason", S, "VARCHAR", False, "what is wrong, in words"),
-        Column("row_json", S, "VARCHAR", False, "the whole row as JSON: nothing is lost"),
-        Column("quarantined_at", pl.Datetime("us", "UTC"), "TIMESTAMPTZ", False),
+        Column("run_id", S, False, references="runs.run_id"),
+        Column("table_name", S, False, "articles, mentions or quotes"),
+        Column("row_key", S, False, "article_id, mention_id or quote_id of the row"),
+        Column("check_name", S, False, f"the expectation it failed (or '{vocab.ARTICLE_SET_ASIDE}')"),
+        Column("article_id", S, False),
+        Column("source_path", S),
+        Column("expectation", S, False, "GX expectation type"),
+        Column("reason", S, False, "what is wrong, in words"),
+        Column("row_json", S, False, "the whole row as JSON: nothing is lost"),
+        Column("quarantined_at", TS, False),
     ),
 )
 

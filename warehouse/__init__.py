@@ -1,1 +1,1 @@
-"""The DuckDB warehouse: DDL and views as .sql files, connections, and the loader."""
+"""The DuckDB warehouse: DDL derived from the table declarations, views as .sql files, connections, the loader."""

@@ -1,4 +1,4 @@
-"""Opening the DuckDB warehouse: paths, the file lock, schema creation.
+"""Opening the DuckDB warehouse: its path and the file lock.
 
 DuckDB lets one read-write process hold a database file and locks out every other process,
 readers included. Opening therefore waits a bounded time for a lock held by another process
@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -28,21 +27,6 @@ class WarehouseUnavailable(RuntimeError):
     """The warehouse path cannot be opened (missing, read-only, not a DuckDB file)."""
 
 
-def _sql_files(kind: str) -> list[tuple[str, str]]:
-    folder = resources.files("warehouse").joinpath("sql", kind)
-    files = sorted((p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir() if p.name.endswith(".sql"))
-    return files
-
-
-def ddl_statements() -> list[tuple[str, str]]:
-    """(file name, SQL) of every table's DDL, in file order."""
-    return _sql_files("ddl")
-
-
-def view_statements() -> list[tuple[str, str]]:
-    return _sql_files("views")
-
-
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[str]:
     """Expose a frame or Arrow table to SQL as ``name`` for the duration of the block.
@@ -54,25 +38,6 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Itera
         yield name
     finally:
         con.unregister(name)
-
-
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, add columns newer versions introduced, (re)create the views.
-
-    Idempotent. A warehouse built by an older newsetl gains the new nullable columns in place,
-    so upgrading never means rebuilding.
-    """
-    from transforms.schema import ALL_TABLES
-
-    for _, sql in ddl_statements():
-        con.execute(sql)
-    for table in ALL_TABLES:
-        have = {r[0] for r in con.execute(f"DESCRIBE {table.name}").fetchall()}
-        for col in table.columns:
-            if col.name not in have:
-                con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {col.sql}')
-    for _, sql in view_statements():
-        con.execute(sql)
 
 
 def _holder(message: str) -> str:

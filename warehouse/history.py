@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from expectations.suites import SPEAKER_CHECK
+from transforms.vocab import COMPLETED, SPEAKER_CHECK
 from warehouse.connection import registered
 
 #: How many earlier completed runs a baseline looks at.
@@ -15,7 +15,7 @@ UNATTRIBUTED_BASELINE = """
 SELECT median(share) FROM (
     SELECT d.unexpected_count::DOUBLE / d.element_count AS share
     FROM dq_results d JOIN runs r USING (run_id)
-    WHERE r.status = 'completed' AND d.table_name = 'quotes' AND d.check_name = ?
+    WHERE r.status = ? AND d.table_name = 'quotes' AND d.check_name = ?
       AND d.element_count >= ?
     ORDER BY r.started_at DESC
     LIMIT ?
@@ -26,23 +26,15 @@ SELECT median(share) FROM (
 def unattributed_baseline(con: duckdb.DuckDBPyConnection, min_quotes: int) -> float | None:
     """Median share of quotes without speaker over the last completed runs that had enough
     quotes to say (runs that skipped unchanged files extract few or none)."""
-    row = con.execute(UNATTRIBUTED_BASELINE, [SPEAKER_CHECK, min_quotes, BASELINE_RUNS]).fetchone()
+    row = con.execute(UNATTRIBUTED_BASELINE, [COMPLETED, SPEAKER_CHECK, min_quotes, BASELINE_RUNS]).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
 #: How many runs the report's trend charts show.
 TREND_RUNS = 30
 
-RECENT_RUNS = """
-SELECT run_id, started_at, finished_at, status, seeds_dir, files_seen, files_loaded, files_skipped,
-       files_rejected, coalesce(files_quarantined, 0) AS files_quarantined, articles_rows, mentions_rows,
-       quotes_rows, entities_rows, dq_success, dq_critical_failures, dq_warnings, error
-FROM runs ORDER BY started_at DESC LIMIT ?
-"""
-
-
 def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = TREND_RUNS) -> pl.DataFrame:
-    """The last runs, newest first."""
-    return con.execute(RECENT_RUNS, [limit]).pl()
+    """The last runs, newest first: every column of ``runs``."""
+    return con.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", [limit]).pl()
 
 
 def results_of(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> pl.DataFrame:

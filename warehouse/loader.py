@@ -21,8 +21,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.schema import DQ_RESULTS, RUNS, TABLES
-from warehouse.connection import ensure_schema, registered
+from transforms.schema import ALL_TABLES, DQ_RESULTS, RUNS, TABLES, RunRecord
+from warehouse.connection import registered
+from warehouse.ddl import ensure_schema, quote_ident
 from warehouse.search import ensure_indexes, has_index, sync_indexes
 from warehouse.staging import StagedTable
 
@@ -54,28 +55,28 @@ class LoadResult:
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    names = ("articles", "mentions", "entities", "quotes", "rejected_files", "runs", "dq_results", "quarantine")
-    return {n: con.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
+    return {t.name: con.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0] for t in ALL_TABLES}
 
 
-def record_run_start(con: duckdb.DuckDBPyConnection, run_id: str, flow_run_id: str | None,
-                     started_at: dt.datetime, seeds_dir: str) -> None:
-    """Insert the run as ``running``: a run that dies before the end stays visibly unfinished."""
+#: The columns of ``runs`` a run knows when it starts; the rest stay NULL until it ends, so a
+#: run that dies on the way is visibly unfinished rather than "0 files".
+RUN_START_COLUMNS = ("run_id", "flow_run_id", "started_at", "status", "seeds_dir")
+
+
+def record_run_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """Insert the run's row as it stands at the start (status ``running``)."""
     ensure_schema(con)
-    row = RUNS.frame([{"run_id": run_id, "flow_run_id": flow_run_id, "started_at": started_at,
-                       "status": "running", "seeds_dir": seeds_dir}])
-    _insert(con, "runs", row)
+    row = record.row()
+    _insert(con, "runs", RUNS.frame([{k: row[k] for k in RUN_START_COLUMNS}]))
 
 
-def record_run_end(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **fields: object) -> None:
-    """Set the run's final status and counters (only known columns are accepted)."""
-    allowed = set(RUNS.names) - {"run_id"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValueError(f"unknown runs columns: {sorted(unknown)}")
-    fields = {"status": status, "finished_at": dt.datetime.now(dt.UTC), **fields}
-    sets = ", ".join(f'"{k}" = ?' for k in fields)
-    con.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [*fields.values(), run_id])
+def record_run_end(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """Write the run's whole record over its row (``finished_at`` now, unless the record says)."""
+    row = record.row()
+    row["finished_at"] = row["finished_at"] or dt.datetime.now(dt.UTC)
+    fields = {k: v for k, v in row.items() if k not in RUNS.key}
+    sets = ", ".join(f"{quote_ident(k)} = ?" for k in fields)
+    con.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [*fields.values(), record.run_id])
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> int:

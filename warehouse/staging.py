@@ -4,16 +4,22 @@ A large run is extracted and checked in batches; holding every batch's frames un
 would make memory grow with the input (about 20 MB per 1,000 articles). Each batch's frames
 that passed the gate are written here instead, conformed to their table's schema, and the
 loader inserts them with DuckDB's ``read_parquet`` inside the run's single transaction, so a
-failed run still leaves the warehouse as it was. The folder sits beside the warehouse (the
-disk that has room for the data; ``/tmp`` may be memory) and is removed when the run ends,
-or by the next run if this one was killed.
+failed run still leaves the warehouse as it was.
+
+A staged file is named by its table and the batch it holds (``mentions-00003.parquet``) and
+written under a temporary name first, then renamed: a batch staged twice (a retried task)
+replaces its own file, never adds rows, and a reader never sees half a file. The folder sits
+beside the warehouse (the disk that has room for the data; ``/tmp`` may be memory) and is
+removed when the run ends, or by the next run if this one was killed.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -21,31 +27,48 @@ import polars as pl
 from transforms.schema import TABLES
 
 
-@dataclass
+@dataclass(frozen=True)
 class StagedTable:
     """The Parquet files holding one table's staged rows."""
 
     table: str
-    paths: list[Path] = field(default_factory=list)
+    paths: tuple[Path, ...] = ()
     height: int = 0
 
     def sql(self) -> str:
         """A DuckDB table expression over the files (an empty relation when there are none)."""
         if not self.paths:
-            cols = ", ".join(f'NULL::{c.sql.split()[0]} AS "{c.name}"' for c in TABLES[self.table].columns)
+            cols = ", ".join(f'NULL::{c.sql} AS "{c.name}"' for c in TABLES[self.table].columns)
             return f"(SELECT {cols} WHERE false)"
         files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in self.paths)
         return f"read_parquet([{files}])"
 
     def frame(self) -> pl.DataFrame:
-        """The rows back as one frame (small tables and tests only)."""
+        """The rows back as one frame (a batch's, or small tables and tests)."""
         if not self.paths:
             return TABLES[self.table].empty()
-        return pl.read_parquet(self.paths)
+        return pl.read_parquet(list(self.paths))
+
+    @classmethod
+    def concat(cls, table: str, parts: Iterable[StagedTable]) -> StagedTable:
+        """One table's files of several batches, in batch order."""
+        parts = list(parts)
+        return cls(table, tuple(p for part in parts for p in part.paths), sum(part.height for part in parts))
 
 
-class Staging:
-    """A staging folder for one run: ``add`` a batch's frames, hand ``table(name)`` to the loader."""
+def stage(root: str | Path, table: str, part: int, frame: pl.DataFrame) -> StagedTable:
+    """Write one batch's rows of one table (conformed to its schema) as ``<table>-<part>.parquet``."""
+    if frame.height == 0:
+        return StagedTable(table)
+    path = Path(root) / f"{table}-{part:05d}.parquet"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    TABLES[table].conform(frame).write_parquet(tmp, compression="lz4", statistics=False)
+    tmp.replace(path)
+    return StagedTable(table, (path,), frame.height)
+
+
+class StagingArea:
+    """The staging folder of one run, beside the warehouse; removed when the run ends."""
 
     def __init__(self, beside: str | Path, run_id: str):
         where = Path(beside).resolve().parent
@@ -55,24 +78,11 @@ class Staging:
         for stale in where.glob(f".{Path(beside).name}.staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{Path(beside).name}.staging-{run_id}-", dir=where))
-        self.tables: dict[str, StagedTable] = {}
-
-    def add(self, table: str, frame: pl.DataFrame) -> None:
-        staged = self.tables.setdefault(table, StagedTable(table))
-        if frame.height == 0:
-            return
-        path = self.root / f"{table}-{len(staged.paths):05d}.parquet"
-        TABLES[table].conform(frame).write_parquet(path, compression="lz4", statistics=False)
-        staged.paths.append(path)
-        staged.height += frame.height
-
-    def table(self, name: str) -> StagedTable:
-        return self.tables.get(name) or StagedTable(name)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> Staging:
+    def __enter__(self) -> StagingArea:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,257 @@
+"""A run's record, from the moment it holds the warehouse to its row in ``runs``.
+
+:class:`RunSummary` is the one object that holds what a run did: its row of ``runs`` (the
+fields of :class:`transforms.schema.RunRecord`, which it extends) and what the run reports
+besides (timings, the failing checks by name, the rejected files). Every count is changed by
+one of its methods, from a batch's or the load's result.
+
+:class:`RunBook` is the run's bookkeeping around the flow's tasks: it records the start,
+hands the flow what earlier runs left (the files it may skip, the baseline of a run-level
+check), and whatever happens inside, records the end: the data-quality verdict, Data Docs, the
+``runs`` row (with the diagnostics of a run that did not load) and the report and artifacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from expectations.paths import report_path
+from expectations.runner import DataQualityError, Validator, critical_failures, raise_on_critical
+from expectations.suites import MIN_QUOTES_FOR_TREND
+from flows.settings import RunSettings
+from transforms.schema import DQ_RESULTS, QUARANTINE, REJECTED_FILES, RunRecord
+from transforms.vocab import ARTICLE_SET_ASIDE, COMPLETED, FAILED, RUNNING, WARNING
+from transforms.vocab import QUARANTINE as QUARANTINE_SEVERITY
+from warehouse import history
+from warehouse.connection import WarehouseLocked, WarehouseUnavailable, connect
+from warehouse.ddl import DUCKDB
+from warehouse.loader import LoadResult, known_files, record_diagnostics, record_run_end, record_run_start, table_counts
+from warehouse.runlock import run_lock
+
+if TYPE_CHECKING:
+    import logging
+    from contextlib import AbstractContextManager
+
+    from flows.batches import BatchResult, RunPlan
+
+#: The storage the flow writes today (a DuckDB file): what its constraints guarantee decides
+#: which checks can fail there.
+BACKEND = DUCKDB
+
+
+@dataclass(kw_only=True)
+class RunSummary(RunRecord):
+    """A run's record (its ``runs`` row: the inherited fields) and what it reports besides."""
+
+    db_path: str
+    rows_quarantined: int = 0
+    table_rows: dict[str, int] = field(default_factory=dict)  # every table's rows after the run
+    loaded_rows: dict[str, int] = field(default_factory=dict)  # rows this run inserted, per data table
+    dq_checks: int = 0
+    warning_checks: list[str] = field(default_factory=list)  # "table: check (n unexpected)"
+    quarantine_checks: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (path, reason, detail)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def begin(cls, settings: RunSettings, flow_run_id: str | None = None) -> RunSummary:
+        started = dt.datetime.now(dt.UTC)
+        return cls(run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", flow_run_id=flow_run_id,
+                   started_at=started, status=RUNNING, seeds_dir=str(settings.seeds_dir),
+                   db_path=str(settings.db), full_refresh=settings.full_refresh)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == COMPLETED
+
+    def fail(self, error: str) -> None:
+        self.status, self.error = FAILED, error
+
+    def clock(self, stage: str, seconds: float) -> None:
+        self.stage_seconds[stage] = round(self.stage_seconds.get(stage, 0.0) + seconds, 3)
+
+    def add_batch(self, result: BatchResult) -> None:
+        """Count a checked batch."""
+        for stage, secs in result.seconds.items():
+            self.clock(stage, secs)
+        self.files_skipped += result.unchanged
+
+    def count_files(self, loaded: list[str], known: dict[str, str], missing: list[str],
+                    rejected: pl.DataFrame, quarantine: pl.DataFrame) -> None:
+        """The run's file counts, once every batch is checked."""
+        self.files_loaded = len(loaded)
+        self.files_new = len(loaded) if self.full_refresh else sum(p not in known for p in loaded)
+        self.files_changed = len(loaded) - self.files_new
+        self.files_deleted = len(missing)
+        self.files_rejected = rejected.height
+        self.rejected = [(r["source_path"], r["reason"], r["detail"])
+                         for r in rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
+        self.files_quarantined = quarantine.filter(pl.col("check_name") == ARTICLE_SET_ASIDE).height
+        self.rows_quarantined = quarantine.height
+
+    def judge(self, dq_rows: pl.DataFrame) -> None:
+        """The data-quality verdict of the checks that ran."""
+        self.dq_checks = dq_rows.height
+        self.dq_critical_failures = critical_failures(dq_rows).height
+        self.dq_success = self.dq_critical_failures == 0
+        failing = dq_rows.filter(~pl.col("success"))
+        self.warning_checks, self.quarantine_checks = (
+            [f"{r['table_name']}: {r['check_name']} ({r['unexpected_count']} unexpected)"
+             for r in failing.filter(pl.col("severity") == severity).iter_rows(named=True)]
+            for severity in (WARNING, QUARANTINE_SEVERITY))
+        self.dq_warnings = len(self.warning_checks)
+
+    def count_rows(self, table_rows: dict[str, int]) -> None:
+        self.table_rows = table_rows
+        self.articles_rows, self.mentions_rows, self.quotes_rows, self.entities_rows = (
+            table_rows.get(t) for t in ("articles", "mentions", "quotes", "entities"))
+
+    def count_load(self, result: LoadResult) -> None:
+        self.count_rows(result.table_rows)
+        self.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,
+                            "quotes": result.quotes_loaded}
+
+
+class RunFailed(RuntimeError):
+    """The run did not load; carries the summary so the CLI can explain what happened."""
+
+    def __init__(self, summary: RunSummary):
+        super().__init__(summary.error or "run failed")
+        self.summary = summary
+
+
+class RunBook:
+    """The bookkeeping of one run around its tasks (see the module's docstring).
+
+    Used as ``with RunBook(summary, settings, log) as book:``; on leaving, the run is recorded
+    whatever happened, and a run that did not complete raises :class:`RunFailed`.
+    """
+
+    def __init__(self, summary: RunSummary, settings: RunSettings, log: logging.Logger | logging.LoggerAdapter):
+        self.summary, self.settings, self.log = summary, settings, log
+        self.t0 = time.perf_counter()
+        self.known: dict[str, str] = {}  # source_path -> sha256 of every loaded file
+        self.unattributed_baseline: float | None = None
+        self.validator: Validator | None = None
+        # What a run that does not load still records: its checks, rejections and quarantine.
+        self.dq_rows: pl.DataFrame | None = None
+        self.rejected: pl.DataFrame | None = None
+        self.quarantine: pl.DataFrame | None = None
+        self._lock: AbstractContextManager | None = None
+
+    def _connect(self):
+        return connect(self.settings.db, wait_seconds=self.settings.lock_wait)
+
+    def __enter__(self) -> RunBook:
+        s = self.summary
+        try:
+            # One run at a time per warehouse; then record the run as started.
+            self._lock = run_lock(s.db_path, s.run_id, s.started_at.isoformat(timespec="seconds"),
+                                  self.settings.lock_wait)
+            self._lock.__enter__()
+            con = self._connect()
+            try:
+                record_run_start(con, s)
+                self.known = known_files(con)
+                self.unattributed_baseline = history.unattributed_baseline(con, MIN_QUOTES_FOR_TREND)
+            finally:
+                con.close()
+        except (WarehouseLocked, WarehouseUnavailable) as exc:
+            # Nothing was read or written: the warehouse cannot even record the run.
+            self._release()
+            s.fail(str(exc))
+            s.seconds = round(time.perf_counter() - self.t0, 3)
+            self.log.error("cannot open the warehouse: %s", exc)
+            raise RunFailed(s) from exc
+        self.log.info("run %s: seeds %s -> warehouse %s", s.run_id, s.seeds_dir, s.db_path)
+        self.validator = Validator(self.settings.db, s.run_id)
+        return self
+
+    def gated(self, dq_rows: pl.DataFrame, rejected: pl.DataFrame, quarantine: pl.DataFrame, loaded: list[str],
+              plan: RunPlan) -> None:
+        """Take the gate's verdict before the load: count the files, say what was set aside or
+        rejected, and raise :class:`DataQualityError` when a critical check failed."""
+        s = self.summary
+        self.dq_rows, self.rejected, self.quarantine = dq_rows, rejected, quarantine
+        s.count_files(loaded, plan.known, plan.missing, rejected, quarantine)
+        if s.files_quarantined:
+            self.log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
+                             s.files_quarantined, s.rows_quarantined)
+        for path, reason, detail in s.rejected:
+            self.log.warning("rejected %s: %s (%s)", path, reason, detail)
+        if plan.missing:
+            self.log.warning("%d loaded file(s) are gone from %s: their rows are kept, flagged missing_since",
+                             len(plan.missing), s.seeds_dir)
+        raise_on_critical(dq_rows)
+
+    def loaded(self, result: LoadResult, post_rows: pl.DataFrame) -> None:
+        """Take the load's counts and the checks it ran before its commit."""
+        self.dq_rows = post_rows if self.dq_rows is None else pl.concat([self.dq_rows, post_rows])
+        self.summary.count_load(result)
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        s = self.summary
+        try:
+            if isinstance(exc, DataQualityError):
+                self.dq_rows = exc.rows if self.dq_rows is None else pl.concat([self.dq_rows, exc.rows]).unique(
+                    subset=["table_name", "check_name"], keep="last", maintain_order=True)
+                s.fail(str(exc))
+                self.log.error("%s", exc)
+            elif exc is not None:
+                s.fail(f"{type(exc).__name__}: {exc}")
+                self.log.error("run failed: %s", s.error)
+            else:
+                s.status = COMPLETED
+            self._finish()
+        finally:
+            self._release()
+        if not s.completed:
+            raise RunFailed(s) from exc
+        self.log.info("run %s completed in %.1f s", s.run_id, s.seconds)
+
+    def _finish(self) -> None:
+        """Verdict, Data Docs, the ``runs`` row, report and artifacts; never raises."""
+        from flows.publish import publish
+
+        s = self.summary
+        if self.dq_rows is not None:
+            s.judge(self.dq_rows)
+        if self.validator is not None:
+            t = time.perf_counter()
+            try:
+                self.validator.build_docs()
+                s.stage_seconds["docs"] = round(time.perf_counter() - t, 3)
+            except Exception as exc:  # the report must not hide the run's own outcome
+                self.log.warning("could not build Data Docs: %s", exc)
+        s.report_path = str(report_path(s.db_path))
+        s.seconds = round(time.perf_counter() - self.t0, 3)
+        try:
+            con = self._connect()
+            try:
+                if not s.completed:
+                    # Nothing loaded: keep what the run found, and say what the warehouse still holds.
+                    record_diagnostics(con, REJECTED_FILES.empty() if self.rejected is None else self.rejected,
+                                       DQ_RESULTS.empty() if self.dq_rows is None else self.dq_rows,
+                                       QUARANTINE.empty() if self.quarantine is None else self.quarantine)
+                    s.count_rows(table_counts(con))
+                record_run_end(con, s)
+            finally:
+                con.close()
+        except Exception as exc:
+            self.log.error("could not record the end of run %s: %s", s.run_id, exc)
+        publish(s, self.dq_rows, self.log)

@@ -1,0 +1,54 @@
+"""Every default of a run, declared once: the CLI's flags and the flow's parameters read them here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.decode import DEFAULT_MAX_BYTES
+from warehouse.connection import DEFAULT_DB
+
+#: Where a run reads articles from when no folder is given.
+DEFAULT_SEEDS = "seeds"
+#: Files handed to an extraction worker at a time: big enough that a chunk's overhead (one
+#: task for the pool, one frame per table) is small against ~1 ms of work per article.
+DEFAULT_CHUNK = 500
+#: Files per batch: a batch is extracted, checked and staged to Parquet before the next, so a
+#: run's memory is bounded by two batches whatever the size of the input.
+DEFAULT_BATCH = 5000
+#: Seconds a run waits for another run holding the same warehouse before it fails.
+DEFAULT_LOCK_WAIT = 30.0
+#: Seconds ``newsetl sql`` / ``search`` wait for a run holding the warehouse file.
+DEFAULT_READ_WAIT = 5.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What one run was asked to do."""
+
+    seeds_dir: str = DEFAULT_SEEDS
+    db_path: str = str(DEFAULT_DB)
+    chunk_size: int = DEFAULT_CHUNK
+    batch_size: int = DEFAULT_BATCH
+    max_bytes: int = DEFAULT_MAX_BYTES
+    full_refresh: bool = False
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    #: Extraction processes; None: one per core. A run of one chunk extracts in the flow's
+    #: own process, where a pool would only cost start-up.
+    workers: int | None = None
+
+    @property
+    def db(self) -> Path:
+        """The warehouse, resolved: runs and the lock name it by its absolute path."""
+        return Path(self.db_path).resolve()
+
+    def chunks(self, paths: list[str]) -> list[list[str]]:
+        """The files in chunks of ``chunk_size``."""
+        size = max(1, self.chunk_size)
+        return [paths[i:i + size] for i in range(0, len(paths), size)]
+
+    def batches(self, paths: list[str]) -> list[list[list[str]]]:
+        """The chunks in batches of about ``batch_size`` files; at least one (maybe empty) batch."""
+        chunks = self.chunks(paths)
+        per = max(1, self.batch_size // max(1, self.chunk_size))
+        return [chunks[i:i + per] for i in range(0, len(chunks), per)] or [[]]
