@@ -53,6 +53,7 @@ serve: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Extraction on one core in memory, then the real flow over the BBC corpus copied tenfold
 # (about 21,000 articles) with 1 and 2 worker processes: articles/s, stages, peak RSS, start-up.
