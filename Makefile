@@ -72,4 +72,5 @@ lock: $(STAMP)
 	@mv requirements.lock.new requirements.lock
 
 clean:
-	rm -rf $(VENV) build node_modules .prefect warehouse/*.duckdb warehouse/*.duckdb.wal warehouse/*.gx
+	rm -rf $(VENV) build node_modules .prefect warehouse/*.duckdb warehouse/*.duckdb.wal warehouse/*.gx \
+	  warehouse/*.ducklake warehouse/*.ducklake-* warehouse/*.ducklake.* warehouse/*.files

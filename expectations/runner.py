@@ -183,18 +183,20 @@ class Validator:
         return rows.with_columns(pl.col("check_name").replace_strict(by_check, default=None, return_dtype=pl.Utf8)
                                  .alias("unexpected_examples"))
 
-    def validate_warehouse(self, con, enforced: bool) -> pl.DataFrame:
+    def validate_warehouse(self, con, keys_enforced: bool, not_null_enforced: bool = True) -> pl.DataFrame:
         """Run the entities suite and the warehouse invariants on the connection's current state.
 
-        ``enforced``: the store enforces declared keys and NOT NULL, so the checks those
-        constraints guarantee are not run (they could never fail)."""
+        ``keys_enforced`` / ``not_null_enforced``: the store enforces declared keys / NOT NULL,
+        so the checks those constraints guarantee are not run (they could never fail)."""
         entities = con.execute("SELECT * FROM entities").pl()
-        rows = [self.validate("entities", entity_checks(enforced), entities).rows]
-        invariants = warehouse_invariants(enforced)
+        rows = [self.validate("entities", entity_checks(keys_enforced, not_null_enforced), entities).rows]
+        invariants = warehouse_invariants(keys_enforced)
         counts, examples = {}, {}
         for name, (_, sql) in invariants.items():
             counts[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-            found = con.execute(f"{sql} LIMIT 5").fetchall() if counts[name] else []
+            # the first five in order: the same examples whatever order the store scans in
+            ordered = f"SELECT example FROM ({sql}) ORDER BY example LIMIT 5"
+            found = con.execute(ordered).fetchall() if counts[name] else []
             examples[name] = json.dumps([r[0] for r in found])
         inv = pl.DataFrame({"check": list(counts), "violations": list(counts.values())},
                            schema={"check": pl.Utf8, "violations": pl.Int64})

@@ -171,19 +171,16 @@ SUITES: dict[str, list[Check]] = {
 }
 
 
-#: What a store's constraints guarantee, so the checks of a table read back from it cannot fail.
-GUARANTEED_BY_CONSTRAINTS = ("ExpectColumnValuesToBeUnique", "ExpectColumnValuesToNotBeNull")
-
-
-def entity_checks(enforced: bool) -> list[Check]:
+def entity_checks(keys_enforced: bool, not_null_enforced: bool = True) -> list[Check]:
     """The ``entities`` suite, run on the table inside the load.
 
-    ``enforced``: the store enforces the declared key and NOT NULL (a DuckDB file); the
-    declared key and not-null checks could never fail there and are left out. On a store
-    without constraints (a lakehouse) they are what guards the table.
+    A store that enforces the declared key (a DuckDB file's PRIMARY KEY) or NOT NULL refuses a
+    duplicate or a NULL at insert, so those declared checks could never fail on the table read
+    back from it and are left out. On a store without keys (a lakehouse) the key check is what
+    guards the table.
     """
-    declared = [c for c in declared_checks(ENTITIES)
-                if not (enforced and c.expectation in GUARANTEED_BY_CONSTRAINTS)]
+    guaranteed = {"ExpectColumnValuesToBeUnique": keys_enforced, "ExpectColumnValuesToNotBeNull": not_null_enforced}
+    declared = [c for c in declared_checks(ENTITIES) if not guaranteed.get(c.expectation, False)]
     return [
         *declared,
         Check("mention_count positive", "ExpectColumnValuesToBeBetween",

@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
                                full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,
-                               batch_size=args.batch_size)
+                               batch_size=args.batch_size, data_path=args.data_path)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
@@ -94,18 +94,31 @@ def _write_summary_json(summary, path: str | None) -> None:
         Path(path).write_text(json.dumps(dataclasses.asdict(summary), indent=1, default=str), encoding="utf-8")
 
 
+def _location(args: argparse.Namespace):
+    from warehouse.connection import Location
+
+    db = args.db if "://" in args.db else str(Path(args.db).resolve())
+    return Location(db, getattr(args, "data_path", None))
+
+
 def _open_read_only(args: argparse.Namespace, command: str):
-    from warehouse.connection import WarehouseLocked, WarehouseUnavailable, connect
+    """The warehouse as its last committed snapshot (or the one ``--as-of`` names): readers
+    never wait for a run, and a run never waits for them."""
+    from warehouse.connection import WarehouseUnavailable, connect
+    from warehouse.snapshots import UnknownRun, snapshot_after
 
+    loc = _location(args)
     try:
-        return connect(args.db, read_only=True, wait_seconds=args.wait)
-    except WarehouseLocked as exc:
-        from warehouse.runlock import active_run
-
-        run = active_run(args.db)
-        print(f"newsetl {command}: {exc}" + (f" It is being loaded by {run}." if run else ""), file=sys.stderr)
-        return None
-    except WarehouseUnavailable as exc:
+        con = connect(loc, read_only=True)
+        as_of = getattr(args, "as_of", None)
+        if as_of:
+            try:
+                snapshot = snapshot_after(con, as_of)
+            finally:
+                con.close()
+            con = connect(loc, snapshot=snapshot)
+        return con
+    except (WarehouseUnavailable, UnknownRun) as exc:
         print(f"newsetl {command}: {exc}", file=sys.stderr)
         return None
 
@@ -140,28 +153,42 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def shell_commands(loc) -> str:
+    """What the DuckDB CLI runs first: no download, the extensions by path, the lake read-only."""
+    from warehouse.connection import LAKE, attach_options
+    from warehouse.extensions import extension_path, offline_settings, sql_string
+
+    exts = ["ducklake", "postgres_scanner" if loc.is_postgres else "sqlite_scanner", "fts"]
+    lines = [*offline_settings(), *(f"LOAD '{sql_string(extension_path(e))}'" for e in exts),
+             f"ATTACH '{sql_string(loc.attach_target())}' AS {LAKE}{attach_options(loc, True, False)}",
+             f"USE {LAKE}"]
+    return "; ".join(lines) + ";"
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
-    """Replace this process with the DuckDB CLI on the warehouse, read-only, search loaded."""
+    """Replace this process with the DuckDB CLI on the warehouse: the lake attached read-only,
+    the search macros loaded."""
     import os
 
-    db = Path(args.db)
-    if not db.exists():
-        print(f"newsetl shell: no warehouse at {db}: run `newsetl run --db {db}` first", file=sys.stderr)
+    loc = _location(args)
+    if not loc.exists():
+        print(f"newsetl shell: no warehouse at {loc.describe()}: run `newsetl run --db {args.db}` first",
+              file=sys.stderr)
         return 2
     cli = Path(sys.executable).parent / "duckdb"
     cli = str(cli) if cli.exists() else shutil.which("duckdb")
     if not cli:
         print("newsetl shell: the DuckDB CLI is not installed (pip install duckdb-cli)", file=sys.stderr)
         return 2
-    argv = [cli, "-readonly"]
-    try:
-        from warehouse.search import fts_extension_path
+    from warehouse.extensions import ExtensionMissing
 
-        argv += ["-cmd", f"LOAD '{fts_extension_path()}'"]
-    except Exception:  # search is a convenience in the shell, not a requirement
-        pass
+    try:
+        commands = shell_commands(loc)
+    except ExtensionMissing as exc:
+        print(f"newsetl shell: {exc}", file=sys.stderr)
+        return 2
     sys.stdout.flush()
-    os.execv(cli, [*argv, str(db)])
+    os.execv(cli, [cli, "-cmd", commands])
     return 0  # not reached
 
 
@@ -211,7 +238,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from flows.pipeline import newsetl_flow
 
-    params = {"seeds_dir": str(Path(args.seeds).resolve()), "db_path": str(Path(args.db).resolve())}
+    loc = _location(args)
+    params = {"seeds_dir": str(Path(args.seeds).resolve()), "db_path": loc.db, "data_path": args.data_path}
     print(f"serving deployment newsetl/{args.name}: cron {args.cron!r} ({args.timezone}), "
           f"seeds {params['seeds_dir']} -> {params['db_path']}", flush=True)
     newsetl_flow.serve(name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
@@ -219,14 +247,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refresh_report(db: str) -> None:
-    """Rebuild the report page from the warehouse, unless a run holds it (then keep the page)."""
+def _refresh_report(loc) -> None:
+    """Rebuild the report page from the warehouse's last snapshot (keep the page if it cannot)."""
     from flows.report import write_report
-    from warehouse.connection import WarehouseLocked, WarehouseUnavailable
+    from warehouse.connection import WarehouseUnavailable
 
     try:
-        write_report(db)
-    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        write_report(loc)
+    except WarehouseUnavailable as exc:
         print(f"(showing the last written report: {exc})", file=sys.stderr)
 
 
@@ -261,9 +289,10 @@ def serve_folder(root: Path, port: int, ready=None) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from expectations.paths import report_path
 
-    path = report_path(args.db)
-    if Path(args.db).exists():
-        _refresh_report(args.db)
+    loc = _location(args)
+    path = report_path(loc.local)
+    if loc.exists():
+        _refresh_report(loc)
     if not path.exists():
         print(f"no report yet at {path}: run `newsetl run --db {args.db}` first", file=sys.stderr)
         return 1
@@ -280,16 +309,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse_args(p: argparse.ArgumentParser, default_db: str) -> None:
+    """--db and --data-path, the same on every command that touches the warehouse."""
+    p.add_argument("--db", default=default_db,
+                   help="the warehouse's catalog: a path (a SQLite file; default %(default)s) or "
+                        "postgresql://USER@HOST:PORT/DBNAME")
+    p.add_argument("--data-path", metavar="DIR",
+                   help="where the lake's Parquet files are (default: a folder beside a SQLite catalog; "
+                        "a PostgreSQL catalog stores its own once created)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from flows import settings
 
     default_db = str(settings.DEFAULT_DB)  # the one default of every --db
-    ap = argparse.ArgumentParser(prog="newsetl", description="Batch ETL for news text into DuckDB.")
+    ap = argparse.ArgumentParser(prog="newsetl", description="Batch ETL for news text into a DuckLake warehouse.")
     sub = ap.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the pipeline over a seeds folder")
     run.add_argument("--seeds", default=settings.DEFAULT_SEEDS, help="folder of *.txt articles, searched recursively")
-    run.add_argument("--db", default=default_db, help="DuckDB warehouse file (default %(default)s)")
+    _warehouse_args(run, default_db)
     run.add_argument("--chunk-size", type=int, default=settings.DEFAULT_CHUNK,
                      help="files handed to a worker at a time (default %(default)s)")
     run.add_argument("--batch-size", type=int, default=settings.DEFAULT_BATCH,
@@ -298,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true",
                      help="re-extract every file and rebuild the warehouse's data from this folder")
     run.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT,
-                     help="seconds to wait for another run holding the warehouse (default %(default)s)")
+                     help="seconds to wait for another run writing the warehouse (default %(default)s); "
+                          "readers never make a run wait")
     run.add_argument("--workers", type=int, default=None,
                      help="processes extracting chunks in parallel (default: one per core; 1: in the flow's process)")
     run.add_argument("--summary-json", metavar="FILE", help="also write the run summary to FILE as JSON")
@@ -306,36 +346,66 @@ def build_parser() -> argparse.ArgumentParser:
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only); no query opens the shell")
     sql.add_argument("query", nargs="?", help="SQL to run; leave it out to open the DuckDB CLI")
-    sql.add_argument("--db", default=default_db)
+    _warehouse_args(sql, default_db)
+    sql.add_argument("--as-of", metavar="RUN_ID", help="answer as the warehouse stood after that run (time travel)")
     sql.add_argument("--format", choices=["table", "csv", "json", "parquet"],
                      help="output format (default: table, or the --output file's extension)")
     sql.add_argument("--output", help="write the result to this file instead of the screen")
     sql.add_argument("--max-rows", type=int, default=40, help="rows shown in a table (default %(default)s)")
     sql.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT,
-                     help="seconds to wait for a run holding the file (default %(default)s)")
+                     help="accepted for scripts written for older versions: a query never waits now")
     sql.set_defaults(func=cmd_sql)
 
     shell = sub.add_parser("shell", help="open the DuckDB CLI on the warehouse, read-only")
-    shell.add_argument("--db", default=default_db)
+    _warehouse_args(shell, default_db)
     shell.set_defaults(func=cmd_shell)
 
     srch = sub.add_parser("search", help="full-text search over quotes and articles")
     srch.add_argument("query", help="words to look for (stemmed, ranked by BM25)")
-    srch.add_argument("--db", default=default_db)
+    _warehouse_args(srch, default_db)
     srch.add_argument("--limit", type=int, default=10)
-    srch.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT)
+    srch.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT,
+                      help="accepted for scripts written for older versions: a search never waits now")
     srch.set_defaults(func=cmd_search)
+
+    hist = sub.add_parser("history", help="the last runs, each with the snapshot it left (for --as-of, rollback)")
+    _warehouse_args(hist, default_db)
+    hist.add_argument("--limit", type=int, default=20)
+    hist.set_defaults(func=cmd_history)
+
+    back = sub.add_parser("rollback", help="make the data as it stood after RUN_ID current again (a new snapshot)")
+    back.add_argument("run_id", metavar="RUN_ID")
+    _warehouse_args(back, default_db)
+    back.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT,
+                      help="seconds to wait for a run writing the warehouse (default %(default)s)")
+    back.set_defaults(func=cmd_rollback)
+
+    comp = sub.add_parser("compact", help="merge small files, expire old snapshots, remove files nothing needs")
+    _warehouse_args(comp, default_db)
+    comp.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT)
+    comp.set_defaults(func=cmd_compact)
+
+    mig = sub.add_parser("migrate", help="import a DuckDB-file warehouse of an older newsetl into a new lake")
+    mig.add_argument("old", metavar="OLD.duckdb")
+    _warehouse_args(mig, default_db)
+    mig.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT)
+    mig.set_defaults(func=cmd_migrate)
+
+    exp = sub.add_parser("export", help="write the current snapshot to one self-contained DuckDB file")
+    exp.add_argument("out", metavar="OUT.duckdb")
+    _warehouse_args(exp, default_db)
+    exp.set_defaults(func=cmd_export)
 
     serve = sub.add_parser("serve", help="serve the flow on a cron schedule (needs a Prefect server)")
     serve.add_argument("--cron", default="0 * * * *", help="cron schedule (default: hourly, %(default)r)")
     serve.add_argument("--timezone", default="UTC", help="time zone of the schedule (default %(default)s)")
     serve.add_argument("--seeds", default=settings.DEFAULT_SEEDS)
-    serve.add_argument("--db", default=default_db)
+    _warehouse_args(serve, default_db)
     serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
     serve.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="refresh the data-quality report and print its path (--open shows it)")
-    rep.add_argument("--db", default=default_db)
+    _warehouse_args(rep, default_db)
     rep.add_argument("--open", action="store_true",
                      help="open it in a browser, or serve it on 127.0.0.1 when this machine has no display")
     rep.add_argument("--serve", action="store_true", help="serve it on 127.0.0.1 for a browser (Ctrl-C stops)")
@@ -343,6 +413,81 @@ def build_parser() -> argparse.ArgumentParser:
                      help="port for --serve/--open (0: any free port; default %(default)s)")
     rep.set_defaults(func=cmd_report)
     return ap
+
+
+def _fail(command: str, exc: BaseException) -> int:
+    print(f"newsetl {command}: {exc}", file=sys.stderr)
+    return 1
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from flows.admin import history
+    from warehouse.connection import WarehouseUnavailable
+
+    try:
+        runs = history(_location(args), args.limit)
+    except WarehouseUnavailable as exc:
+        return _fail("history", exc)
+    print(f"{'run':<32} {'started (UTC)':<20} {'status':<10} {'snapshot':>8} {'articles':>9} {'quotes':>8}  seeds")
+    for r in runs:
+        started = r["started_at"].strftime("%Y-%m-%d %H:%M:%S") if r["started_at"] else ""
+        snap = "" if r["snapshot"] is None else str(r["snapshot"])
+        print(f"{r['run_id']:<32} {started:<20} {r['status']:<10} {snap:>8} {r['articles_rows'] or '':>9} "
+              f"{r['quotes_rows'] or '':>8}  {r['seeds_dir']}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from flows.admin import rollback
+    from warehouse.connection import WarehouseLocked, WarehouseUnavailable
+    from warehouse.snapshots import UnknownRun
+
+    try:
+        record, _ = rollback(_location(args), args.run_id, args.wait)
+    except (WarehouseLocked, WarehouseUnavailable, UnknownRun) as exc:
+        return _fail("rollback", exc)
+    print(f"rolled back to the data after run {args.run_id}: {record.articles_rows} articles, "
+          f"{record.mentions_rows} mentions, {record.quotes_rows} quotes, {record.entities_rows} entities "
+          f"(recorded as run {record.run_id}; the runs and data-quality history is kept)")
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from flows.admin import compact
+    from warehouse.connection import WarehouseLocked, WarehouseUnavailable
+
+    try:
+        done = compact(_location(args), args.wait)
+    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        return _fail("compact", exc)
+    print(f"compacted: {done.merged} small file(s) merged, {done.expired} snapshot(s) expired, {done.deleted} "
+          f"file(s) removed; {done.files} data file(s), {done.bytes / 1e6:.1f} MB")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from flows.admin import migrate
+    from warehouse.connection import WarehouseLocked, WarehouseUnavailable
+
+    try:
+        counts = migrate(Path(args.old), _location(args), args.wait)
+    except (WarehouseLocked, WarehouseUnavailable) as exc:
+        return _fail("migrate", exc)
+    print(f"imported {args.old} into {args.db}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from flows.admin import export
+    from warehouse.connection import WarehouseUnavailable
+
+    try:
+        counts = export(_location(args), Path(args.out))
+    except (WarehouseUnavailable, FileExistsError) as exc:
+        return _fail("export", exc)
+    print(f"exported the current snapshot of {args.db} to {args.out}: "
+          + ", ".join(f"{t} {n}" for t, n in counts.items()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ from flows.runbook import BACKEND, RunBook, RunFailed, RunSummary
 from flows.settings import RunSettings
 from transforms.schema import QUARANTINE, REJECTED_FILES
 from transforms.vocab import ARTICLE_SET_ASIDE
-from warehouse.connection import LOAD_MEMORY_LIMIT, connect
+from warehouse.connection import LOAD_MEMORY_LIMIT, Location, connect
 from warehouse.loader import LoadResult, load_run
 from warehouse.staging import StagedTable, StagingArea
 
@@ -99,21 +99,21 @@ def gate_task(batch_rows: list[pl.DataFrame], quarantine: list[pl.DataFrame], re
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, db: str, full_refresh: bool,
-              present: list[str], missing: list[str]) -> tuple[LoadResult, pl.DataFrame]:
+def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, location: Location, run_id: str,
+              full_refresh: bool, present: list[str], missing: list[str]) -> tuple[LoadResult, pl.DataFrame]:
     """The staged batches into the warehouse in one transaction, checked before the commit."""
 
     def check(con):
-        post = validator.validate_warehouse(con, BACKEND.enforces_keys)
+        post = validator.validate_warehouse(con, BACKEND.enforces_keys, BACKEND.enforces_not_null)
         raise_on_critical(post)  # vetoes the commit
         return post
 
-    con = connect(db, memory_limit=LOAD_MEMORY_LIMIT)
+    con = connect(location, memory_limit=LOAD_MEMORY_LIMIT)
     con.execute("SET preserve_insertion_order = false")  # rows have keys; order costs memory in big inserts
     try:
         return load_run(con, staged["articles"], staged["mentions"], staged["quotes"], gate.rejected, gate.dq_rows,
                         check, full_refresh=full_refresh, present_paths=present, missing_paths=missing,
-                        quarantine=gate.quarantine)
+                        quarantine=gate.quarantine, run_id=run_id)
     finally:
         con.close()
 
@@ -146,7 +146,8 @@ def check_batches(plan: RunPlan, extractor: Extractor, staging: str, book: RunBo
 def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(settings.DEFAULT_DB),
                  chunk_size: int = settings.DEFAULT_CHUNK, max_bytes: int = settings.DEFAULT_MAX_BYTES,
                  full_refresh: bool = False, lock_wait: float = settings.DEFAULT_LOCK_WAIT,
-                 workers: int | None = None, batch_size: int = settings.DEFAULT_BATCH) -> RunSummary:
+                 workers: int | None = None, batch_size: int = settings.DEFAULT_BATCH,
+                 data_path: str | None = None) -> RunSummary:
     """Extract the seed files, check them with GX and load them into the warehouse.
 
     Incremental by default: files loaded before with the same bytes are skipped (not decoded,
@@ -156,7 +157,8 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
     holds a warehouse: another waits up to ``lock_wait`` seconds, then fails naming it.
     ``workers`` processes extract chunks in parallel (default: one per core).
     """
-    cfg = RunSettings(seeds_dir, db_path, chunk_size, batch_size, max_bytes, full_refresh, lock_wait, workers)
+    cfg = RunSettings(seeds_dir, db_path, chunk_size, batch_size, max_bytes, full_refresh, lock_wait, workers,
+                      data_path)
     summary = RunSummary.begin(cfg, str(flow_run.get_id() or ""))
     log = get_run_logger()
     with RunBook(summary, cfg, log) as book:
@@ -168,7 +170,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
         plan = plan_run(cfg, paths, book.known)
         with Extractor(plan.workers, summary.run_id, summary.started_at, cfg.max_bytes, plan.known) as extractor, \
-                StagingArea(cfg.db, summary.run_id) as staging:
+                StagingArea(summary.location.local, summary.run_id) as staging:
             log.info("extract: %d files in %d batch(es), %d worker process(es)", len(paths), len(plan.batches),
                      plan.workers)
             results = check_batches(plan, extractor, str(staging.root), book)
@@ -181,8 +183,8 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)
             t = time.perf_counter()
             staged = {t: StagedTable.concat(t, (r.staged[t] for r in results)) for t in STAGED}
-            loaded, post_rows = load_task(staged, gate, book.validator, summary.db_path, cfg.full_refresh,
-                                          plan.present, plan.missing)
+            loaded, post_rows = load_task(staged, gate, book.validator, summary.location, summary.run_id,
+                                          cfg.full_refresh, plan.present, plan.missing)
             summary.clock("load", time.perf_counter() - t)
         book.loaded(loaded, post_rows)
     return summary

@@ -66,7 +66,7 @@ def publish(summary, dq_rows: pl.DataFrame | None, log) -> None:
 
     report = None
     try:
-        report = write_report(summary.db_path)
+        report = write_report(summary.location)
         summary.report_path = str(report)
     except Exception as exc:  # the report must not hide the run's own outcome
         log.warning("could not write the data-quality report: %s", exc)
@@ -75,7 +75,7 @@ def publish(summary, dq_rows: pl.DataFrame | None, log) -> None:
         failed = [r for r in rows if r["result"] == "FAILED"]
         if rows:
             create_table_artifact(table=rows, key=TABLE_KEY, description=verdict_line(summary))
-        create_markdown_artifact(markdown=markdown(summary, report, data_docs_path(summary.db_path), failed),
+        create_markdown_artifact(markdown=markdown(summary, report, data_docs_path(summary.location.local), failed),
                                  key=MARKDOWN_KEY, description=verdict_line(summary))
         if report is not None:
             create_link_artifact(link=report.as_uri(), link_text="data-quality report", key=LINK_KEY,

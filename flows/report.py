@@ -16,7 +16,7 @@ import duckdb
 from expectations.paths import data_docs_path, report_path
 from expectations.report import ReportData, render
 from warehouse import history
-from warehouse.connection import connect
+from warehouse.connection import Location, connect, locate
 
 
 def _suite_pages(db_path: str | Path, run_id: str) -> dict[str, str]:
@@ -32,28 +32,29 @@ def _suite_pages(db_path: str | Path, run_id: str) -> dict[str, str]:
     return pages
 
 
-def collect(con: duckdb.DuckDBPyConnection, db_path: str | Path) -> ReportData:
+def collect(con: duckdb.DuckDBPyConnection, location: Location) -> ReportData:
     """Read what the report shows from the warehouse."""
     runs = history.recent_runs(con)
     latest = runs["run_id"][0] if runs.height else ""
-    root = report_path(db_path).parent
+    root = report_path(location.local).parent
     return ReportData(
-        db_path=str(Path(db_path).resolve()), generated_at=dt.datetime.now(dt.UTC), runs=runs,
+        db_path=location.describe(), generated_at=dt.datetime.now(dt.UTC), runs=runs,
         results=history.results_of(con, runs["run_id"].to_list()),
         quarantine=history.quarantine_of(con, latest), rejected=history.rejected_of(con, latest),
-        data_docs_href=os.path.relpath(data_docs_path(db_path), root).replace(os.sep, "/"),
-        suite_pages=_suite_pages(db_path, latest),
+        data_docs_href=os.path.relpath(data_docs_path(location.local), root).replace(os.sep, "/"),
+        suite_pages=_suite_pages(location.local, latest),
     )
 
 
-def write_report(db_path: str | Path) -> Path:
+def write_report(location: Location | str | Path) -> Path:
     """Rebuild the report page from the warehouse (read-only) and return its path."""
-    con = connect(db_path, read_only=True)
+    location = locate(location)
+    con = connect(location, read_only=True)
     try:
-        html = render(collect(con, db_path))
+        html = render(collect(con, location))
     finally:
         con.close()
-    path = report_path(db_path)
+    path = report_path(location.local)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(html, encoding="utf-8")

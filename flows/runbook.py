@@ -29,9 +29,9 @@ from flows.settings import RunSettings
 from transforms.schema import DQ_RESULTS, QUARANTINE, REJECTED_FILES, RunRecord
 from transforms.vocab import ARTICLE_SET_ASIDE, COMPLETED, FAILED, RUNNING, WARNING
 from transforms.vocab import QUARANTINE as QUARANTINE_SEVERITY
-from warehouse import history
-from warehouse.connection import WarehouseLocked, WarehouseUnavailable, connect
-from warehouse.ddl import DUCKDB
+from warehouse import history, upkeep
+from warehouse.connection import Location, WarehouseLocked, WarehouseUnavailable, connect
+from warehouse.ddl import DUCKLAKE
 from warehouse.loader import LoadResult, known_files, record_diagnostics, record_run_end, record_run_start, table_counts
 from warehouse.runlock import run_lock
 
@@ -41,16 +41,17 @@ if TYPE_CHECKING:
 
     from flows.batches import BatchResult, RunPlan
 
-#: The storage the flow writes today (a DuckDB file): what its constraints guarantee decides
-#: which checks can fail there.
-BACKEND = DUCKDB
+#: The storage the flow writes (a DuckLake): what its constraints guarantee decides which
+#: checks can fail there.
+BACKEND = DUCKLAKE
 
 
 @dataclass(kw_only=True)
 class RunSummary(RunRecord):
     """A run's record (its ``runs`` row: the inherited fields) and what it reports besides."""
 
-    db_path: str
+    db_path: str  # the catalog: a resolved path, or a postgresql:// URL
+    data_path: str | None = None  # --data-path, when given
     rows_quarantined: int = 0
     table_rows: dict[str, int] = field(default_factory=dict)  # every table's rows after the run
     loaded_rows: dict[str, int] = field(default_factory=dict)  # rows this run inserted, per data table
@@ -67,7 +68,12 @@ class RunSummary(RunRecord):
         started = dt.datetime.now(dt.UTC)
         return cls(run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", flow_run_id=flow_run_id,
                    started_at=started, status=RUNNING, seeds_dir=str(settings.seeds_dir),
-                   db_path=str(settings.db), full_refresh=settings.full_refresh)
+                   db_path=settings.location.db, data_path=settings.data_path,
+                   full_refresh=settings.full_refresh)
+
+    @property
+    def location(self) -> Location:
+        return Location(self.db_path, self.data_path)
 
     @property
     def completed(self) -> bool:
@@ -147,17 +153,19 @@ class RunBook:
         self.rejected: pl.DataFrame | None = None
         self.quarantine: pl.DataFrame | None = None
         self._lock: AbstractContextManager | None = None
+        self.locked_at: dt.datetime | None = None
 
     def _connect(self):
-        return connect(self.settings.db, wait_seconds=self.settings.lock_wait)
+        return connect(self.summary.location)
 
     def __enter__(self) -> RunBook:
         s = self.summary
         try:
             # One run at a time per warehouse; then record the run as started.
-            self._lock = run_lock(s.db_path, s.run_id, s.started_at.isoformat(timespec="seconds"),
+            self._lock = run_lock(s.location.local, s.run_id, s.started_at.isoformat(timespec="seconds"),
                                   self.settings.lock_wait)
             self._lock.__enter__()
+            self.locked_at = dt.datetime.now(dt.UTC)
             con = self._connect()
             try:
                 record_run_start(con, s)
@@ -172,8 +180,8 @@ class RunBook:
             s.seconds = round(time.perf_counter() - self.t0, 3)
             self.log.error("cannot open the warehouse: %s", exc)
             raise RunFailed(s) from exc
-        self.log.info("run %s: seeds %s -> warehouse %s", s.run_id, s.seeds_dir, s.db_path)
-        self.validator = Validator(self.settings.db, s.run_id)
+        self.log.info("run %s: seeds %s -> warehouse %s", s.run_id, s.seeds_dir, s.location.describe())
+        self.validator = Validator(s.location.local, s.run_id)
         return self
 
     def gated(self, dq_rows: pl.DataFrame, rejected: pl.DataFrame, quarantine: pl.DataFrame, loaded: list[str],
@@ -197,6 +205,20 @@ class RunBook:
         """Take the load's counts and the checks it ran before its commit."""
         self.dq_rows = post_rows if self.dq_rows is None else pl.concat([self.dq_rows, post_rows])
         self.summary.count_load(result)
+
+    def _upkeep(self, con) -> None:
+        """The lake's upkeep after a run (small files merged, expired snapshots and files no
+        snapshot needs removed, leftovers of dead runs deleted), while this run still holds
+        the lock; a failure is logged, never the run's."""
+        t = time.perf_counter()
+        try:
+            done = upkeep.compact(con, orphans_before=self.locked_at)
+        except Exception as exc:
+            self.log.warning("lake upkeep failed (the run's data is committed): %s", exc)
+            return
+        self.summary.stage_seconds["upkeep"] = round(time.perf_counter() - t, 3)
+        self.log.info("upkeep: %d file(s) merged, %d snapshot(s) expired, %d file(s) removed; %d data file(s), "
+                      "%.1f MB", done.merged, done.expired, done.deleted, done.files, done.bytes / 1e6)
 
     def _release(self) -> None:
         if self._lock is not None:
@@ -238,18 +260,21 @@ class RunBook:
                 s.stage_seconds["docs"] = round(time.perf_counter() - t, 3)
             except Exception as exc:  # the report must not hide the run's own outcome
                 self.log.warning("could not build Data Docs: %s", exc)
-        s.report_path = str(report_path(s.db_path))
+        s.report_path = str(report_path(s.location.local))
         s.seconds = round(time.perf_counter() - self.t0, 3)
         try:
             con = self._connect()
             try:
                 if not s.completed:
                     # Nothing loaded: keep what the run found, and say what the warehouse still holds.
-                    record_diagnostics(con, REJECTED_FILES.empty() if self.rejected is None else self.rejected,
+                    record_diagnostics(con, s.run_id,
+                                       REJECTED_FILES.empty() if self.rejected is None else self.rejected,
                                        DQ_RESULTS.empty() if self.dq_rows is None else self.dq_rows,
                                        QUARANTINE.empty() if self.quarantine is None else self.quarantine)
                     s.count_rows(table_counts(con))
                 record_run_end(con, s)
+                if s.completed:
+                    self._upkeep(con)
             finally:
                 con.close()
         except Exception as exc:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.decode import DEFAULT_MAX_BYTES
-from warehouse.connection import DEFAULT_DB
+from warehouse.connection import DEFAULT_DB, Location
 
 #: Where a run reads articles from when no folder is given.
 DEFAULT_SEEDS = "seeds"
@@ -36,11 +36,14 @@ class RunSettings:
     #: Extraction processes; None: one per core. A run of one chunk extracts in the flow's
     #: own process, where a pool would only cost start-up.
     workers: int | None = None
+    #: Where the lake's Parquet files go (default: a folder beside a SQLite catalog).
+    data_path: str | None = None
 
     @property
-    def db(self) -> Path:
-        """The warehouse, resolved: runs and the lock name it by its absolute path."""
-        return Path(self.db_path).resolve()
+    def location(self) -> Location:
+        """The warehouse; a catalog path resolved, so runs and the lock name it the same way."""
+        db = self.db_path if "://" in self.db_path else str(Path(self.db_path).resolve())
+        return Location(db, self.data_path)
 
     def chunks(self, paths: list[str]) -> list[list[str]]:
         """The files in chunks of ``chunk_size``."""

@@ -105,10 +105,10 @@ def _stop_prefect_server_before_capture_closes():
 
 
 def query(db, sql: str) -> list[tuple]:
-    """Rows of a query on a warehouse file, opened read-only."""
-    import duckdb
+    """Rows of a query on a warehouse, opened read-only (its last committed snapshot)."""
+    from warehouse.connection import connect
 
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -118,3 +118,16 @@ def query(db, sql: str) -> list[tuple]:
 def counts(db) -> dict[str, int]:
     """Row counts of the data tables of a warehouse file."""
     return {t: query(db, f"SELECT count(*) FROM {t}")[0][0] for t in ("articles", "mentions", "entities", "quotes")}
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server on 127.0.0.1 for the session, with database "news" (tests/pgserver.py).
+
+    Stopped and deleted at the end. Without PostgreSQL installed, its tests are skipped, or fail under CI.
+    """
+    from tests.pgserver import start_for_pytest
+
+    server = start_for_pytest()
+    yield server
+    server.close()

@@ -79,13 +79,12 @@ def warehouse_fingerprint(rows_of) -> dict[str, str]:
 
 def bbc_warehouse_fingerprint(workdir: Path) -> dict[str, str]:
     """Run the real flow over the BBC corpus into a new warehouse under ``workdir``; fingerprint it."""
-    import duckdb
-
     from flows.pipeline import newsetl_flow
+    from warehouse.connection import connect
 
-    db = workdir / "bbc.duckdb"
+    db = workdir / "bbc.ducklake"
     newsetl_flow(seeds_dir=str(BBC), db_path=str(db))
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         return warehouse_fingerprint(lambda t: con.execute(f"SELECT * FROM {t}").pl())
     finally:

@@ -115,16 +115,17 @@ def test_search_finds_a_seed_quote_by_a_word_in_it(db):
 
 def test_search_index_follows_every_run(tmp_path):
     from flows.pipeline import newsetl_flow
+    from warehouse.connection import connect
     from warehouse.search import search
 
     seeds = tmp_path / "seeds"
     (seeds).mkdir()
     (seeds / "a.txt").write_text('Zoo news\n\nLONDON - "The penguins are thriving," said Ann Keeper.')
-    path = tmp_path / "w.duckdb"
+    path = tmp_path / "w.ducklake"
     newsetl_flow(seeds_dir=str(seeds), db_path=str(path))
     (seeds / "a.txt").write_text('Zoo news\n\nLONDON - "The giraffes are thriving," said Ann Keeper.')
     newsetl_flow(seeds_dir=str(seeds), db_path=str(path))
-    con = duckdb.connect(str(path), read_only=True)
+    con = connect(path, read_only=True)
     try:
         assert [h.text for h in search(con, "giraffes") if h.kind == "quote"] == ["The giraffes are thriving,"]
         assert search(con, "penguins") == []
@@ -173,5 +174,5 @@ def test_querying_doc_python_snippet_runs(db):
     section = doc_section(QUERYING, "## Asking questions")
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
     scope: dict = {}
-    exec(code.replace("warehouse/news.duckdb", str(db)), scope)
+    exec(code.replace("warehouse/news.ducklake", str(db)), scope)
     assert scope["df"].height == 15 and scope["df2"].height > 10

@@ -61,7 +61,7 @@ def gate_and_load(db, validator, frames):
     raise_on_critical(verdict.rows)
 
     def check(con):
-        post = validator.validate_warehouse(con, enforced=True)
+        post = validator.validate_warehouse(con, keys_enforced=False)  # a lake: no keys
         raise_on_critical(post)
         return post
 
@@ -109,7 +109,7 @@ def test_clean_frames_pass(validator, frames):
 
 
 def test_every_check_has_a_known_severity():
-    checks = [c for suite in SUITES.values() for c in suite] + RUN_CHECKS + entity_checks(False)
+    checks = [c for suite in SUITES.values() for c in suite] + RUN_CHECKS + entity_checks(False, False)
     assert {c.severity for c in checks} == {CRITICAL, QUARANTINE, "warning"}
     assert {sev for sev, _ in warehouse_invariants(False).values()} <= {CRITICAL, "warning"}
 
@@ -327,23 +327,23 @@ def test_merging_batches_judges_mostly_on_the_run_and_keeps_few_examples():
     assert not merge_batches([first, first.clear()]).filter(pl.col("check_name") == SPEAKER_CHECK)["success"][0]
 
 
-def test_a_store_without_constraints_gets_the_checks_they_would_guarantee(validator):
-    """On a store that enforces no key (a lakehouse), duplicate keys and NULLs reach the table:
-    the checks derived from the declarations catch them there. On a DuckDB file the constraint
-    refuses them at insert, so those checks would never fail and are not run."""
-    import duckdb
+def test_a_store_without_keys_gets_the_key_checks(tmp_path, validator):
+    """On the lake, which enforces no key, a duplicate key reaches the table: the checks
+    derived from the declarations catch it there. On a DuckDB file the PRIMARY KEY refuses it
+    at insert, so those checks would never fail and are not run."""
+    from warehouse.ddl import ensure_schema
 
-    from warehouse.ddl import DUCKLAKE, ensure_schema
-
-    con = duckdb.connect()
-    ensure_schema(con, DUCKLAKE)  # the declared tables without PRIMARY KEY
+    con = connect(tmp_path / "w.ducklake")
+    ensure_schema(con)  # the declared tables, without PRIMARY KEY
     con.execute("INSERT INTO entities VALUES ('e1', 'Ann', 'PERSON', ['Ann'], 1, 1), "
                 "('e1', 'Ann B', 'PERSON', ['Ann B'], 2, 1)")
-    loose = validator.validate_warehouse(con, enforced=False)
+    loose = validator.validate_warehouse(con, keys_enforced=False)
     failed = {(r["table_name"], r["check_name"]) for r in critical_failures(loose).iter_rows(named=True)}
     assert {("entities", "entity_id unique"), ("warehouse", "entities.entity_id unique")} <= failed
-    strict = validator.validate_warehouse(con, enforced=True)
+    strict = validator.validate_warehouse(con, keys_enforced=True)
     names = set(strict["check_name"])
     assert "entity_id unique" not in names and "entities.entity_id unique" not in names
-    assert not {c for c in names if c.endswith(" not null")}
+    assert not {c for c in names if c.endswith(" not null")}  # NOT NULL is enforced by both stores
+    lake_names = set(loose["check_name"])
+    assert not {c for c in lake_names if c.endswith(" not null")}
     con.close()

@@ -1,6 +1,5 @@
 """The loader on real DuckDB files: idempotent reruns, replaced files, vetoed commits."""
 
-import duckdb
 import polars as pl
 import pytest
 
@@ -56,21 +55,31 @@ def test_entities_aggregate_across_articles(con, seed_text):
     assert articles == 2 and {"Kerry", "John Kerry"} <= set(aliases)
 
 
-def test_lock_held_by_other_process_gives_clear_error(tmp_path):
+def test_a_writer_and_a_reader_in_other_processes_do_not_exclude_each_other(tmp_path):
+    """A DuckDB file let one process write and locked every other out, readers included; the
+    lake lets a process hold it open for writing while others read and the writer commits."""
     import subprocess
     import sys
 
-    from warehouse.connection import WarehouseLocked
+    from warehouse.ddl import ensure_schema
 
-    db = tmp_path / "locked.duckdb"
-    duckdb.connect(str(db)).close()
-    holder = subprocess.Popen([sys.executable, "-c",
-                               f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ready', flush=True); "
-                               "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    db = tmp_path / "w.ducklake"
+    con = connect(db)
+    ensure_schema(con)
+    con.close()
+    script = (f"import time; from warehouse.connection import connect; c = connect({str(db)!r}); "
+              "c.execute('BEGIN'); c.execute(\"INSERT INTO runs (run_id, started_at, status, seeds_dir) "
+              "VALUES ('held', now(), 'running', 's')\"); print('ready', flush=True); time.sleep(30)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(WarehouseLocked, match="in use by process"):
-            connect(db, wait_seconds=0.5)
+        reader = connect(db, read_only=True)
+        assert reader.execute("SELECT count(*) FROM runs").fetchone()[0] == 0  # the holder has not committed
+        reader.close()
+        writer = connect(db)
+        writer.execute("INSERT INTO runs (run_id, started_at, status, seeds_dir) VALUES ('w', now(), 'running', 's')")
+        writer.close()
+        assert connect(db, read_only=True).execute("SELECT run_id FROM runs").fetchall() == [("w",)]
     finally:
         holder.kill()
         holder.wait()

@@ -12,10 +12,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.conftest import ROOT, copy_seed
+from warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
@@ -114,9 +114,9 @@ def test_served_deployment_has_its_schedule_and_a_run_of_it_loads_the_warehouse(
     finally:
         stop(serve)
     assert (cron, tz) == ("30 6 * * 1-5", "Europe/Paris")
-    assert params == {"seeds_dir": str(seeds.resolve()), "db_path": str(db.resolve())}
+    assert params == {"seeds_dir": str(seeds.resolve()), "db_path": str(db.resolve()), "data_path": None}
     assert final == "COMPLETED"
-    con = duckdb.connect(str(db), read_only=True)
+    con = connect(db, read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
         assert con.execute("SELECT status FROM runs").fetchall() == [("completed",)]

@@ -30,7 +30,7 @@ CONTRACT = {
 @pytest.fixture(scope="module")
 def con():
     c = duckdb.connect(":memory:")
-    ensure_schema(c)
+    ensure_schema(c, DUCKDB)
     yield c
     c.close()
 
@@ -136,7 +136,7 @@ def test_older_warehouse_gains_new_columns_in_place(tmp_path):
     old.execute("CREATE TABLE runs (run_id VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, "
                 "status VARCHAR NOT NULL, seeds_dir VARCHAR NOT NULL)")
     old.execute("INSERT INTO runs VALUES ('r0', now(), 'completed', 'seeds')")
-    ensure_schema(old)
+    ensure_schema(old, DUCKDB)
     cols = [r[0] for r in old.execute("DESCRIBE runs").fetchall()]
     assert {"files_new", "files_deleted", "full_refresh", "dq_success"} <= set(cols)
     assert old.execute("SELECT run_id, files_new FROM runs").fetchall() == [("r0", None)]

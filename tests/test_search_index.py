@@ -1,14 +1,44 @@
-"""The full-text indexes kept up to date load by load, against the extension's own rebuild."""
+"""The full-text indexes in the lake, kept up to date load by load, against the extension's own rebuild.
+
+Rows go in with plain SQL, the way the loader's transaction does it (``load`` below), so these
+tests depend on the search module and the lake, not on the loader.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from tests.conftest import frames_for
-from transforms.schema import DQ_RESULTS
-from warehouse.loader import load_run
-from warehouse.search import INDEXES, create_index, load_fts, search
+from transforms.schema import TABLES
+from warehouse.connection import connect, locate
+from warehouse.ddl import DUCKLAKE, ensure_schema
+from warehouse.extensions import extension_path, offline_settings, sql_string
+from warehouse.search import (
+    INDEX_MACROS,
+    INDEXES,
+    SearchUnavailable,
+    create_index,
+    definition,
+    ensure_indexes,
+    has_index,
+    load_fts,
+    search,
+    sync_indexes,
+)
 
 QUERIES = ["penguins", "penguins thriving", "keeper", "giraffes zoo", "minister said budget", "incendiary", "Kirby"]
+#: match_bm25 as analysts call it: the defaults, one field, every word required, NULL fields given
+#: explicitly, other BM25 parameters.
+CALLS = (
+    "{s}.match_bm25({key}, ?)",
+    "{s}.match_bm25({key}, ?, fields := '{field}')",
+    "{s}.match_bm25({key}, ?, conjunctive := 1)",
+    "{s}.match_bm25({key}, ?, fields := NULL, k := 2, b := 0.5)",
+)
 
 
 def article(topic: str, speaker: str, extra: str = "") -> str:
@@ -19,49 +49,98 @@ def article(topic: str, speaker: str, extra: str = "") -> str:
     )
 
 
-def load(con, files, full_refresh=False, speaker=None):
+def offline_duckdb() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    for sql in offline_settings():
+        con.execute(sql)
+    return con
+
+
+@pytest.fixture
+def lake(tmp_path):
+    """A new lake with the warehouse tables, open for writing."""
+    con = connect(tmp_path / "w.ducklake")
+    ensure_schema(con, DUCKLAKE)
+    yield con
+    con.close()
+
+
+def load(con, files, full_refresh=False, speaker=None, fail=False):
+    """What a load does for search, in one transaction: the indexes ensured, the rows of the
+    files' articles replaced (by path or id, as the loader does), the indexes synced."""
     frames = frames_for(files)
     quotes = frames.quotes if speaker is None else frames.quotes.with_columns(speaker=pl.lit(speaker))
-    load_run(
-        con, frames.articles, frames.mentions, quotes, frames.rejected, DQ_RESULTS.empty(), full_refresh=full_refresh
-    )
+    con.register("incoming_articles", TABLES["articles"].conform(frames.articles))
+    con.register("incoming_quotes", TABLES["quotes"].conform(quotes))
+    con.execute("BEGIN")
+    try:
+        ensure_indexes(con)
+        if full_refresh:
+            con.execute("DELETE FROM quotes")
+            con.execute("DELETE FROM articles")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE replaced AS
+            SELECT article_id FROM articles
+            WHERE source_path IN (SELECT source_path FROM incoming_articles)
+               OR article_id IN (SELECT article_id FROM incoming_articles)""")
+        con.execute("DELETE FROM quotes WHERE article_id IN (SELECT article_id FROM replaced)")
+        con.execute("DELETE FROM articles WHERE article_id IN (SELECT article_id FROM replaced)")
+        con.execute("INSERT INTO articles BY NAME SELECT * FROM incoming_articles")
+        con.execute("INSERT INTO quotes BY NAME SELECT * FROM incoming_quotes")
+        sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
+        con.execute("DROP TABLE replaced")
+        if fail:
+            raise RuntimeError("a check failed")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("incoming_articles")
+        con.unregister("incoming_quotes")
 
 
-def scores(con) -> dict:
+def scores(con, calls=CALLS[:1]) -> dict:
+    """Each call for every query, on both indexes: (key, score) of the matches, read in one
+    transaction (one snapshot, and a lake looks its snapshot up once, not per query)."""
     load_fts(con)
     out = {}
-    for ix in INDEXES:
-        for q in QUERIES:
-            rows = con.execute(
-                f"SELECT {ix.key}, round({ix.schema}.match_bm25({ix.key}, ?), 9) AS s "
-                f"FROM {ix.table} WHERE s IS NOT NULL ORDER BY {ix.key}",
-                [q],
-            ).fetchall()
-            out[(ix.table, q)] = rows
+    con.execute("BEGIN")
+    try:
+        for ix in INDEXES:
+            for call in calls:
+                expr = call.format(s=ix.schema, key=ix.key, field=ix.fields[0])
+                for q in QUERIES:
+                    out[(ix.table, call, q)] = con.execute(
+                        f"SELECT {ix.key}, round({expr}, 9) AS s FROM {ix.table} WHERE s IS NOT NULL "
+                        f"ORDER BY {ix.key}",
+                        [q],
+                    ).fetchall()
+    finally:
+        con.execute("COMMIT")
     return out
 
 
-def rebuilt_scores(path, tmp_path) -> dict:
-    """The scores the extension's create_fts_index gives over the same rows, in a copy."""
-    copy = tmp_path / "rebuilt.duckdb"
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")
-    con.execute(f"ATTACH '{copy}' AS dst")
-    con.execute("COPY FROM DATABASE src TO dst")
-    con.close()
-    con = duckdb.connect(str(copy))
+def rebuilt_scores(con, calls=CALLS[:1]) -> dict:
+    """The scores the extension's create_fts_index gives over the same rows, copied into an
+    in-memory DuckDB."""
+    ref = offline_duckdb()
     try:
-        load_fts(con)
+        load_fts(ref)
         for ix in INDEXES:
-            create_index(con, ix)
-        return scores(con)
+            rows = con.execute(f"SELECT {', '.join((ix.key, *ix.fields))} FROM {ix.table}").pl()
+            ref.register("copied", rows)
+            ref.execute(f"CREATE TABLE {ix.table} AS SELECT * FROM copied")
+            ref.unregister("copied")
+            create_index(ref, ix)
+        return scores(ref, calls)
     finally:
-        con.close()
+        ref.close()
 
 
-def test_index_kept_up_to_date_scores_as_a_rebuild(con, tmp_path, seed_text):
+def test_index_kept_up_to_date_scores_as_a_rebuild(lake, seed_text):
     load(
-        con,
+        lake,
         [
             ("a.txt", article("penguins", "Ann Keeper")),
             ("b.txt", article("giraffes", "Bob Ward")),
@@ -69,43 +148,116 @@ def test_index_kept_up_to_date_scores_as_a_rebuild(con, tmp_path, seed_text):
         ],
     )
     # a changed file (same path, new text), a new one, one unchanged
-    load(con, [("a.txt", article("giraffes", "Ann Keeper", "Penguins left.")), ("c.txt", article("lions", "Cy Young"))])
+    load(lake, [("a.txt", article("giraffes", "Ann Keeper", "Penguins left.")),
+                ("c.txt", article("lions", "Cy Young"))])
     # the same file again, its quotes now with another speaker (as a newer extractor might
     # give): same keys, new text to index
-    load(con, [("b.txt", article("giraffes", "Bob Ward"))], speaker="Zed Keeper")
-    got = scores(con)
+    load(lake, [("b.txt", article("giraffes", "Bob Ward"))], speaker="Zed Keeper")
+    got = scores(lake, CALLS)
+    default = CALLS[0]
     assert (
-        got[("quotes", "keeper")]
-        and got[("articles", "giraffes zoo")]
-        and got[("quotes", "penguins")] == []
-        and got[("articles", "penguins")]
+        got[("quotes", default, "keeper")]
+        and got[("articles", default, "giraffes zoo")]
+        and got[("quotes", default, "penguins")] == []
+        and got[("articles", default, "penguins")]
     )
-    assert got[("quotes", "incendiary")] and got[("quotes", "Kirby")]
-    con.close()
-    assert got == rebuilt_scores(tmp_path / "w.duckdb", tmp_path)
+    assert got[("quotes", default, "incendiary")] and got[("quotes", default, "Kirby")]
+    assert got[("quotes", CALLS[1], "keeper")] == []  # 'keeper' is only in speakers, not in the text
+    assert got == rebuilt_scores(lake, CALLS)
 
 
-def test_full_refresh_empties_the_index_first(con, tmp_path):
-    load(con, [("a.txt", article("penguins", "Ann Keeper")), ("b.txt", article("giraffes", "Bob Ward"))])
-    load(con, [("a.txt", article("lions", "Ann Keeper"))], full_refresh=True)
-    assert search(con, "giraffes") == [] and search(con, "penguins") == []
-    assert {h.kind for h in search(con, "lions")} == {"quote", "article"}
-    got = scores(con)
-    con.close()
-    assert got == rebuilt_scores(tmp_path / "w.duckdb", tmp_path)
+def test_full_refresh_empties_the_index_first(lake):
+    load(lake, [("a.txt", article("penguins", "Ann Keeper")), ("b.txt", article("giraffes", "Bob Ward"))])
+    load(lake, [("a.txt", article("lions", "Ann Keeper"))], full_refresh=True)
+    assert search(lake, "giraffes") == [] and search(lake, "penguins") == []
+    assert {h.kind for h in search(lake, "lions")} == {"quote", "article"}
+    assert scores(lake) == rebuilt_scores(lake)
 
 
-def test_words_beside_curly_quotes_and_apostrophes_are_found(con):
-    load(con, [("a.txt", "Zoo news\n\nLONDON - Kirby’s keepers called the plan “incendiary” on Monday.")])
-    assert "article" in [h.kind for h in search(con, "incendiary")]
-    assert "article" in [h.kind for h in search(con, "kirby")]
+def test_words_beside_curly_quotes_and_apostrophes_are_found(lake):
+    load(lake, [("a.txt", "Zoo news\n\nLONDON - Kirby’s keepers called the plan “incendiary” on Monday.")])
+    assert "article" in [h.kind for h in search(lake, "incendiary")]
+    assert "article" in [h.kind for h in search(lake, "kirby")]
 
 
-def test_an_index_from_an_older_version_is_rebuilt_once(con):
-    load(con, [("a.txt", "Zoo news\n\nLONDON - Keepers called the plan “incendiary” on Monday.")])
-    load_fts(con)
-    # what older versions built: the extension's default word splitting keeps '“incendiary'
-    con.execute("PRAGMA create_fts_index('articles', 'article_id', 'title', 'body', overwrite=1)")
-    assert "article" not in [h.kind for h in search(con, "incendiary")]
-    load(con, [("b.txt", article("lions", "Cy Young"))])
-    assert "article" in [h.kind for h in search(con, "incendiary")]
+def test_the_index_commits_with_the_rows_or_not_at_all(lake):
+    with pytest.raises(RuntimeError, match="a check failed"):
+        load(lake, [("a.txt", article("penguins", "Ann Keeper"))], fail=True)
+    assert not has_index(lake)
+    assert lake.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name LIKE 'fts_main_%'").fetchone() == (0,)
+    with pytest.raises(SearchUnavailable, match="no search index"):
+        search(lake, "penguins")
+    load(lake, [("a.txt", article("penguins", "Ann Keeper"))])
+    assert has_index(lake) and search(lake, "penguins")
+
+
+def test_the_lake_index_is_the_extensions(lake):
+    """Same tables and column types, same macros (parameters and text), same fields and
+    stopwords as create_fts_index makes; only match_bm25's default for ``fields`` differs
+    (all the fields listed, not NULL, which a lake cannot store), and it scores the same."""
+    load(lake, [("a.txt", article("penguins", "Ann Keeper"))])
+    ref = offline_duckdb()
+    try:
+        load_fts(ref)
+        for ix in INDEXES:
+            ref.execute(f"CREATE TABLE {ix.table} ({', '.join(f'{c} VARCHAR' for c in (ix.key, *ix.fields))})")
+            create_index(ref, ix)
+        columns = ("SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+                   "WHERE database_name = current_database() AND schema_name LIKE 'fts_main_%' ORDER BY ALL")
+        assert lake.execute(columns).fetchall() == ref.execute(columns).fetchall()
+        macros = ("SELECT schema_name, function_name, parameters, macro_definition FROM duckdb_functions() "
+                  "WHERE database_name = current_database() AND schema_name LIKE 'fts_main_%' ORDER BY ALL")
+        got = lake.execute(macros).fetchall()
+        assert got == ref.execute(macros).fetchall()
+        assert sorted({r[1] for r in got}) == sorted(INDEX_MACROS)
+        for ix in INDEXES:
+            for table in ("fields", "stopwords"):
+                rows = f"SELECT * FROM {ix.schema}.{table} ORDER BY ALL"
+                assert lake.execute(rows).fetchall() == ref.execute(rows).fetchall()
+            assert lake.execute(f"SELECT count(*) FROM {ix.schema}.stopwords").fetchone() == (571,)
+            (bm25,) = [st for st in definition(ix).statements if st.startswith(f"CREATE MACRO {ix.schema}.match_bm25")]
+            assert f"(docname, query_string, fields := '{','.join(ix.fields)}', k := 1.2, b := 0.75, " \
+                   "conjunctive := false) AS " in bm25
+    finally:
+        ref.close()
+
+
+def test_an_index_that_splits_words_otherwise_is_rebuilt(lake):
+    load(lake, [("a.txt", "Zoo news\n\nLONDON - Keepers called the plan “incendiary” on Monday.")])
+    # an index whose tokenize keeps the quotation marks in words, as the extension's default does
+    lake.execute("BEGIN")
+    lake.execute("CREATE OR REPLACE MACRO fts_main_articles.tokenize(s) AS "
+                 "string_split_regex(lower(strip_accents(CAST(s AS VARCHAR))), '\\s+')")
+    lake.execute("COMMIT")
+    assert not has_index(lake)
+    load(lake, [("b.txt", article("lions", "Cy Young"))])
+    assert has_index(lake)
+    assert "article" in [h.kind for h in search(lake, "incendiary")]
+    assert scores(lake) == rebuilt_scores(lake)
+
+
+def test_other_readers_see_the_index(lake, tmp_path):
+    """A new connection, read-only, and the DuckDB CLI: the index is in the lake's catalog."""
+    load(lake, [("a.txt", article("penguins", "Ann Keeper")), ("b.txt", article("giraffes", "Bob Ward"))])
+    expected = scores(lake)
+    reader = connect(tmp_path / "w.ducklake", read_only=True)
+    try:
+        assert has_index(reader)
+        assert scores(reader) == expected
+        assert {h.kind for h in search(reader, "giraffes")} == {"quote", "article"}
+    finally:
+        reader.close()
+
+    cli = Path(sys.executable).parent / "duckdb"
+    if not cli.exists():
+        pytest.skip("the DuckDB CLI is not installed (pip install duckdb-cli)")
+    loads = [f"LOAD '{sql_string(extension_path(e))}';" for e in ("ducklake", "sqlite_scanner", "fts")]
+    target = sql_string(locate(tmp_path / "w.ducklake").attach_target())
+    init = [*(f"{s};" for s in offline_settings()), *loads, f"ATTACH '{target}' AS lake (READ_ONLY);", "USE lake;"]
+    sql = ("SELECT quote_id, round(fts_main_quotes.match_bm25(quote_id, 'giraffes zoo'), 9) AS s FROM quotes "
+           "WHERE s IS NOT NULL ORDER BY quote_id;")
+    proc = subprocess.run([str(cli), "-csv", "-noheader", "-c", "\n".join([*init, sql])],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split(",") for line in proc.stdout.split()]
+    assert [(k, float(s)) for k, s in rows] == expected[("quotes", CALLS[0], "giraffes zoo")] != []

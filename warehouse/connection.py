@@ -1,30 +1,237 @@
-"""Opening the DuckDB warehouse: its path and the file lock.
+"""Where the warehouse is, and opening it: a DuckLake lakehouse, attached as ``lake``.
 
-DuckDB lets one read-write process hold a database file and locks out every other process,
-readers included. Opening therefore waits a bounded time for a lock held by another process
-and then fails with a message that names the holder, instead of hanging or corrupting.
+The warehouse is a DuckLake: a SQL catalog (the tables, their snapshots, which Parquet files
+hold which rows) plus the Parquet files. ``--db`` names the catalog:
+
+- a path (default ``warehouse/news.ducklake``): a SQLite catalog file, embedded, no server;
+  its Parquet files go in a folder beside it (``warehouse/news.files/``) unless
+  ``--data-path`` says where;
+- ``postgresql://USER@HOST:PORT/DBNAME``: the catalog on a PostgreSQL server, for a team;
+  ``--data-path`` names storage every machine mounts. A reader needs only the URL: the data
+  path is stored in the catalog.
+
+Readers see the last committed snapshot and never wait; the one writer (a run, under the run
+lock) never waits for readers. That is why the warehouse is a lake and not a DuckDB file,
+which one writing process locks against every reader.
+
+Every connection is an in-memory DuckDB with the extensions loaded by path and the lake
+attached as ``lake`` and made the default catalog, so SQL says ``FROM quotes``.
 """
 
 from __future__ import annotations
 
-import re
-import time
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
-#: Default warehouse file, relative to the directory newsetl runs from.
-DEFAULT_DB = Path("warehouse") / "news.duckdb"
+from warehouse.extensions import ExtensionMissing, load, offline_settings, sql_string
+
+#: Default warehouse catalog, relative to the directory newsetl runs from.
+DEFAULT_DB = Path("warehouse") / "news.ducklake"
+#: The alias the lake is attached under in every connection.
+LAKE = "lake"
+#: The first bytes of a DuckDB database file: a warehouse of an older newsetl.
+DUCKDB_MAGIC = b"DUCK"
 
 
 class WarehouseLocked(RuntimeError):
-    """Another process holds the warehouse file."""
+    """Another run holds the warehouse."""
 
 
 class WarehouseUnavailable(RuntimeError):
-    """The warehouse path cannot be opened (missing, read-only, not a DuckDB file)."""
+    """The warehouse cannot be opened (missing, damaged, unreachable), with what to do."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A warehouse: its catalog (a path or a ``postgresql://`` URL) and its data path."""
+
+    db: str
+    data_path: str | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def catalog(self) -> Path:
+        """The SQLite catalog file (an embedded warehouse)."""
+        if self.is_postgres:
+            raise ValueError("a PostgreSQL catalog is not a file")
+        return Path(self.db).resolve()
+
+    @property
+    def files(self) -> str | None:
+        """The folder of the Parquet files, ending in ``/``: as given, or beside a SQLite catalog
+        (a PostgreSQL catalog knows its own once created)."""
+        if self.data_path:
+            return str(Path(self.data_path).resolve()) + "/"
+        if self.is_postgres:
+            return None
+        return str(self.catalog.with_suffix(".files")) + "/"
+
+    @property
+    def local(self) -> Path:
+        """A path the warehouse's local companions are named after: the run lock
+        (``<local>.lock``), the staging folder, the data-quality report (``<stem>.gx/``).
+        The catalog file itself, or for PostgreSQL the data path (beside it, not in it: the
+        lake's upkeep would take anything in it for a leftover)."""
+        if not self.is_postgres:
+            return self.catalog
+        if not self.data_path:
+            raise WarehouseUnavailable(f"{self.describe()}: give --data-path too (where its Parquet files are)")
+        return Path(self.data_path.rstrip("/")).resolve()
+
+    def attach_target(self) -> str:
+        kind = "postgres:" if self.is_postgres else "sqlite:"
+        return f"ducklake:{kind}{self.db if self.is_postgres else self.catalog}"
+
+    def describe(self) -> str:
+        """The warehouse for a message (without a password)."""
+        if not self.is_postgres:
+            return str(self.db)
+        u = urlsplit(self.db)
+        user = f"{u.username}@" if u.username else ""
+        return f"{u.scheme}://{user}{u.hostname}{f':{u.port}' if u.port else ''}{u.path}"
+
+    def exists(self) -> bool:
+        """Whether the catalog is there (PostgreSQL: not known without connecting, so yes)."""
+        return self.is_postgres or self.catalog.exists()
+
+
+def locate(db: str | Path | Location, data_path: str | None = None) -> Location:
+    if isinstance(db, Location):
+        return db
+    return Location(str(db), data_path)
+
+
+def _create_sqlite_catalog(path: Path) -> None:
+    """An empty SQLite catalog in WAL mode, which it keeps: readers then never block the
+    writer's commit (in SQLite's default journal mode a reader's open transaction made it fail
+    after 5 s with "database is locked", measured here)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
+def _refuse_orphaned_data(loc: Location) -> None:
+    """A new catalog over a data folder that holds files would orphan them, and the lake's
+    upkeep deletes orphans: the catalog was lost, and making a new one must not be the answer."""
+    files = Path(loc.files or "")
+    if loc.files and files.is_dir() and any(files.rglob("*.parquet")):
+        raise WarehouseUnavailable(
+            f"no catalog at {loc.db}, but its data folder {files} holds Parquet files: restore the catalog, or "
+            "give another --db / --data-path for a new warehouse")
+
+
+def _refuse_old_file(loc: Location) -> None:
+    with loc.catalog.open("rb") as fh:
+        head = fh.read(16)
+    if head[8:12] == DUCKDB_MAGIC:
+        raise WarehouseUnavailable(
+            f"{loc.db} is a DuckDB-file warehouse of an older newsetl: import it into a lake with "
+            f"`newsetl migrate {loc.db} --db NEW.ducklake`")
+
+
+#: DuckDB's memory cap for the pipeline's loads. Its default (80% of RAM) lets one big load
+#: take gigabytes; capped, it spills to ``<db>.tmp`` instead and a run's memory stays flat.
+#: Measured loading 105,000 staged articles (3.6 million mentions) in one transaction, with
+#: ``preserve_insertion_order`` off: 850 MB peak RSS under 512MB, 990 MB under 768MB; under
+#: 384MB the join of the quote-offset invariant runs out of memory. DuckDB overshoots its cap
+#: by ~50% outside the buffer manager.
+LOAD_MEMORY_LIMIT = "512MB"
+
+
+def open_duckdb(memory_limit: str | None = None, temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that downloads and autoloads nothing."""
+    config: dict[str, str | bool] = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if temp_directory is not None:
+        config["temp_directory"] = str(temp_directory)
+    con = duckdb.connect(":memory:", config=config)
+    for sql in offline_settings():
+        con.execute(sql)
+    return con
+
+
+def attach_options(loc: Location, read_only: bool, create: bool, snapshot: int | None = None) -> str:
+    opts = []
+    if loc.files and not read_only:
+        opts.append(f"DATA_PATH '{sql_string(loc.files)}'")
+    if read_only or snapshot is not None:
+        opts.append("READ_ONLY")
+    if not create:
+        # A lost catalog file would otherwise come back as a new, empty lake, silently.
+        opts.append("CREATE_IF_NOT_EXISTS false")
+    if snapshot is not None:
+        opts.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+    return f" ({', '.join(opts)})" if opts else ""
+
+
+def attach(con: duckdb.DuckDBPyConnection, loc: Location, alias: str = LAKE, read_only: bool = False,
+           create: bool = False, snapshot: int | None = None) -> None:
+    """Attach the lake to a connection that has the extensions loaded."""
+    target = sql_string(loc.attach_target())
+    try:
+        con.execute(f"ATTACH '{target}' AS {alias}{attach_options(loc, read_only, create, snapshot)}")
+    except duckdb.Error as exc:
+        raise WarehouseUnavailable(f"cannot open the warehouse {loc.describe()}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def connect(db: str | Path | Location, read_only: bool = False, create: bool = True,
+            memory_limit: str | None = None, snapshot: int | None = None,
+            data_path: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse: an in-memory DuckDB with the lake attached as ``lake`` and used.
+
+    ``read_only``: a reader (the last committed snapshot; no write is accepted). ``create``: a
+    writer may make a new warehouse where there is none. ``snapshot``: the lake as it stood at
+    that snapshot (read-only).
+    """
+    loc = locate(db, data_path)
+    read_only = read_only or snapshot is not None
+    if not loc.is_postgres:
+        if not loc.exists():
+            if read_only or not create:
+                raise WarehouseUnavailable(f"no warehouse at {loc.db}: run `newsetl run --db {loc.db}` first")
+            _refuse_orphaned_data(loc)
+            try:
+                _create_sqlite_catalog(loc.catalog)
+            except OSError as exc:
+                raise WarehouseUnavailable(f"cannot create the warehouse {loc.db}: {exc}") from exc
+        elif loc.catalog.stat().st_size == 0:
+            # DuckLake would take an empty file for a new lake and forget every snapshot.
+            raise WarehouseUnavailable(f"the catalog {loc.db} is empty (truncated?): restore it from a backup; "
+                                       "newsetl will not make a new warehouse over it")
+        else:
+            _refuse_old_file(loc)
+    temp = None if read_only else loc.local.with_name(loc.local.name + ".tmp")
+    con = open_duckdb(memory_limit, temp)
+    try:
+        # fts too: the search index's macros (match_bm25) call its stem(), in any query.
+        load(con, "ducklake", "postgres_scanner" if loc.is_postgres else "sqlite_scanner", "fts")
+        attach(con, loc, read_only=read_only, create=create and not read_only, snapshot=snapshot)
+        con.execute(f"USE {LAKE}")
+    except ExtensionMissing as exc:
+        con.close()
+        raise WarehouseUnavailable(str(exc)) from exc
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 @contextmanager
@@ -38,49 +245,3 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Itera
         yield name
     finally:
         con.unregister(name)
-
-
-def _holder(message: str) -> str:
-    m = re.search(r"\(PID (\d+)\)", message)
-    return f"process {m.group(1)}" if m else "another process"
-
-
-#: DuckDB's memory cap for the pipeline's loads. Its default (80% of RAM) lets one big load
-#: take gigabytes; capped, it spills to ``<db>.tmp`` instead and a run's memory stays flat.
-#: Measured loading 105,000 staged articles (3.6 million mentions) in one transaction, with
-#: ``preserve_insertion_order`` off: 850 MB peak RSS under 512MB, 990 MB under 768MB; under
-#: 384MB the join of the quote-offset invariant runs out of memory. DuckDB overshoots its cap
-#: by ~50% outside the buffer manager.
-LOAD_MEMORY_LIMIT = "512MB"
-
-
-def connect(db_path: str | Path, read_only: bool = False, wait_seconds: float = 30.0,
-            create: bool = True, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse, waiting up to ``wait_seconds`` for another process's lock."""
-    path = Path(db_path)
-    if read_only and not path.exists():
-        raise WarehouseUnavailable(f"no warehouse at {path}: run `newsetl run --db {path}` first")
-    if not read_only and create:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise WarehouseUnavailable(f"cannot create the folder of {path}: {exc}") from exc
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.1
-    while True:
-        try:
-            config = {"memory_limit": memory_limit} if memory_limit else {}
-            return duckdb.connect(str(path), read_only=read_only, config=config)
-        except duckdb.IOException as exc:
-            msg = str(exc)
-            if "lock" not in msg.lower():
-                raise WarehouseUnavailable(f"cannot open {path}: {msg}") from exc
-            if time.monotonic() >= deadline:
-                raise WarehouseLocked(
-                    f"the warehouse {path} is in use by {_holder(msg)} (a newsetl run loading it, or an "
-                    f"open DuckDB session); waited {wait_seconds:.0f} s. Try again when it has finished."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-        except duckdb.Error as exc:
-            raise WarehouseUnavailable(f"cannot open {path}: {exc}") from exc

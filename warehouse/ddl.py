@@ -10,6 +10,7 @@ The views, which are queries rather than declarations, stay ``.sql`` files under
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 
@@ -20,14 +21,17 @@ from transforms.schema import ALL_TABLES, Table
 
 @dataclass(frozen=True)
 class Backend:
-    """What a storage backend's DDL may say."""
+    """What a storage backend's DDL may say, and so what its constraints guarantee."""
 
     name: str
     #: ``PRIMARY KEY`` is declared and enforced: a duplicate key cannot be inserted.
     enforces_keys: bool
+    #: ``NOT NULL`` is declared and enforced.
+    enforces_not_null: bool = True
 
 
 DUCKDB = Backend("duckdb", enforces_keys=True)
+#: DuckLake enforces NOT NULL but has no PRIMARY KEY, UNIQUE or index (measured on 1.5.5).
 DUCKLAKE = Backend("ducklake", enforces_keys=False)
 
 
@@ -72,16 +76,51 @@ def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
     return out
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection, backend: Backend = DUCKDB) -> None:
-    """Create missing tables, add columns newer versions declare, (re)create the views.
+def _view_version(sql: str) -> str:
+    """What a view's comment records: the hash of the file it was made from."""
+    return "newsetl " + hashlib.sha256(sql.encode()).hexdigest()[:16]
 
-    Idempotent. A warehouse built by an older newsetl gains the new nullable columns in place,
-    so upgrading never means rebuilding.
-    """
-    for sql in create_tables(backend):
-        con.execute(sql)
+
+def schema_changes(con: duckdb.DuckDBPyConnection, backend: Backend = DUCKLAKE) -> list[str]:
+    """The statements that bring a warehouse to the declared schema: the tables it lacks, the
+    columns newer versions declare, and the views whose definition changed (each view carries
+    the hash of its file as its comment). Empty for a warehouse that is up to date, so opening
+    one costs no write (on a lake, every write is a snapshot)."""
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = current_schema()").fetchall()}
+    views = dict(con.execute(
+        "SELECT view_name, comment FROM duckdb_views() WHERE database_name = current_database() "
+        "AND schema_name = current_schema()").fetchall())
+    out = []
     for table in ALL_TABLES:
-        for sql in missing_columns(con, table):
+        if table.name not in tables:
+            out.append(create_table(table, backend))
+        else:
+            out += missing_columns(con, table)
+    for name, sql in view_statements():
+        view = name.removesuffix(".sql")
+        version = _view_version(sql)
+        if views.get(view) != version:
+            out += [sql, f"COMMENT ON VIEW {view} IS '{version}'"]
+    return out
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection, backend: Backend = DUCKLAKE) -> None:
+    """Create missing tables, add columns newer versions declare, (re)create changed views, in
+    one transaction (one snapshot on a lake), and nothing at all when the schema is current.
+
+    A warehouse built by an older newsetl gains the new nullable columns in place, so upgrading
+    never means rebuilding.
+    """
+    changes = schema_changes(con, backend)
+    if not changes:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for sql in changes:
             con.execute(sql)
-    for _, sql in view_statements():
-        con.execute(sql)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

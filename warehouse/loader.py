@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from transforms.schema import ALL_TABLES, DQ_RESULTS, RUNS, TABLES, RunRecord
 from warehouse.connection import registered
 from warehouse.ddl import ensure_schema, quote_ident
 from warehouse.search import ensure_indexes, has_index, sync_indexes
+from warehouse.snapshots import tag_commit
 from warehouse.staging import StagedTable
 
 #: A table's incoming rows: a frame in memory, or Parquet files staged batch by batch.
@@ -63,11 +64,34 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 RUN_START_COLUMNS = ("run_id", "flow_run_id", "started_at", "status", "seeds_dir")
 
 
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any: a failed COMMIT has ended it already, and the
+    error to report is the one that got us here, not "no transaction is active"."""
+    with suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, run_id: str, message: str) -> Iterator[None]:
+    """One transaction (one snapshot of the lake, named after the run); rolled back on any
+    error. DuckDB turns a COMMIT after a failed statement into a silent rollback, so the
+    error is never swallowed here: it propagates after the ROLLBACK."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        tag_commit(con, run_id, message)
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        rollback(con)
+        raise
+
+
 def record_run_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     """Insert the run's row as it stands at the start (status ``running``)."""
     ensure_schema(con)
     row = record.row()
-    _insert(con, "runs", RUNS.frame([{k: row[k] for k in RUN_START_COLUMNS}]))
+    with transaction(con, record.run_id, f"run {record.run_id} started"):
+        _insert(con, "runs", RUNS.frame([{k: row[k] for k in RUN_START_COLUMNS}]))
 
 
 def record_run_end(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
@@ -76,7 +100,8 @@ def record_run_end(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
     row["finished_at"] = row["finished_at"] or dt.datetime.now(dt.UTC)
     fields = {k: v for k, v in row.items() if k not in RUNS.key}
     sets = ", ".join(f"{quote_ident(k)} = ?" for k in fields)
-    con.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [*fields.values(), record.run_id])
+    with transaction(con, record.run_id, f"run {record.run_id} {record.status}"):
+        con.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", [*fields.values(), record.run_id])
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> int:
@@ -92,14 +117,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Rows) -> int:
     return rows.height
 
 
-def _fault_point() -> None:
-    """Fault injection for the crash-safety tests: pause inside the open load transaction.
+def _fault_point(point: str) -> None:
+    """Fault injection for the crash-safety tests: pause at a point of the load.
 
-    With NEWSETL_FAULT_PAUSE_BEFORE_COMMIT=<seconds> set, the loader touches the file named by
-    NEWSETL_FAULT_MARKER and sleeps before committing, so a test can SIGKILL a real run there.
-    Unset in normal use: costs one environment look-up per run.
+    With NEWSETL_FAULT_PAUSE_<POINT>=<seconds> set (BEFORE_COMMIT: inside the open transaction,
+    its rows written; AFTER_COMMIT: just after it), the loader touches the file named by
+    NEWSETL_FAULT_MARKER and sleeps, so a test can SIGKILL a real run there, or read while it
+    waits. Unset in normal use: costs one environment look-up per point.
     """
-    pause = os.environ.get("NEWSETL_FAULT_PAUSE_BEFORE_COMMIT")
+    pause = os.environ.get(f"NEWSETL_FAULT_PAUSE_{point}")
     if pause:
         marker = os.environ.get("NEWSETL_FAULT_MARKER")
         if marker:
@@ -126,20 +152,15 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
 
 
-def record_diagnostics(con: duckdb.DuckDBPyConnection, rejected: pl.DataFrame, dq_rows: pl.DataFrame,
+def record_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str, rejected: pl.DataFrame, dq_rows: pl.DataFrame,
                        quarantine: pl.DataFrame | None = None) -> None:
     """Store a run's rejections, data-quality results and quarantined rows (for runs whose
     load failed: what they found is worth keeping even though nothing loaded)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con, run_id, f"run {run_id}: diagnostics of a run that did not load"):
         _insert(con, "rejected_files", rejected)
         _insert(con, "dq_results", dq_rows)
         if quarantine is not None:
             _insert(con, "quarantine", quarantine)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def load_run(
@@ -156,6 +177,7 @@ def load_run(
     missing_paths: list[str] | None = None,
     quarantine: pl.DataFrame | None = None,
     now: dt.datetime | None = None,
+    run_id: str = "",
 ) -> tuple[LoadResult, pl.DataFrame]:
     """Replace the run's articles (and their mentions and quotes) in one transaction.
 
@@ -169,12 +191,14 @@ def load_run(
     ``missing_since``; ``present_paths`` clears that flag for files that came back.
     ``quarantine`` rows (articles set aside by the data-quality gate) are stored alongside.
     ``articles``, ``mentions`` and ``quotes`` are frames, or the tables of a
-    :class:`warehouse.staging.Staging` for a run too large to hold in memory.
+    :class:`warehouse.staging.StagedTable` for a run too large to hold in memory. ``run_id``
+    names the commit's snapshot (time travel and rollback find the run's snapshot by it).
     """
     ensure_schema(con)
     now = now or dt.datetime.now(dt.UTC)
     con.execute("BEGIN TRANSACTION")
     try:
+        tag_commit(con, run_id, f"run {run_id}: load")
         indexed = has_index(con)
         ensure_indexes(con)  # before the inserts: a new warehouse's indexes start empty
         if full_refresh:
@@ -201,7 +225,7 @@ def load_run(
             # Full-text search always matches the tables: the indexes follow the rows changed.
             sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
         con.execute("DROP TABLE replaced")
-        _fault_point()
+        _fault_point("BEFORE_COMMIT")
         post_rows = check(con) if check is not None else DQ_RESULTS.empty()
         _insert(con, "rejected_files", rejected)
         _insert(con, "dq_results", pl.concat([DQ_RESULTS.conform(dq_rows), DQ_RESULTS.conform(post_rows)]))
@@ -210,6 +234,7 @@ def load_run(
         counts = table_counts(con)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
+    _fault_point("AFTER_COMMIT")
     return LoadResult(n_art, n_men, n_quo, rejected.height, counts), post_rows

@@ -1,30 +1,50 @@
-"""Full-text search over article bodies and quotes with DuckDB's fts extension, offline.
+"""Full-text search over articles and quotes: BM25 indexes stored in the lake, in the same
+commit as the rows they index.
 
-The DuckDB 1.5 wheel cannot download extensions here, so the extension comes from the PyPI
-package ``duckdb-extension-fts`` (pinned to the same DuckDB version) and is loaded from its
-path.
+The indexes have the layout of DuckDB's fts extension (schemas ``fts_main_articles`` and
+``fts_main_quotes``, each with the tables ``docs``, ``terms``, ``dict``, ``stats``,
+``fields`` and ``stopwords`` and the macros ``tokenize`` and ``match_bm25``), so SQL written
+for the extension works on them unchanged, e.g. ``fts_main_quotes.match_bm25(quote_id,
+'incendiary')``. The extension cannot build them in a DuckLake, though: its ``match_bm25``
+macro has a NULL parameter default (``fields := NULL``), which a lake cannot store, so
+``create_fts_index`` fails at commit with 'unsupported type "NULL"' (duckdb/ducklake#1211;
+its tables, typed, would do). It could only rebuild from scratch anyway: 14 s at 21,000
+articles, 57 s at 105,000, in every load, however few articles came in.
 
-The BM25 indexes are the extension's own (schemas ``fts_main_articles`` and
-``fts_main_quotes``: tables ``docs``, ``terms``, ``dict``, ``stats`` and the macros
-``tokenize`` and ``match_bm25``), so SQL written for the extension works on them. But
-``create_fts_index`` can only rebuild an index from scratch: 14 s at 21,000 articles, 57 s at
-105,000, in every load, however few articles came in. So the extension creates each index
-once, while its table is still empty, and every load then brings it up to date inside the
-load transaction: the documents of deleted or replaced rows leave it (their terms, and one off
-the document frequency of each of their terms), the new rows are split into words exactly as
-the index's ``tokenize`` macro splits a query, stemmed with its stemmer and go in, and the
-collection statistics are recomputed.
-The cost follows the rows loaded, not the warehouse, and the scores are the ones a rebuild
-would give (a test compares them with ``create_fts_index``'s on the same rows).
+So the extension only supplies the definitions. :func:`ensure_indexes` has it build an index
+over an empty table in a scratch in-memory DuckDB and creates the same things in the lake:
+the schema, the tables with the column types the extension gave them, the macros with the
+extension's own text and parameter defaults (save ``match_bm25``'s ``fields``: see
+``NULL_FIELDS``), and the rows of ``fields`` and ``stopwords``. The lake keeps schemas,
+tables and macros in its catalog, so every reader sees them, the DuckDB CLI included. Every
+load then brings the indexes up to date inside the load transaction (:func:`sync_indexes`):
+the documents of deleted or replaced rows leave them (their terms, and one off the document
+frequency of each of their terms), the new rows are split into words exactly as the index's
+``tokenize`` macro splits a query, stemmed with its stemmer and go in, and the collection
+statistics are recomputed. The cost follows the rows
+loaded, not the warehouse (measured, 2,095 BBC articles with their 8,647 quotes: 0.95 s into
+an empty lake, 1.3 s into one of 21,000 articles; a first build of 21,000: 3.2 s, where
+``create_fts_index`` takes 15 s in memory), and the scores are the ones ``create_fts_index``
+gives over the same rows (a test compares them). An index that is missing, incomplete or
+splits words otherwise is created empty, and the next sync fills it from all of its table's
+rows: that is the rebuild.
+
+A query needs the extension loaded (:func:`load_fts`), for the ``stem()`` that
+``match_bm25`` calls, and the lake as the default catalog (``USE lake``, as
+``warehouse.connection.connect`` does): like the extension's, the macros name their tables
+without a catalog, and DuckDB resolves them in the caller's.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import duckdb
+
+from warehouse.extensions import ExtensionMissing, load, sql_string
 
 #: The extension's default stemmer, used for the documents here and for queries by match_bm25.
 STEMMER = "porter"
@@ -32,13 +52,18 @@ STEMMER = "porter"
 #: The extension's built-in default keeps non-ASCII marks in words, so '“incendiary' and
 #: 'Kirby’s' were words of their own that no query matched.
 IGNORE = "[^a-z]+"
+#: The extension's list of words left out of the index (571 English words, from SMART).
+STOPWORDS = "english"
 #: The words of a text exactly as the index's ``tokenize`` macro splits it (created with
 #: ``IGNORE``), in one regex pass instead of a replace and a split: twice as fast.
 WORDS = "regexp_split_to_array(lower(strip_accents(CAST({} AS VARCHAR))), '" + IGNORE + "')"
+#: The tables and macros of an index, as the extension makes them.
+INDEX_TABLES = ("dict", "docs", "fields", "stats", "stopwords", "terms")
+INDEX_MACROS = ("match_bm25", "tokenize")
 
 
 class SearchUnavailable(RuntimeError):
-    """The fts extension is not installed for this DuckDB version."""
+    """Search cannot run: the fts extension is not installed, or the warehouse has no index."""
 
 
 @dataclass(frozen=True)
@@ -58,55 +83,138 @@ INDEXES = (TextIndex("articles", "article_id", ("title", "body")),
            TextIndex("quotes", "quote_id", ("text", "speaker", "speaker_text")))
 
 
-@cache
-def fts_extension_path() -> str:
-    import duckdb_extension_fts
-
-    root = Path(duckdb_extension_fts.__file__).parent / "extensions"
-    wanted = root / f"v{duckdb.__version__}" / "fts.duckdb_extension"
-    if wanted.exists():
-        return str(wanted)
-    found = sorted(root.glob("*/fts.duckdb_extension"))
-    if not found:
-        raise SearchUnavailable(f"no fts extension under {root}: reinstall duckdb-extension-fts=={duckdb.__version__}")
-    return str(found[-1])
-
-
 def load_fts(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"LOAD '{fts_extension_path()}'")
+    """Load the fts extension (``stem()``, which ``match_bm25`` calls) from its wheel."""
+    try:
+        load(con, "fts")
+    except ExtensionMissing as exc:
+        raise SearchUnavailable(str(exc)) from exc
 
 
 def create_index(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> None:
-    """Build one index from scratch with the extension (over the table as it stands)."""
+    """Build one index from scratch with the extension, over the table as it stands, in the
+    connection's default catalog. A DuckDB database only: the extension cannot write a lake."""
     fields = ", ".join(f"'{f}'" for f in ix.fields)
     con.execute(f"PRAGMA create_fts_index('{ix.table}', '{ix.key}', {fields}, stemmer='{STEMMER}', "
-                f"ignore='{IGNORE}', overwrite=1)")
+                f"ignore='{IGNORE}', stopwords='{STOPWORDS}', overwrite=1)")
+
+
+@dataclass(frozen=True)
+class IndexDefinition:
+    """What the extension creates for one index, as SQL any catalog takes."""
+
+    #: ``CREATE SCHEMA``, then ``CREATE TABLE`` with column types, then ``CREATE MACRO``.
+    statements: tuple[str, ...]
+    fields: tuple[tuple[int, str], ...]
+    stopwords: tuple[str, ...]
+
+
+@cache
+def definition(ix: TextIndex) -> IndexDefinition:
+    """The extension's index for ``ix``, taken from one it builds over an empty table in a
+    scratch in-memory DuckDB: its DDL as ``EXPORT DATABASE`` writes it (the tables with their
+    column types; the macros with the text ``duckdb_functions().macro_definition`` shows and
+    the parameter defaults it does not show), and the rows of ``fields`` and ``stopwords``."""
+    scratch = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
+    try:
+        load_fts(scratch)
+        columns = ", ".join(f'"{c}" VARCHAR' for c in (ix.key, *ix.fields))
+        scratch.execute(f"CREATE TABLE {ix.table} ({columns})")
+        create_index(scratch, ix)
+        scratch.execute(f"DROP TABLE {ix.table}")  # the export is then the index alone
+        with tempfile.TemporaryDirectory(prefix="newsetl-fts-") as folder:
+            scratch.execute(f"EXPORT DATABASE '{sql_string(folder)}'")
+            exported = (Path(folder) / "schema.sql").read_text(encoding="utf-8")
+        statements = tuple(_storable(st.query.strip().rstrip(";").strip(), ix)
+                           for st in scratch.extract_statements(exported))
+        fields = tuple(scratch.execute(f"SELECT fieldid, field FROM {ix.schema}.fields ORDER BY fieldid").fetchall())
+        stopwords = tuple(r[0] for r in scratch.execute(f"SELECT sw FROM {ix.schema}.stopwords").fetchall())
+    finally:
+        scratch.close()
+    made = sorted(st.split("(")[0].split()[-1] for st in statements if not st.startswith("CREATE SCHEMA"))
+    known = sorted(f"{ix.schema}.{name}" for name in (*INDEX_TABLES, *INDEX_MACROS))
+    if statements[:1] != (f"CREATE SCHEMA {ix.schema}",) or made != known:
+        raise RuntimeError(f"the fts extension {duckdb.__version__} made an index newsetl does not know: {statements}")
+    return IndexDefinition(statements, fields, stopwords)
+
+
+#: ``match_bm25``'s default for ``fields`` as the extension writes it: NULL, meaning all fields.
+#: A lake cannot store a NULL default: the commit fails with 'unsupported type "NULL"'
+#: (duckdb/ducklake#1211; this, not the tables, is why ``create_fts_index`` fails on a lake),
+#: and a typed NULL comes back as the string 'NULL' (ducklake#1116).
+NULL_FIELDS = "fields := NULL"
+
+
+def _storable(sql: str, ix: TextIndex) -> str:
+    """The extension's statement as a lake can store it: ``match_bm25`` defaults ``fields`` to
+    the list of all the index's fields instead of NULL. Its body is unchanged and reads either
+    as all fields, so a call without ``fields`` scores exactly as the extension's, and
+    ``fields := NULL`` given explicitly still works."""
+    head, sep, body = sql.partition(" AS ")
+    head = head.replace(NULL_FIELDS, "fields := '" + ",".join(ix.fields) + "'")
+    if ":= NULL" in head:
+        raise RuntimeError(f"a NULL default cannot be stored in a lake: {head}")
+    return head + sep + body
 
 
 def ensure_indexes(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the indexes a warehouse lacks. Called before a load inserts its rows, so a new
-    warehouse's indexes are built over empty tables, at no cost."""
+    """Create, in the connection's default catalog (the lake), the indexes it lacks, empty.
+
+    Called inside the load's transaction before its inserts, so an index appears in the same
+    commit as the rows the load's :func:`sync_indexes` then puts in it (all of its table's
+    rows, for a new index). An index that is incomplete, or splits words otherwise than with
+    ``IGNORE``, is dropped and created anew, and fills the same way."""
     load_fts(con)
-    have = _schemas(con)
     for ix in INDEXES:
-        if ix.schema not in have or not _current(con, ix):
-            create_index(con, ix)
+        state = _state(con, ix)
+        if state == "current":
+            continue
+        if state == "stale":
+            con.execute(f"DROP SCHEMA {ix.schema} CASCADE")
+        _create(con, ix)
 
 
-def _current(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> bool:
-    """Whether an index splits words with ``IGNORE`` (one built by an older newsetl, with the
-    extension's default, is rebuilt once)."""
-    found = con.execute("SELECT macro_definition FROM duckdb_functions() WHERE schema_name = ? "
-                        "AND function_name = 'tokenize'", [ix.schema]).fetchone()
-    return found is not None and f"'{IGNORE}'" in str(found[0])
+#: An index's collection statistics, as the extension computes them (0 and NULL when empty).
+STATS = "INSERT INTO {s}.stats SELECT count(docid), sum(len) / count(len) FROM {s}.docs"
+
+
+def _create(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> None:
+    found = definition(ix)
+    for sql in found.statements:
+        con.execute(sql)
+    s = ix.schema
+    con.execute(f"INSERT INTO {s}.fields VALUES " + ", ".join(f"({i}, '{sql_string(f)}')" for i, f in found.fields))
+    if found.stopwords:
+        con.execute(f"INSERT INTO {s}.stopwords VALUES " + ", ".join(f"('{sql_string(w)}')" for w in found.stopwords))
+    con.execute(STATS.format(s=s))
+
+
+def _state(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> str:
+    """``current``, ``missing``, or ``stale``: incomplete, or words split otherwise (not with
+    ``IGNORE``), in the connection's default catalog."""
+    if ix.schema not in _schemas(con):
+        return "missing"
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?",
+        [ix.schema]).fetchall()}
+    macros = dict(con.execute(
+        "SELECT function_name, macro_definition FROM duckdb_functions() "
+        "WHERE database_name = current_database() AND schema_name = ? AND function_type = 'macro'",
+        [ix.schema]).fetchall())
+    current = (set(INDEX_TABLES) <= tables and set(INDEX_MACROS) <= set(macros)
+               and f"'{IGNORE}'" in str(macros["tokenize"]))
+    return "current" if current else "stale"
 
 
 def sync_indexes(con: duckdb.DuckDBPyConnection, replaced: str, reset: bool = False) -> None:
-    """Bring both indexes up to date with their tables (see the module docstring).
+    """Bring both indexes up to date with their tables (see the module docstring), inside the
+    caller's transaction, after :func:`ensure_indexes`.
 
     ``replaced`` is a query for the ``article_id`` of every article whose rows this load
     deleted and may have inserted again under the same keys; ``reset`` empties the indexes
-    first (a full refresh, where every key may come back with new text)."""
+    first (a full refresh, where every key may come back with new text). Working tables go in
+    the connection's in-memory ``temp`` catalog, never in the lake."""
     load_fts(con)
     for ix in INDEXES:
         _sync(con, ix, replaced, reset)
@@ -164,17 +272,19 @@ def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: b
         con.execute("DROP TABLE fts_tokens")
         con.execute("DROP TABLE fts_df")
     con.execute(f"DELETE FROM {s}.stats")
-    con.execute(f"INSERT INTO {s}.stats SELECT count(docid), sum(len) / count(len) FROM {s}.docs")
+    con.execute(STATS.format(s=s))
     con.execute("DROP TABLE fts_stale")
     con.execute("DROP TABLE fts_new")
 
 
 def _schemas(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+    return {r[0] for r in con.execute(
+        "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()").fetchall()}
 
 
 def has_index(con: duckdb.DuckDBPyConnection) -> bool:
-    return {ix.schema for ix in INDEXES} <= _schemas(con)
+    """Whether the default catalog holds both indexes, complete and current."""
+    return all(_state(con, ix) == "current" for ix in INDEXES)
 
 
 @dataclass(frozen=True)

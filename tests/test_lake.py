@@ -1,0 +1,171 @@
+"""What the lake gives that a DuckDB file did not: time travel, history, rollback, upkeep while
+readers read, and the way in (migrate an old DuckDB file) and out (export to one file)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT, copy_seed, counts, frames_for, query
+from transforms.schema import DQ_RESULTS
+from warehouse.connection import connect
+
+pytestmark = pytest.mark.integration
+NEWSETL = Path(sys.executable).parent / "newsetl"
+EXTRA = 'Port strike\n\nHAMBURG (Reuters) - "We will not unload a single ship," said Jan Berg of the union.'
+
+
+def newsetl(*args, timeout=180):
+    return subprocess.run([str(NEWSETL), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """A lake after two runs: the seed article, then one more."""
+    from flows.pipeline import newsetl_flow
+
+    root = tmp_path_factory.mktemp("lake")
+    seeds = root / "seeds"
+    copy_seed(seeds)
+    db = root / "news.ducklake"
+    first = newsetl_flow(seeds_dir=str(seeds), db_path=str(db))
+    after_first = counts(db)
+    (seeds / "port.txt").write_text(EXTRA, encoding="utf-8")
+    second = newsetl_flow(seeds_dir=str(seeds), db_path=str(db))
+    return db, first.run_id, after_first, second.run_id, counts(db)
+
+
+def test_sql_as_of_a_run_answers_as_the_warehouse_stood_after_it(two_runs):
+    db, first, after_first, second, after_second = two_runs
+    assert after_second["articles"] == after_first["articles"] + 1
+    for run, expected in ((first, after_first), (second, after_second)):
+        out = newsetl("sql", "--db", str(db), "--as-of", run, "--format", "csv",
+                      "SELECT (SELECT count(*) FROM articles) AS a, (SELECT count(*) FROM quotes) AS q")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == ["a,q", f"{expected['articles']},{expected['quotes']}"]
+    unknown = newsetl("sql", "--db", str(db), "--as-of", "no-such-run", "SELECT 1")
+    assert unknown.returncode == 2 and "no such run" in unknown.stderr
+
+
+def test_history_lists_runs_with_their_snapshots(two_runs):
+    db, first, _, second, _ = two_runs
+    out = newsetl("history", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
+    assert set(lines) >= {first, second}
+    snap = {run: int(lines[run].split()[4]) for run in (first, second)}
+    assert snap[second] > snap[first]
+
+
+def test_rollback_restores_a_run_as_a_new_snapshot_keeping_the_history(tmp_path):
+    from flows.pipeline import newsetl_flow
+
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    (seeds / "port.txt").write_text(EXTRA, encoding="utf-8")
+    own = tmp_path / "own.ducklake"  # rollback writes: on a lake of this test's own
+    one = newsetl_flow(seeds_dir=str(seeds), db_path=str(own), batch_size=5000)
+    (seeds / "more.txt").write_text("More news\n\nPARIS - \"It is done,\" said Marie Curie.", encoding="utf-8")
+    newsetl_flow(seeds_dir=str(seeds), db_path=str(own))
+    before_rollback = counts(own)
+    runs_before = query(own, "SELECT count(*) FROM runs")[0][0]
+    dq_before = query(own, "SELECT count(*) FROM dq_results")[0][0]
+
+    out = newsetl("rollback", one.run_id, "--db", str(own))
+    assert out.returncode == 0, out.stderr
+    restored = counts(own)
+    assert restored["articles"] == before_rollback["articles"] - 1
+    assert query(own, "SELECT count(*) FROM articles WHERE source_path LIKE '%more.txt'") == [(0,)]
+    # the history stays, and the rollback is a run of its own in it
+    assert query(own, "SELECT count(*) FROM runs")[0][0] == runs_before + 1
+    assert query(own, "SELECT count(*) FROM dq_results")[0][0] == dq_before
+    assert query(own, "SELECT status FROM runs WHERE seeds_dir LIKE 'rollback to run%'") == [("completed",)]
+    # search follows the data restored
+    found = newsetl("search", "--db", str(own), "done")
+    assert found.returncode == 0 and "Marie Curie" not in found.stdout
+    # and the rolled-back state is itself a snapshot: the newest run can still be read as of
+    last = query(own, "SELECT run_id FROM runs WHERE seeds_dir NOT LIKE 'rollback%' ORDER BY started_at DESC LIMIT 1")
+    back = newsetl("sql", "--db", str(own), "--as-of", last[0][0], "--format", "csv", "SELECT count(*) FROM articles")
+    assert back.stdout.split()[-1] == str(before_rollback["articles"])
+
+
+def test_compaction_while_a_reader_holds_the_lake(tmp_path):
+    """Many small runs make many small files; compact merges them and a reader holding a
+    transaction open on the old files still reads them."""
+    from flows.pipeline import newsetl_flow
+
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    db = tmp_path / "news.ducklake"
+    for i in range(4):
+        (seeds / f"n{i}.txt").write_text(f"Story {i}\n\nBERLIN - \"Number {i} is here,\" said Max Weber {i}.",
+                                         encoding="utf-8")
+        newsetl_flow(seeds_dir=str(seeds), db_path=str(db))
+    reader = connect(db, read_only=True)
+    try:
+        reader.execute("BEGIN TRANSACTION")
+        held = reader.execute("SELECT count(*), sum(length(body)) FROM articles").fetchone()
+        out = newsetl("compact", "--db", str(db))
+        assert out.returncode == 0, out.stderr
+        assert "compacted:" in out.stdout
+        assert reader.execute("SELECT count(*), sum(length(body)) FROM articles").fetchone() == held
+        reader.execute("COMMIT")
+        assert reader.execute("SELECT count(*), sum(length(body)) FROM articles").fetchone() == held
+    finally:
+        reader.close()
+
+
+def test_migrate_imports_an_old_duckdb_warehouse_row_for_row(tmp_path):
+    """A warehouse as an older newsetl wrote it (one DuckDB file, keys declared) comes into a new
+    lake with every row; the old file is refused as a lake, with the command to run."""
+    from warehouse.ddl import DUCKDB, ensure_schema
+    from warehouse.loader import load_run
+
+    old = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(old))
+    ensure_schema(con, DUCKDB)
+    con.execute("INSERT INTO runs (run_id, started_at, status, seeds_dir) VALUES ('r0', now(), 'completed', 's')")
+    frames = frames_for([("/s/seed.txt", (ROOT / "seeds").glob("*.txt").__next__().read_text()),
+                         ("/s/port.txt", EXTRA)])
+    load_run(con, frames.articles, frames.mentions, frames.quotes, frames.rejected, DQ_RESULTS.empty())
+    con.execute("CHECKPOINT")
+    want = {t: con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchone()
+            for t in ("articles", "mentions", "entities", "quotes", "runs")}
+    con.close()
+
+    refused = newsetl("sql", "--db", str(old), "SELECT 1")
+    assert refused.returncode == 2 and "newsetl migrate" in refused.stderr
+
+    lake = tmp_path / "new.ducklake"
+    out = newsetl("migrate", str(old), "--db", str(lake))
+    assert out.returncode == 0, out.stderr
+    con = connect(lake, read_only=True)
+    try:
+        got = {t: con.execute(f"SELECT count(*), sum(hash(t)) FROM {t} AS t").fetchone() for t in want}
+    finally:
+        con.close()
+    assert got == want
+    found = newsetl("search", "--db", str(lake), "ship")
+    assert found.returncode == 0 and "Jan Berg" in found.stdout
+    again = newsetl("migrate", str(old), "--db", str(lake))
+    assert again.returncode == 1 and "already holds runs" in again.stderr
+
+
+def test_export_writes_one_self_contained_duckdb_file(two_runs, tmp_path):
+    db, *_, after_second = two_runs
+    out_file = tmp_path / "out" / "news.duckdb"
+    out = newsetl("export", str(out_file), "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    con = duckdb.connect(str(out_file), read_only=True)  # plain DuckDB, no extension
+    try:
+        for table in ("articles", "mentions", "entities", "quotes"):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == after_second[table]
+        assert con.execute("SELECT count(*) FROM top_speakers").fetchone()[0] > 0  # the views came along
+    finally:
+        con.close()
+    again = newsetl("export", str(out_file), "--db", str(db))
+    assert again.returncode == 1 and "exists" in again.stderr

@@ -1,0 +1,80 @@
+"""Keeping a lake small: small files merged, old snapshots expired, their files removed.
+
+Every commit writes new Parquet files (inserts of 10 rows or fewer are kept in the catalog
+instead), and a file replaced by a merge or a delete stays on disk as long as a snapshot still
+needs it (time travel). The policy, run after every run that loaded something and by
+``newsetl compact``:
+
+1. merge adjacent small files of each table into bigger ones;
+2. expire snapshots older than the retention (``NEWSETL_SNAPSHOT_RETENTION``, default 7
+   days: time travel and rollback reach back that far; the last snapshot is never expired);
+3. delete the files no kept snapshot needs any more, once older than a grace period
+   (10 minutes, ``NEWSETL_FILE_GRACE_SECONDS``), so a reader still scanning an expired
+   snapshot does not lose its file;
+4. delete leftover files of runs that died before their commit (orphans). Only the writer may
+   do this, under the run lock, and only for files older than the lock: a file that a live
+   transaction has written but not yet committed must never be taken for a leftover (a test
+   of that removed a committing run's file and broke the lake).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+import duckdb
+
+from warehouse.connection import LAKE
+
+#: How long snapshots are kept for time travel and rollback, unless the setting says otherwise.
+DEFAULT_RETENTION = "7 days"
+#: How long a file no snapshot needs stays on disk for readers that may still scan it, unless
+#: ``NEWSETL_FILE_GRACE_SECONDS`` says otherwise.
+DEFAULT_GRACE = dt.timedelta(minutes=10)
+
+
+def retention() -> str:
+    """The snapshot retention as a DuckDB interval (``NEWSETL_SNAPSHOT_RETENTION``)."""
+    return os.environ.get("NEWSETL_SNAPSHOT_RETENTION", DEFAULT_RETENTION)
+
+
+def grace() -> dt.timedelta:
+    seconds = os.environ.get("NEWSETL_FILE_GRACE_SECONDS")
+    return dt.timedelta(seconds=float(seconds)) if seconds else DEFAULT_GRACE
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    merged: int  # files merged away
+    expired: int  # snapshots expired
+    deleted: int  # files deleted (replaced ones and leftovers)
+    files: int  # data files on disk after
+    bytes: int
+
+
+def data_files(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(count, bytes) of the lake's Parquet files (data and delete files) that a kept snapshot
+    still needs: what is on disk once replaced files have gone."""
+    meta = f"__ducklake_metadata_{LAKE}"
+    row = con.execute(f"SELECT count(*), coalesce(sum(file_size_bytes), 0) FROM (SELECT file_size_bytes FROM "
+                      f"{meta}.ducklake_data_file UNION ALL SELECT file_size_bytes FROM {meta}.ducklake_delete_file)"
+                      ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None = None) -> Upkeep:
+    """Apply the policy above. ``orphans_before``: the time the caller took the run lock; only
+    then are leftovers of dead runs deleted (older than it)."""
+    now = dt.datetime.now(dt.UTC)
+    merged = con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
+    n_merged = sum(int(r[2]) for r in merged) if merged and len(merged[0]) > 2 else len(merged)
+    expired = con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - INTERVAL '{retention()}')"
+                          ).fetchall()
+    deleted = con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [now - grace()]).fetchall()
+    n_deleted = len(deleted)
+    if orphans_before is not None:
+        n_deleted += len(con.execute(f"CALL ducklake_delete_orphaned_files('{LAKE}', older_than => ?)",
+                                     [orphans_before]).fetchall())
+    files, size = data_files(con)
+    return Upkeep(n_merged, len(expired), n_deleted, files, size)
