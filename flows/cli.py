@@ -319,6 +319,37 @@ def _warehouse_args(p: argparse.ArgumentParser, default_db: str) -> None:
                         "a PostgreSQL catalog stores its own once created)")
 
 
+def _lake_commands(sub, default_db: str, lock_wait: float) -> None:
+    """The lake's own commands: history, rollback, compact, migrate, export."""
+    hist = sub.add_parser("history", help="the last runs, each with the snapshot it left (for --as-of, rollback)")
+    _warehouse_args(hist, default_db)
+    hist.add_argument("--limit", type=int, default=20)
+    hist.set_defaults(func=cmd_history)
+
+    back = sub.add_parser("rollback", help="make the data as it stood after RUN_ID current again (a new snapshot)")
+    back.add_argument("run_id", metavar="RUN_ID")
+    _warehouse_args(back, default_db)
+    back.add_argument("--wait", type=float, default=lock_wait,
+                      help="seconds to wait for a run writing the warehouse (default %(default)s)")
+    back.set_defaults(func=cmd_rollback)
+
+    comp = sub.add_parser("compact", help="merge small files, expire old snapshots, remove files nothing needs")
+    _warehouse_args(comp, default_db)
+    comp.add_argument("--wait", type=float, default=lock_wait)
+    comp.set_defaults(func=cmd_compact)
+
+    mig = sub.add_parser("migrate", help="import a DuckDB-file warehouse of an older newsetl into a new lake")
+    mig.add_argument("old", metavar="OLD.duckdb")
+    _warehouse_args(mig, default_db)
+    mig.add_argument("--wait", type=float, default=lock_wait)
+    mig.set_defaults(func=cmd_migrate)
+
+    exp = sub.add_parser("export", help="write the current snapshot to one self-contained DuckDB file")
+    exp.add_argument("out", metavar="OUT.duckdb")
+    _warehouse_args(exp, default_db)
+    exp.set_defaults(func=cmd_export)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from flows import settings
 
@@ -368,33 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="accepted for scripts written for older versions: a search never waits now")
     srch.set_defaults(func=cmd_search)
 
-    hist = sub.add_parser("history", help="the last runs, each with the snapshot it left (for --as-of, rollback)")
-    _warehouse_args(hist, default_db)
-    hist.add_argument("--limit", type=int, default=20)
-    hist.set_defaults(func=cmd_history)
-
-    back = sub.add_parser("rollback", help="make the data as it stood after RUN_ID current again (a new snapshot)")
-    back.add_argument("run_id", metavar="RUN_ID")
-    _warehouse_args(back, default_db)
-    back.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT,
-                      help="seconds to wait for a run writing the warehouse (default %(default)s)")
-    back.set_defaults(func=cmd_rollback)
-
-    comp = sub.add_parser("compact", help="merge small files, expire old snapshots, remove files nothing needs")
-    _warehouse_args(comp, default_db)
-    comp.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT)
-    comp.set_defaults(func=cmd_compact)
-
-    mig = sub.add_parser("migrate", help="import a DuckDB-file warehouse of an older newsetl into a new lake")
-    mig.add_argument("old", metavar="OLD.duckdb")
-    _warehouse_args(mig, default_db)
-    mig.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT)
-    mig.set_defaults(func=cmd_migrate)
-
-    exp = sub.add_parser("export", help="write the current snapshot to one self-contained DuckDB file")
-    exp.add_argument("out", metavar="OUT.duckdb")
-    _warehouse_args(exp, default_db)
-    exp.set_defaults(func=cmd_export)
+    _lake_commands(sub, default_db, settings.DEFAULT_LOCK_WAIT)
 
     serve = sub.add_parser("serve", help="serve the flow on a cron schedule (needs a Prefect server)")
     serve.add_argument("--cron", default="0 * * * *", help="cron schedule (default: hourly, %(default)r)")
