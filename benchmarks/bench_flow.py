@@ -15,7 +15,8 @@ count, runs ``newsetl run`` in a fresh process on an empty warehouse and reports
   validate, load, Data Docs);
 * the fixed start-up: ``newsetl run`` on the single seed article, wall minus flow time;
 * CPU seconds by process (the run's own, the extraction workers, Prefect's server): where the
-  machine's two cores went, the profile that says which process to make cheaper.
+  machine's two cores went, the profile that says which process to make cheaper;
+* a no-change rerun over the same files into the last warehouse (what a schedule mostly does).
 
 The Prefect temporary server is part of every run's start-up (it is what a user pays). Nothing
 here asserts a time: it measures and prints.
@@ -169,7 +170,7 @@ def main() -> None:
         print(f"corpus: {n:,} files, {size / 1e6:.1f} MB in {base / 'corpus'} ({time.perf_counter() - t:.1f} s)",
               file=sys.stderr)
         seed = ({"wall_s": float("nan"), "flow_s": 0.0} if args.no_seed
-                else run_flow(ROOT / "seeds", base / "seed.duckdb", 1))
+                else run_flow(ROOT / "seeds", base / "seed.ducklake", 1))
         startup = seed["wall_s"] - seed["flow_s"]
         extra = ["--batch-size", str(args.batch_size)] if args.batch_size else []
         from transforms.native import describe  # how the runs' processes will load the transforms
@@ -178,10 +179,14 @@ def main() -> None:
                    "transforms": describe(),
                    "articles": n, "mb": size / 1e6, "startup_s": startup, "seed_wall_s": seed["wall_s"], "runs": {}}
         for w in args.workers:
-            r = run_flow(base / "corpus", base / f"w{w}.duckdb", w, extra)
+            r = run_flow(base / "corpus", base / f"w{w}.ducklake", w, extra)
             r["articles_per_s"] = r["loaded"] / r["flow_s"]
             r["mb_per_s"] = size / 1e6 / r["flow_s"]
             results["runs"][w] = r
+        # A rerun over the same files: nothing changed, nothing to load (what an hourly
+        # schedule mostly does).
+        last = args.workers[-1]
+        results["rerun"] = run_flow(base / "corpus", base / f"w{last}.ducklake", last, extra)
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
@@ -214,6 +219,9 @@ def main() -> None:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
         print(f"{w:>7} workers: {total:.1f} s ({parts}); {total / r['wall_s'] / (os.cpu_count() or 1):.0%} "
               f"of {os.cpu_count()} cores over the wall time")
+    rr = results["rerun"]
+    print(f"no-change rerun ({args.workers[-1]} workers): flow {rr['flow_s']:.1f} s, wall {rr['wall_s']:.1f} s, "
+          f"{rr['loaded']} loaded; stages: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(rr["stages"].items())))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from transforms.schema import ALL_TABLES, RunRecord
-from transforms.vocab import COMPLETED, RUNNING
+from transforms.vocab import COMPLETED, FAILED, RUNNING
 from warehouse import upkeep
 from warehouse.connection import LAKE, Location, WarehouseUnavailable, attach, connect
 from warehouse.ddl import ensure_schema
@@ -68,8 +68,13 @@ def rollback(loc: Location, run_id: str, wait: float) -> tuple[RunRecord, dict[s
         record = RunRecord(run_id=rid, started_at=started, status=RUNNING,
                            seeds_dir=f"rollback to run {run_id} (snapshot {snapshot})")
         record_run_start(con, record)
-        with transaction(con, rid, f"rollback to run {run_id} (snapshot {snapshot})"):
-            counts = restore(con, "lake_then")
+        try:
+            with transaction(con, rid, f"rollback to run {run_id} (snapshot {snapshot})"):
+                counts = restore(con, "lake_then")
+        except Exception as exc:
+            record.status, record.error = FAILED, f"{type(exc).__name__}: {exc}"
+            record_run_end(con, record)
+            raise WarehouseUnavailable(f"rollback to run {run_id} failed, nothing changed: {exc}") from exc
         con.execute("DETACH lake_then")
         rows = table_counts(con)
         record.status = COMPLETED
@@ -82,7 +87,7 @@ def rollback(loc: Location, run_id: str, wait: float) -> tuple[RunRecord, dict[s
 def compact(loc: Location, wait: float) -> Upkeep:
     """The upkeep policy of :mod:`warehouse.upkeep`, now."""
     with writing(loc, wait, "compact") as (con, locked_at):
-        return upkeep.compact(con, orphans_before=locked_at)
+        return upkeep.compact(con, orphans_before=locked_at, shared=loc.is_postgres)
 
 
 def migrate(old: Path, loc: Location, wait: float) -> dict[str, int]:
@@ -126,6 +131,7 @@ def export(loc: Location, out: Path) -> dict[str, int]:
     except BaseException:
         con.close()
         out.unlink(missing_ok=True)
+        out.with_name(out.name + ".wal").unlink(missing_ok=True)
         raise
     con.close()
     check = duckdb.connect(str(out), read_only=True)

@@ -126,7 +126,7 @@ def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Calla
     t = time.perf_counter()
     frames = ChunkFrames.concat(extractor.collect(extractor.submit(batch.chunks), progress))
     seconds = {f"cpu_{name}": secs for name, secs in frames.seconds.items()}  # summed over workers
-    staged = {t_: stage(root, t_, batch.index, getattr(frames, t_)) for t_ in STAGED}
+    staged = {t_: stage(root, t_, batch.index, getattr(frames, t_), step="extracted") for t_ in STAGED}
     seconds["extract"] = time.perf_counter() - t
     return ExtractedBatch(batch, staged, frames.rejected, len(frames.unchanged), seconds)
 

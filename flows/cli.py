@@ -165,6 +165,25 @@ def shell_commands(loc) -> str:
     return "; ".join(lines) + ";"
 
 
+def _password_to_env(loc):
+    """A PostgreSQL password moved from the URL to PGPASSWORD (libpq reads it), so that it does
+    not show in the DuckDB CLI's command line, which every user of the machine can list."""
+    import os
+    from urllib.parse import urlsplit, urlunsplit
+
+    from warehouse.connection import Location
+
+    env = dict(os.environ)
+    if not loc.is_postgres:
+        return env, loc
+    u = urlsplit(loc.db)
+    if not u.password:
+        return env, loc
+    env["PGPASSWORD"] = u.password
+    netloc = f"{u.username}@{u.hostname}" + (f":{u.port}" if u.port else "")
+    return env, Location(urlunsplit((u.scheme, netloc, u.path, u.query, u.fragment)), loc.data_path)
+
+
 def cmd_shell(args: argparse.Namespace) -> int:
     """Replace this process with the DuckDB CLI on the warehouse: the lake attached read-only,
     the search macros loaded."""
@@ -182,13 +201,14 @@ def cmd_shell(args: argparse.Namespace) -> int:
         return 2
     from warehouse.extensions import ExtensionMissing
 
+    env, loc = _password_to_env(loc)
     try:
         commands = shell_commands(loc)
     except ExtensionMissing as exc:
         print(f"newsetl shell: {exc}", file=sys.stderr)
         return 2
     sys.stdout.flush()
-    os.execv(cli, [cli, "-cmd", commands])
+    os.execve(cli, [cli, "-cmd", commands], env)
     return 0  # not reached
 
 

@@ -170,7 +170,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
         plan = plan_run(cfg, paths, book.known)
         with Extractor(plan.workers, summary.run_id, summary.started_at, cfg.max_bytes, plan.known) as extractor, \
-                StagingArea(summary.location.local, summary.run_id) as staging:
+                StagingArea(summary.location.local, summary.run_id, shared=summary.location.is_postgres) as staging:
             log.info("extract: %d files in %d batch(es), %d worker process(es)", len(paths), len(plan.batches),
                      plan.workers)
             results = check_batches(plan, extractor, str(staging.root), book)
@@ -185,6 +185,6 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             staged = {t: StagedTable.concat(t, (r.staged[t] for r in results)) for t in STAGED}
             loaded, post_rows = load_task(staged, gate, book.validator, summary.location, summary.run_id,
                                           cfg.full_refresh, plan.present, plan.missing)
+            book.loaded(loaded, post_rows)
             summary.clock("load", time.perf_counter() - t)
-        book.loaded(loaded, post_rows)
     return summary

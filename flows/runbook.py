@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -154,6 +155,8 @@ class RunBook:
         self.quarantine: pl.DataFrame | None = None
         self._lock: AbstractContextManager | None = None
         self.locked_at: dt.datetime | None = None
+        self.started = False  # the runs row was inserted
+        self.committed = False  # the load committed: whatever happens next, the data is in
 
     def _connect(self):
         return connect(self.summary.location)
@@ -169,16 +172,20 @@ class RunBook:
             con = self._connect()
             try:
                 record_run_start(con, s)
+                self.started = True
                 self.known = known_files(con)
                 self.unattributed_baseline = history.unattributed_baseline(con, MIN_QUOTES_FOR_TREND)
             finally:
                 con.close()
-        except (WarehouseLocked, WarehouseUnavailable) as exc:
-            # Nothing was read or written: the warehouse cannot even record the run.
-            self._release()
-            s.fail(str(exc))
+        except Exception as exc:
+            # The run never got going: nothing was read. Its runs row, if it has one, says why.
+            s.fail(str(exc) if isinstance(exc, (WarehouseLocked, WarehouseUnavailable))
+                   else f"{type(exc).__name__}: {exc}")
             s.seconds = round(time.perf_counter() - self.t0, 3)
-            self.log.error("cannot open the warehouse: %s", exc)
+            self.log.error("cannot open the warehouse: %s", s.error)
+            if self.started:
+                self._record_end()
+            self._release()
             raise RunFailed(s) from exc
         self.log.info("run %s: seeds %s -> warehouse %s", s.run_id, s.seeds_dir, s.location.describe())
         self.validator = Validator(s.location.local, s.run_id)
@@ -202,9 +209,42 @@ class RunBook:
         raise_on_critical(dq_rows)
 
     def loaded(self, result: LoadResult, post_rows: pl.DataFrame) -> None:
-        """Take the load's counts and the checks it ran before its commit."""
+        """Take the load's counts and the checks it ran before its commit: from here on the run
+        has loaded, whatever fails after (the diagnostics went in with the data)."""
+        self.committed = True
         self.dq_rows = post_rows if self.dq_rows is None else pl.concat([self.dq_rows, post_rows])
         self.summary.count_load(result)
+
+    def _record_end(self) -> None:
+        """The ``runs`` row, whole; for a run that did not load, first what it found (its
+        rejections, checks and quarantine) and what the warehouse still holds. Each step on its
+        own: a failure to store the diagnostics does not leave the run looking unfinished."""
+        s = self.summary
+        try:
+            con = self._connect()
+        except Exception as exc:
+            self.log.error("could not record the end of run %s: %s", s.run_id, exc)
+            return
+        try:
+            if not s.completed and not self.committed:
+                try:
+                    record_diagnostics(con, s.run_id,
+                                       REJECTED_FILES.empty() if self.rejected is None else self.rejected,
+                                       DQ_RESULTS.empty() if self.dq_rows is None else self.dq_rows,
+                                       QUARANTINE.empty() if self.quarantine is None else self.quarantine)
+                except Exception as exc:
+                    self.log.error("could not store the diagnostics of run %s: %s", s.run_id, exc)
+                with suppress(Exception):
+                    s.count_rows(table_counts(con))
+            try:
+                record_run_end(con, s)
+            except Exception as exc:
+                self.log.error("could not record the end of run %s: %s", s.run_id, exc)
+                return
+            if s.completed:
+                self._upkeep(con)
+        finally:
+            con.close()
 
     def _upkeep(self, con) -> None:
         """The lake's upkeep after a run (small files merged, expired snapshots and files no
@@ -212,7 +252,7 @@ class RunBook:
         the lock; a failure is logged, never the run's."""
         t = time.perf_counter()
         try:
-            done = upkeep.compact(con, orphans_before=self.locked_at)
+            done = upkeep.compact(con, orphans_before=self.locked_at, shared=self.summary.location.is_postgres)
         except Exception as exc:
             self.log.warning("lake upkeep failed (the run's data is committed): %s", exc)
             return
@@ -234,11 +274,14 @@ class RunBook:
                     subset=["table_name", "check_name"], keep="last", maintain_order=True)
                 s.fail(str(exc))
                 self.log.error("%s", exc)
-            elif exc is not None:
+            elif exc is not None and not self.committed:
                 s.fail(f"{type(exc).__name__}: {exc}")
                 self.log.error("run failed: %s", s.error)
             else:
                 s.status = COMPLETED
+                if exc is not None:  # after the commit: the data is in, say what went wrong after
+                    s.notes.append(f"after the load committed: {type(exc).__name__}: {exc}")
+                    self.log.warning("after the load committed: %s", exc)
             self._finish()
         finally:
             self._release()
@@ -262,21 +305,5 @@ class RunBook:
                 self.log.warning("could not build Data Docs: %s", exc)
         s.report_path = str(report_path(s.location.local))
         s.seconds = round(time.perf_counter() - self.t0, 3)
-        try:
-            con = self._connect()
-            try:
-                if not s.completed:
-                    # Nothing loaded: keep what the run found, and say what the warehouse still holds.
-                    record_diagnostics(con, s.run_id,
-                                       REJECTED_FILES.empty() if self.rejected is None else self.rejected,
-                                       DQ_RESULTS.empty() if self.dq_rows is None else self.dq_rows,
-                                       QUARANTINE.empty() if self.quarantine is None else self.quarantine)
-                    s.count_rows(table_counts(con))
-                record_run_end(con, s)
-                if s.completed:
-                    self._upkeep(con)
-            finally:
-                con.close()
-        except Exception as exc:
-            self.log.error("could not record the end of run %s: %s", s.run_id, exc)
+        self._record_end()
         publish(s, self.dq_rows, self.log)

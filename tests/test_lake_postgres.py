@@ -99,3 +99,17 @@ def test_postgresql_down_during_the_commit_leaves_the_previous_snapshot(postgres
     again = newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data))
     assert again.returncode == 0, again.stderr[-3000:]
     assert count(url) == 1 + len(NEW_ARTICLES)
+
+
+def test_a_missing_catalog_database_is_never_made_anew_over_existing_data(postgres, team):
+    """A dropped (or mistyped) catalog database while the data path holds a lake's files: a new
+    empty lake there would orphan them, and the upkeep deletes orphans. Refused instead."""
+    url, seeds, data = team
+    assert newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data)).returncode == 0
+    files = sorted(data.rglob("*.parquet"))
+    dbname = url.rsplit("/", 1)[1]
+    postgres.psql(f"DROP DATABASE {dbname}")
+    postgres.psql(f"CREATE DATABASE {dbname}")  # there, but empty
+    again = newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data))
+    assert again.returncode == 1 and "holds Parquet files" in again.stderr
+    assert sorted(data.rglob("*.parquet")) == files  # nothing deleted

@@ -38,7 +38,7 @@ def test_a_batch_staged_twice_replaces_its_own_file(tmp_path):
         first = stage(staging.root, "mentions", 3, a.mentions)
         again = stage(staging.root, "mentions", 3, a.mentions)
         assert first == again
-        assert sorted(p.name for p in staging.root.iterdir()) == ["mentions-00003.parquet"]
+        assert sorted(p.name for p in staging.root.iterdir()) == ["checked-mentions-00003.parquet"]
         assert again.frame().height == a.mentions.height
 
 

@@ -122,14 +122,24 @@ def _create_sqlite_catalog(path: Path) -> None:
         con.close()
 
 
+def _holds_data(loc: Location) -> bool:
+    files = Path(loc.files or "")
+    return bool(loc.files) and files.is_dir() and any(files.rglob("*.parquet"))
+
+
 def _refuse_orphaned_data(loc: Location) -> None:
     """A new catalog over a data folder that holds files would orphan them, and the lake's
     upkeep deletes orphans: the catalog was lost, and making a new one must not be the answer."""
-    files = Path(loc.files or "")
-    if loc.files and files.is_dir() and any(files.rglob("*.parquet")):
+    if _holds_data(loc):
         raise WarehouseUnavailable(
-            f"no catalog at {loc.db}, but its data folder {files} holds Parquet files: restore the catalog, or "
-            "give another --db / --data-path for a new warehouse")
+            f"no catalog at {loc.describe()}, but its data folder {loc.files} holds Parquet files: restore the "
+            "catalog, or give another --db / --data-path for a new warehouse")
+
+
+def scrub(text: str, loc: Location) -> str:
+    """``text`` without the catalog's password (DuckDB's errors repeat the connection string)."""
+    password = urlsplit(loc.db).password if loc.is_postgres else None
+    return text.replace(password, "***") if password else text
 
 
 def _refuse_old_file(loc: Location) -> None:
@@ -184,7 +194,10 @@ def attach(con: duckdb.DuckDBPyConnection, loc: Location, alias: str = LAKE, rea
     try:
         con.execute(f"ATTACH '{target}' AS {alias}{attach_options(loc, read_only, create, snapshot)}")
     except duckdb.Error as exc:
-        raise WarehouseUnavailable(f"cannot open the warehouse {loc.describe()}: {_first_line(exc)}") from exc
+        if "creating a new DuckLake is explicitly disabled" in str(exc) and _holds_data(loc):
+            _refuse_orphaned_data(loc)
+        raise WarehouseUnavailable(
+            f"cannot open the warehouse {loc.describe()}: {scrub(_first_line(exc), loc)}") from None
 
 
 def _first_line(exc: Exception) -> str:
@@ -223,7 +236,10 @@ def connect(db: str | Path | Location, read_only: bool = False, create: bool = T
     try:
         # fts too: the search index's macros (match_bm25) call its stem(), in any query.
         load(con, "ducklake", "postgres_scanner" if loc.is_postgres else "sqlite_scanner", "fts")
-        attach(con, loc, read_only=read_only, create=create and not read_only, snapshot=snapshot)
+        # A PostgreSQL catalog that is missing (a dropped or mistyped database) while its data
+        # path holds files must not become a new, empty lake over them.
+        may_create = create and not read_only and not (loc.is_postgres and _holds_data(loc))
+        attach(con, loc, read_only=read_only, create=may_create, snapshot=snapshot)
         con.execute(f"USE {LAKE}")
     except ExtensionMissing as exc:
         con.close()

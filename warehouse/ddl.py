@@ -11,6 +11,7 @@ The views, which are queries rather than declarations, stay ``.sql`` files under
 from __future__ import annotations
 
 import hashlib
+from contextlib import suppress
 from dataclasses import dataclass
 from importlib import resources
 
@@ -122,5 +123,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, backend: Backend = DUCKLAKE) -
             con.execute(sql)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        with suppress(duckdb.TransactionException):  # a failed COMMIT ended the transaction already
+            con.execute("ROLLBACK")
         raise

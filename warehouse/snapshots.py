@@ -107,14 +107,18 @@ def restored_tables(con: duckdb.DuckDBPyConnection, alias: str) -> list[str]:
 
 def restore(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, int]:
     """Inside the caller's transaction: make every restored table of the lake hold the rows of
-    the same table in the lake attached as ``alias`` (pinned at an older snapshot).
+    the same table in the lake attached as ``alias`` (pinned at an older snapshot); a table the
+    lake has now but did not have then is emptied. Columns are matched by name: a column added
+    since then is NULL in the restored rows.
 
     Read from a second attachment, not with ``AT (VERSION => n)`` in the same transaction:
     there DuckLake 1.5.5 applies the transaction's own DELETE to the old version too and the
     copy comes back empty (measured here)."""
+    then = set(restored_tables(con, alias))
     counts = {}
-    for name in restored_tables(con, alias):
+    for name in sorted(set(restored_tables(con, LAKE)) | then):
         con.execute(f"DELETE FROM {LAKE}.{name}")
-        con.execute(f"INSERT INTO {LAKE}.{name} SELECT * FROM {alias}.{name}")
+        if name in then:
+            con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM {alias}.{name}")
         counts[name] = con.execute(f"SELECT count(*) FROM {LAKE}.{name}").fetchone()[0]
     return counts

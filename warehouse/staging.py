@@ -6,7 +6,8 @@ that passed the gate are written here instead, conformed to their table's schema
 loader inserts them with DuckDB's ``read_parquet`` inside the run's single transaction, so a
 failed run still leaves the warehouse as it was.
 
-A staged file is named by its table and the batch it holds (``mentions-00003.parquet``) and
+A staged file is named by the step that wrote it, its table and the batch it holds
+(``checked-mentions-00003.parquet``) and
 written under a temporary name first, then renamed: a batch staged twice (a retried task)
 replaces its own file, never adds rows, and a reader never sees half a file. The folder sits
 beside the warehouse (the disk that has room for the data; ``/tmp`` may be memory) and is
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,9 @@ from pathlib import Path
 import polars as pl
 
 from transforms.schema import TABLES
+
+#: On shared storage, how old another run's staging folder must be to be taken for a leftover.
+SHARED_STALE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -56,11 +61,12 @@ class StagedTable:
         return cls(table, tuple(p for part in parts for p in part.paths), sum(part.height for part in parts))
 
 
-def stage(root: str | Path, table: str, part: int, frame: pl.DataFrame) -> StagedTable:
-    """Write one batch's rows of one table (conformed to its schema) as ``<table>-<part>.parquet``."""
+def stage(root: str | Path, table: str, part: int, frame: pl.DataFrame, step: str = "checked") -> StagedTable:
+    """Write one batch's rows of one table (conformed to its schema) as ``<step>-<table>-<part>.parquet``:
+    each step of a batch writes its own files, so a retried step never reads what it wrote itself."""
     if frame.height == 0:
         return StagedTable(table)
-    path = Path(root) / f"{table}-{part:05d}.parquet"
+    path = Path(root) / f"{step}-{table}-{part:05d}.parquet"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     TABLES[table].conform(frame).write_parquet(tmp, compression="lz4", statistics=False)
     tmp.replace(path)
@@ -70,13 +76,17 @@ def stage(root: str | Path, table: str, part: int, frame: pl.DataFrame) -> Stage
 class StagingArea:
     """The staging folder of one run, beside the warehouse; removed when the run ends."""
 
-    def __init__(self, beside: str | Path, run_id: str):
+    def __init__(self, beside: str | Path, run_id: str, shared: bool = False):
         where = Path(beside).resolve().parent
         where.mkdir(parents=True, exist_ok=True)
         # Created under the warehouse's run lock, so any other staging folder of this warehouse
-        # was left by a run that was killed: its rows never loaded, nothing needs them.
+        # was left by a run that was killed: its rows never loaded, nothing needs them. On
+        # storage shared between machines the lock may not exclude a run elsewhere: only
+        # folders a day old are taken for leftovers there.
+        cutoff = time.time() - SHARED_STALE_SECONDS if shared else float("inf")
         for stale in where.glob(f".{Path(beside).name}.staging-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+            if stale.stat().st_mtime < cutoff:
+                shutil.rmtree(stale, ignore_errors=True)
         self.root = Path(tempfile.mkdtemp(prefix=f".{Path(beside).name}.staging-{run_id}-", dir=where))
 
     def remove(self) -> None:

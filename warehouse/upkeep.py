@@ -10,7 +10,8 @@ needs it (time travel). The policy, run after every run that loaded something an
    days: time travel and rollback reach back that far; the last snapshot is never expired);
 3. delete the files no kept snapshot needs any more, once older than a grace period
    (10 minutes, ``NEWSETL_FILE_GRACE_SECONDS``), so a reader still scanning an expired
-   snapshot does not lose its file;
+   snapshot does not lose its file; DuckLake 1.5.5 keeps the grace only by the day
+   (:func:`cleanup_cutoff`), so in practice such files go the day after;
 4. delete leftover files of runs that died before their commit (orphans). Only the writer may
    do this, under the run lock, and only for files older than the lock: a file that a live
    transaction has written but not yet committed must never be taken for a leftover (a test
@@ -63,18 +64,45 @@ def data_files(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None = None) -> Upkeep:
+#: On a shared (PostgreSQL) catalog, leftovers must be older than this to be deleted: the run
+#: lock is a file lock, which does not reliably exclude a run on another machine, whose files
+#: written but not yet committed must never be taken for leftovers.
+SHARED_ORPHAN_AGE = dt.timedelta(days=1)
+
+
+def cleanup_cutoff(now: dt.datetime, grace: dt.timedelta) -> dt.datetime:
+    """The ``older_than`` that deletes only files scheduled for deletion at least ``grace`` ago.
+
+    DuckLake 1.5.5 on a SQLite catalog compares it with the schedule time as text, and its
+    ``T`` sorts after the stored times' space: every file scheduled on the cutoff's date, or
+    earlier, is taken, whatever the cutoff's time of day (measured here: cutoffs of now - 1 h,
+    now and now + 1 min all took a file scheduled a second before). So a grace is only kept by
+    the day: the cutoff is the last second of the day before ``now - grace``, which takes what
+    was scheduled before that day (and, where the comparison is right, what is older than the
+    cutoff: no less safe). No grace at all: now.
+    """
+    if grace <= dt.timedelta(0):
+        return now
+    day = (now - grace).date() - dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+
+
+def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None = None,
+            shared: bool = False) -> Upkeep:
     """Apply the policy above. ``orphans_before``: the time the caller took the run lock; only
-    then are leftovers of dead runs deleted (older than it)."""
+    then are leftovers of dead runs deleted (older than it; on a ``shared`` catalog, older than
+    a day too)."""
     now = dt.datetime.now(dt.UTC)
     merged = con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
     n_merged = sum(int(r[2]) for r in merged) if merged and len(merged[0]) > 2 else len(merged)
-    expired = con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - INTERVAL '{retention()}')"
-                          ).fetchall()
-    deleted = con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [now - grace()]).fetchall()
+    expired = con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - CAST(? AS INTERVAL))",
+                          [retention()]).fetchall()
+    deleted = con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)",
+                          [cleanup_cutoff(now, grace())]).fetchall()
     n_deleted = len(deleted)
     if orphans_before is not None:
+        cutoff = min(orphans_before, now - SHARED_ORPHAN_AGE) if shared else orphans_before
         n_deleted += len(con.execute(f"CALL ducklake_delete_orphaned_files('{LAKE}', older_than => ?)",
-                                     [orphans_before]).fetchall())
+                                     [cutoff]).fetchall())
     files, size = data_files(con)
     return Upkeep(n_merged, len(expired), n_deleted, files, size)
