@@ -5,7 +5,8 @@ instead), and a file replaced by a merge or a delete stays on disk as long as a 
 needs it (time travel). The policy, run after every run that loaded something and by
 ``newsetl compact``:
 
-1. merge adjacent small files of each table into bigger ones;
+1. rewrite files with many deleted rows without them, and merge adjacent small files of each
+   table into bigger ones;
 2. expire snapshots older than the retention (``NEWSETL_SNAPSHOT_RETENTION``, default 7
    days: time travel and rollback reach back that far; the last snapshot is never expired);
 3. delete the files no kept snapshot needs any more, once older than a grace period
@@ -64,6 +65,10 @@ def data_files(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+#: A data file with at least this share of its rows deleted is rewritten without them (then
+#: merged with its neighbours): measured on 12 small runs, the term dictionaries otherwise kept
+#: one file and one delete file per run (30 files -> 9 rewritten at any share).
+REWRITE_DELETED_SHARE = 0.1
 #: On a shared (PostgreSQL) catalog, leftovers must be older than this to be deleted: the run
 #: lock is a file lock, which does not reliably exclude a run on another machine, whose files
 #: written but not yet committed must never be taken for leftovers.
@@ -93,6 +98,9 @@ def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None =
     then are leftovers of dead runs deleted (older than it; on a ``shared`` catalog, older than
     a day too)."""
     now = dt.datetime.now(dt.UTC)
+    # Files carrying deletes (the search index's term dictionary is updated in place every
+    # load) are never merged as they are: rewritten without their deleted rows first.
+    con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => ?)", [REWRITE_DELETED_SHARE])
     merged = con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
     n_merged = sum(int(r[2]) for r in merged) if merged and len(merged[0]) > 2 else len(merged)
     expired = con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - CAST(? AS INTERVAL))",
