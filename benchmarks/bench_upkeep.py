@@ -4,7 +4,8 @@
 
 Runs the real flow ``--runs`` times in this process on one lake, each run adding one new BBC
 article to the seeds folder (the shape of an hourly schedule on a quiet wire), with the lake's
-upkeep as every run does it (warehouse/upkeep.py). Every 20 runs it prints: the data files a
+upkeep as every run does it (warehouse/upkeep.py) and ``newsetl compact`` every
+``--compact-every`` runs (as a nightly job would). Every 20 runs it prints: the data files a
 kept snapshot needs, the Parquet files and bytes on disk, the catalog's bytes, the snapshots
 kept, and the flow's seconds for the last run. ``--retention`` / ``--grace`` set
 NEWSETL_SNAPSHOT_RETENTION / NEWSETL_FILE_GRACE_SECONDS (default: the product's defaults).
@@ -36,6 +37,8 @@ def main() -> None:
     ap.add_argument("--retention", help="NEWSETL_SNAPSHOT_RETENTION, e.g. '7 days' or '1 minute'")
     ap.add_argument("--grace", type=float, help="NEWSETL_FILE_GRACE_SECONDS")
     ap.add_argument("--every", type=int, default=20)
+    ap.add_argument("--compact-every", type=int, default=20,
+                    help="run `newsetl compact` every N runs, as a nightly job would (0: never)")
     args = ap.parse_args()
     if args.retention:
         os.environ["NEWSETL_SNAPSHOT_RETENTION"] = args.retention
@@ -47,8 +50,9 @@ def main() -> None:
 
     configure()
     enable()
+    from flows.admin import compact
     from flows.pipeline import newsetl_flow
-    from warehouse.connection import connect
+    from warehouse.connection import connect, locate
     from warehouse.upkeep import data_files
 
     articles = sorted(CORPUS.rglob("*.txt"))[: args.runs]
@@ -66,6 +70,8 @@ def main() -> None:
             t = time.perf_counter()
             newsetl_flow(seeds_dir=str(seeds), db_path=str(db), workers=1)
             took = time.perf_counter() - t
+            if args.compact_every and k % args.compact_every == 0:
+                compact(locate(str(db)), wait=30)
             if k % args.every == 0 or k == 1:
                 con = connect(db, read_only=True)
                 try:

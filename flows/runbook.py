@@ -252,13 +252,15 @@ class RunBook:
         the lock; a failure is logged, never the run's."""
         t = time.perf_counter()
         try:
-            done = upkeep.compact(con, orphans_before=self.locked_at, shared=self.summary.location.is_postgres)
+            done = upkeep.compact(con, orphans_before=self.locked_at, shared=self.summary.location.is_postgres,
+                                  merge=False)
         except Exception as exc:
             self.log.warning("lake upkeep failed (the run's data is committed): %s", exc)
             return
         self.summary.stage_seconds["upkeep"] = round(time.perf_counter() - t, 3)
-        self.log.info("upkeep: %d file(s) merged, %d snapshot(s) expired, %d file(s) removed; %d data file(s), "
-                      "%.1f MB", done.merged, done.expired, done.deleted, done.files, done.bytes / 1e6)
+        self.log.info("upkeep: %d snapshot(s) expired, %d file(s) removed; %d data file(s), %.1f MB "
+                      "(`newsetl compact` merges small files)", done.expired, done.deleted, done.files,
+                      done.bytes / 1e6)
 
     def _release(self) -> None:
         if self._lock is not None:

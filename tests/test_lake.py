@@ -93,30 +93,44 @@ def test_rollback_restores_a_run_as_a_new_snapshot_keeping_the_history(tmp_path)
     assert back.stdout.split()[-1] == str(before_rollback["articles"])
 
 
-def test_compaction_while_a_reader_holds_the_lake(tmp_path):
-    """Many small runs make many small files; compact merges them and a reader holding a
-    transaction open on the old files still reads them."""
+def test_compaction_merges_small_files_while_a_reader_reads(tmp_path):
+    """Small runs make small files; `newsetl compact` merges them while a reader queries, and
+    every answer is the same before, during and after.
+
+    (A reader *inside one transaction* across a merge is not promised that: DuckLake 1.5.5 then
+    finds the merged tables empty until the transaction ends, which is why runs do not merge
+    on their own: see warehouse/upkeep.py.)"""
     from flows.pipeline import newsetl_flow
+    from tests.golden import BBC
 
     seeds = tmp_path / "seeds"
-    copy_seed(seeds)
+    seeds.mkdir()
     db = tmp_path / "news.ducklake"
-    for i in range(4):
-        (seeds / f"n{i}.txt").write_text(f"Story {i}\n\nBERLIN - \"Number {i} is here,\" said Max Weber {i}.",
-                                         encoding="utf-8")
-        newsetl_flow(seeds_dir=str(seeds), db_path=str(db))
+    for k, src in enumerate(sorted(BBC.rglob("*.txt"))[:12]):
+        (seeds / src.name).write_bytes(src.read_bytes())
+        if k % 3 == 2:
+            newsetl_flow(seeds_dir=str(seeds), db_path=str(db), workers=1)
     reader = connect(db, read_only=True)
+    sql = "SELECT (SELECT count(*) FROM mentions), (SELECT sum(char_end) FROM mentions), (SELECT count(*) FROM quotes)"
     try:
+        # A reader inside one transaction across a run (its upkeep included) keeps its snapshot.
         reader.execute("BEGIN TRANSACTION")
-        held = reader.execute("SELECT count(*), sum(length(body)) FROM articles").fetchone()
+        held = reader.execute(sql).fetchone()
+        for src in sorted(BBC.rglob("*.txt"))[12:15]:
+            (seeds / src.name).write_bytes(src.read_bytes())
+        newsetl_flow(seeds_dir=str(seeds), db_path=str(db), workers=1)
+        assert reader.execute(sql).fetchone() == held
+        reader.execute("COMMIT")
+        before = reader.execute(sql).fetchone()
+        assert before[0] > held[0]
         out = newsetl("compact", "--db", str(db))
         assert out.returncode == 0, out.stderr
-        assert "compacted:" in out.stdout
-        assert reader.execute("SELECT count(*), sum(length(body)) FROM articles").fetchone() == held
-        reader.execute("COMMIT")
-        assert reader.execute("SELECT count(*), sum(length(body)) FROM articles").fetchone() == held
+        merged = int(out.stdout.split("compacted: ")[1].split()[0])
+        assert merged > 0, out.stdout
+        assert reader.execute(sql).fetchone() == before
     finally:
         reader.close()
+    assert query(db, sql)[0] == before
 
 
 def test_migrate_imports_an_old_duckdb_warehouse_row_for_row(tmp_path):
