@@ -39,12 +39,19 @@ def seed_parsed(seed_text):
 
 
 @pytest.fixture(scope="session")
-def seed_entities(seed_parsed):
+def extraction():
+    """The extraction context of the tests: lexicons built once, memos shared as in a worker."""
     from transforms.context import build_context
+
+    return build_context()
+
+
+@pytest.fixture(scope="session")
+def seed_entities(seed_parsed, extraction):
     from transforms.resolve import resolve_article
 
     a = seed_parsed
-    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, build_context())
+    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, extraction)
 
 
 @pytest.fixture(scope="session")

@@ -2,22 +2,9 @@ from collections import defaultdict
 
 import pytest
 
-from transforms.context import build_context
 from transforms.mentions import extract_mentions
 from transforms.resolve import resolve_article
 from transforms.vocab import GPE, NORP, ORG, PERSON
-
-
-@pytest.fixture(scope="session")
-def extraction():
-    """The extraction context of these tests: lexicons built once, memos shared as in a worker."""
-    return build_context()
-
-
-@pytest.fixture(scope="session")
-def seed_entities(seed_parsed, extraction):
-    a = seed_parsed
-    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, extraction)
 
 
 @pytest.fixture

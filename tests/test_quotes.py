@@ -2,22 +2,9 @@
 
 import pytest
 
-from transforms.context import build_context
 from transforms.parse import parse_article
 from transforms.quotes import extract_quotes, find_spans
 from transforms.resolve import resolve_article
-
-
-@pytest.fixture(scope="session")
-def extraction():
-    """The extraction context of these tests: lexicons built once, memos shared as in a worker."""
-    return build_context()
-
-
-@pytest.fixture(scope="session")
-def seed_entities(seed_parsed, extraction):
-    a = seed_parsed
-    return resolve_article({"title": a.title, "standfirst": a.standfirst, "body": a.body}, extraction)
 
 
 @pytest.fixture
