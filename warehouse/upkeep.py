@@ -96,6 +96,19 @@ def cleanup_cutoff(now: dt.datetime, grace: dt.timedelta) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
 
 
+def expire_snapshots(con: duckdb.DuckDBPyConnection) -> list:
+    """Expire the snapshots older than the retention, named one by one: ``older_than`` is
+    compared as text on a SQLite catalog (see :func:`cleanup_cutoff`), which would expire every
+    snapshot of the cutoff's day. The newest snapshot is never expired."""
+    old = [r[0] for r in con.execute(
+        f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_time < now() - CAST(? AS INTERVAL) "
+        f"AND snapshot_id < (SELECT max(snapshot_id) FROM {LAKE}.snapshots()) ORDER BY snapshot_id",
+        [retention()]).fetchall()]
+    if not old:
+        return []
+    return con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', versions => ?)", [old]).fetchall()
+
+
 def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None = None,
             shared: bool = False, merge: bool = True) -> Upkeep:
     """Apply the policy above. ``orphans_before``: the time the caller took the run lock; only
@@ -110,8 +123,7 @@ def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None =
         con.execute(f"CALL ducklake_rewrite_data_files('{LAKE}', delete_threshold => ?)", [REWRITE_DELETED_SHARE])
         merged = con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')").fetchall()
         n_merged = sum(int(r[2]) for r in merged) if merged and len(merged[0]) > 2 else len(merged)
-    expired = con.execute(f"CALL ducklake_expire_snapshots('{LAKE}', older_than => now() - CAST(? AS INTERVAL))",
-                          [retention()]).fetchall()
+    expired = expire_snapshots(con)
     deleted = con.execute(f"CALL ducklake_cleanup_old_files('{LAKE}', older_than => ?)",
                           [cleanup_cutoff(now, grace())]).fetchall()
     n_deleted = len(deleted)
