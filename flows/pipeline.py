@@ -182,7 +182,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             summary.clock("validate", time.perf_counter() - t)
             book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)
             t = time.perf_counter()
-            staged = {t: StagedTable.concat(t, (r.staged[t] for r in results)) for t in STAGED}
+            staged = {table: StagedTable.concat(table, (r.staged[table] for r in results)) for table in STAGED}
             loaded, post_rows = load_task(staged, gate, book.validator, summary.location, summary.run_id,
                                           cfg.full_refresh, plan.present, plan.missing)
             book.loaded(loaded, post_rows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,16 @@ def _stop_prefect_server_before_capture_closes():
 
         for server in list(SubprocessASGIServer._instances.values()):
             server.stop()
+
+
+#: The installed command, as a user runs it.
+NEWSETL = Path(sys.executable).parent / "newsetl"
+
+
+def newsetl(*args: str, env: dict | None = None, stdin: str | None = None, timeout: float = 180):
+    """One `newsetl` command in its own process, from the project folder."""
+    return subprocess.run([str(NEWSETL), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=env, input=stdin)
 
 
 def query(db, sql: str) -> list[tuple]:

@@ -12,27 +12,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_seed, counts
+from tests.conftest import NEWSETL, ROOT, copy_seed, counts, newsetl
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
-NEWSETL = Path(sys.executable).parent / "newsetl"
 TABLES = ("articles", "mentions", "quotes", "entities")
 NEW_ARTICLES = {
     "zoo.txt": 'Zoo news\n\nLONDON - "The penguins are thriving," said Ann Keeper, the zoo\'s director.',
     "port.txt": 'Port strike\n\nHAMBURG (Reuters) - "We will not unload a single ship," said Jan Berg of the union.',
 }
 
-
-def newsetl(*args, env=None, timeout=180, stdin=None):
-    return subprocess.run([str(NEWSETL), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=env, input=stdin)
 
 
 def snapshot_counts(con) -> tuple[int, ...]:
@@ -42,6 +36,12 @@ def snapshot_counts(con) -> tuple[int, ...]:
         return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)
     finally:
         con.execute("COMMIT")
+
+
+def add_new_articles(seeds: Path) -> None:
+    """What the next run has to load: two new files in the seeds folder."""
+    for name, text in NEW_ARTICLES.items():
+        (seeds / name).write_text(text, encoding="utf-8")
 
 
 def paused_run(seeds: Path, db: Path, marker: Path, point: str = "BEFORE_COMMIT", seconds: float = 120,
@@ -67,8 +67,7 @@ def loaded(tmp_path):
     db = tmp_path / "news.ducklake"
     first = newsetl("run", "--seeds", str(seeds), "--db", str(db))
     assert first.returncode == 0, first.stderr[-3000:]
-    for name, text in NEW_ARTICLES.items():
-        (seeds / name).write_text(text, encoding="utf-8")
+    add_new_articles(seeds)
     return seeds, db
 
 

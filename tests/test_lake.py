@@ -3,24 +3,16 @@ readers read, and the way in (migrate an old DuckDB file) and out (export to one
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, copy_seed, counts, frames_for, query
+from tests.conftest import ROOT, copy_seed, counts, frames_for, newsetl, query
 from transforms.schema import DQ_RESULTS
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
-NEWSETL = Path(sys.executable).parent / "newsetl"
 EXTRA = 'Port strike\n\nHAMBURG (Reuters) - "We will not unload a single ship," said Jan Berg of the union.'
 
-
-def newsetl(*args, timeout=180):
-    return subprocess.run([str(NEWSETL), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_seed
-from tests.test_faults import NEW_ARTICLES, paused_run, wait_for
+from tests.conftest import copy_seed, newsetl
+from tests.test_faults import NEW_ARTICLES, add_new_articles, paused_run, wait_for
 
 pytestmark = pytest.mark.integration
-NEWSETL = Path(sys.executable).parent / "newsetl"
 
-
-def newsetl(*args, timeout=180):
-    return subprocess.run([str(NEWSETL), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def count(url: str, table: str = "articles") -> int:
@@ -46,8 +39,7 @@ def test_a_team_warehouse_on_postgresql(postgres, team, tmp_path):
     assert any(data.rglob("*.parquet"))  # the rows are Parquet files on the shared folder
 
     # A run loads while a reader that knows only the URL queries: it sees the last commit.
-    for name, text in NEW_ARTICLES.items():
-        (seeds / name).write_text(text, encoding="utf-8")
+    add_new_articles(seeds)
     marker = tmp_path / "in-load"
     run = paused_run(seeds, url, marker, seconds=3, extra=("--data-path", str(data)))
     try:
@@ -81,8 +73,7 @@ def test_postgresql_down_before_a_run_fails_clearly_and_loses_nothing(postgres, 
 def test_postgresql_down_during_the_commit_leaves_the_previous_snapshot(postgres, team, tmp_path):
     url, seeds, data = team
     assert newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data)).returncode == 0
-    for name, text in NEW_ARTICLES.items():
-        (seeds / name).write_text(text, encoding="utf-8")
+    add_new_articles(seeds)
     marker = tmp_path / "in-load"
     run = paused_run(seeds, url, marker, seconds=3, extra=("--data-path", str(data)))
     try:

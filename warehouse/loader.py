@@ -147,8 +147,8 @@ def _flag_missing(con: duckdb.DuckDBPyConnection, present: list[str], missing: l
 
 
 def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """source_path -> content_sha256 of every loaded article: what an incremental run can skip."""
-    ensure_schema(con)
+    """source_path -> content_sha256 of every loaded article: what an incremental run can skip.
+    (Called after :func:`record_run_start`, which has brought the schema up to date.)"""
     return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
 
 
