@@ -51,10 +51,10 @@ VOLATILE = {"run_id", "loaded_at", "rejected_at", "quarantined_at", "evaluated_a
 
 
 def digest(df: pl.DataFrame, key: list[str], root: str = "") -> str:
-    """SHA-256 of the frame's stable columns, rows in key order, paths relative to ``root``."""
+    """SHA-256 of the frame's stable columns, rows in key order, every path relative to ``root``."""
     df = df.select([c for c in df.columns if c not in VOLATILE])
-    if "source_path" in df.columns and root:
-        df = df.with_columns(pl.col("source_path").str.replace(root, "", literal=True))
+    if root:  # paths appear in source_path and inside messages (e.g. "a.txt repeats b.txt")
+        df = df.with_columns(pl.col(pl.String).str.replace_all(root, "", literal=True))
     df = df.sort(key)
     return f"{df.height}:" + hashlib.sha256(df.write_ndjson().encode()).hexdigest()
 
