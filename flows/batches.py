@@ -31,7 +31,8 @@ from expectations.runner import Validator, critical_failures
 from flows.extract import Extractor
 from flows.settings import RunSettings
 from transforms.frames import ChunkFrames, drop_duplicate_articles
-from transforms.schema import DATA_TABLES, DQ_RESULTS, QUARANTINE
+from transforms.schema import DATA_TABLES, DQ_RESULTS, QUARANTINE, REJECTED_FILES
+from transforms.vocab import STEP_DISCOVER, RejectReason
 from warehouse.staging import StagedTable, stage
 
 #: The tables a batch stages.
@@ -88,6 +89,15 @@ def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str]) -> RunP
     batches = [Batch(k, len(chunked), chunks) for k, chunks in enumerate(chunked)]
     workers = max(1, min(cfg.workers or os.cpu_count() or 1, sum(len(c) for c in chunked)))
     return RunPlan(batches, sorted(present), missing, known, seen, workers)
+
+
+def refused_rows(refused: list[tuple[str, RejectReason, str]], run_id: str, now: dt.datetime) -> pl.DataFrame:
+    """``rejected_files`` rows of the files discovery turned away (never read: no size, no hash)."""
+    return REJECTED_FILES.conform(pl.DataFrame(
+        [{"run_id": run_id, "source_path": path, "reason": reason, "detail": detail, "step": STEP_DISCOVER,
+          "rejected_at": now} for path, reason, detail in refused],
+        schema={"run_id": pl.String, "source_path": pl.String, "reason": pl.String, "detail": pl.String,
+                "step": pl.String, "rejected_at": pl.Datetime("us", "UTC")}))
 
 
 @dataclass(frozen=True)

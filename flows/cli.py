@@ -75,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
                                full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,
-                               batch_size=args.batch_size, data_path=args.data_path)
+                               batch_size=args.batch_size, data_path=args.data_path,
+                               follow_symlinks=args.follow_symlinks)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
@@ -392,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "readers never make a run wait")
     run.add_argument("--workers", type=int, default=None,
                      help="processes extracting chunks in parallel (default: one per core; 1: in the flow's process)")
+    run.add_argument("--follow-symlinks", action="store_true",
+                     help="read links that lead out of the seeds folder (by default rejected: outside_seeds)")
     run.add_argument("--summary-json", metavar="FILE", help="also write the run summary to FILE as JSON")
     run.set_defaults(func=cmd_run)
 

@@ -8,12 +8,15 @@ retried forever. Sizes are checked before reading, so a huge file costs nothing.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from transforms.decode import DEFAULT_MAX_BYTES
 from transforms.frames import RawFile
+from transforms.vocab import BAD_NAME, DUPLICATE_CONTENT, OUTSIDE_SEEDS, RejectReason
 
 #: errno values worth another try: the device or share may come back.
 TRANSIENT = {errno.EAGAIN, errno.EINTR, errno.EIO, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
@@ -23,14 +26,68 @@ class SeedsNotFound(FileNotFoundError):
     """The seeds folder does not exist or is not a folder."""
 
 
-def discover(seeds_dir: str | Path) -> list[str]:
-    """Absolute paths of every ``*.txt`` under the folder, recursively, in a stable order."""
+@dataclass(frozen=True)
+class Found:
+    """What discovery found: the files to read, and the ones turned away before any read."""
+
+    paths: list[str]  # absolute, in a stable order
+    refused: list[tuple[str, RejectReason, str]] = field(default_factory=list)  # path, reason, detail
+
+
+def printable(path: str) -> str:
+    """``path`` as valid UTF-8: bytes of a file name that are not UTF-8 shown as ``\\xNN``
+    (a frame, the warehouse and a terminal all need text)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def discover(seeds_dir: str | Path, follow_symlinks: bool = False) -> Found:
+    """Every ``*.txt`` under the folder, recursively, in a stable order.
+
+    Turned away before anything is read, each with its reason (they land in ``rejected_files``):
+    a file name that is not UTF-8 (``bad_name``: rename it); a link that leads out of the
+    folder (``outside_seeds``, unless ``follow_symlinks``: a link to ``/etc/passwd`` must not
+    become a searchable article); a second name of a file already found, a link to it
+    (``duplicate_content``: the file loads once, under its own name).
+    """
     root = Path(seeds_dir)
     if not root.exists():
         raise SeedsNotFound(f"seeds folder {root} does not exist")
     if not root.is_dir():
         raise SeedsNotFound(f"seeds path {root} is not a folder")
-    return sorted(str(p.resolve()) for p in root.rglob("*.txt") if p.is_file())
+    root = root.resolve()
+    found: dict[str, Path] = {}  # as found (the folder resolved, the names as they are) -> target
+    for p in root.rglob("*.txt"):
+        if p.is_file():  # follows a link; a dangling link or a folder named *.txt is no file
+            found[str(p)] = p.resolve() if p.is_symlink() or _linked(p.parent, root) else p
+    # Each file is read once: under its own name when the folder has it, else by its first link.
+    claimed = {t: path for path, t in found.items() if Path(path) == t}
+    paths: list[str] = []
+    refused: list[tuple[str, RejectReason, str]] = []
+    for path in sorted(found):
+        target = found[path]
+        shown = printable(path)
+        if shown != path:
+            refused.append((shown, BAD_NAME, "the file name is not valid UTF-8 (its odd bytes are shown as \\xNN): "
+                                             "rename the file"))
+        elif Path(path) == target:
+            paths.append(path)
+        elif not target.is_relative_to(root) and not follow_symlinks:
+            refused.append((path, OUTSIDE_SEEDS, f"a link to {printable(str(target))}, outside the seeds folder: "
+                                                 "not followed (newsetl run --follow-symlinks follows it)"))
+        elif claimed.setdefault(target, path) != path:
+            refused.append((path, DUPLICATE_CONTENT, f"another name of {claimed[target]}, which this run reads"))
+        else:
+            paths.append(path)
+    return Found(paths, refused)
+
+
+@functools.lru_cache(maxsize=4096)
+def _linked(folder: Path, root: Path) -> bool:
+    """Whether ``folder`` or one between it and ``root`` is a link (``rglob`` does not descend
+    into linked folders on Python 3.11, but may on later versions)."""
+    if folder == root or not folder.is_relative_to(root):
+        return False
+    return folder.is_symlink() or _linked(folder.parent, root)
 
 
 def read_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES, attempts: int = 3,

@@ -29,7 +29,17 @@ from prefect.utilities.annotations import quote
 from expectations.gate import check_run, merge_batches
 from expectations.runner import Validator, raise_on_critical
 from flows import io, settings
-from flows.batches import STAGED, Batch, BatchResult, ExtractedBatch, RunPlan, check_batch, extract_batch, plan_run
+from flows.batches import (
+    STAGED,
+    Batch,
+    BatchResult,
+    ExtractedBatch,
+    RunPlan,
+    check_batch,
+    extract_batch,
+    plan_run,
+    refused_rows,
+)
 from flows.extract import Extractor
 from flows.runbook import BACKEND, RunBook, RunFailed, RunSummary
 from flows.settings import RunSettings
@@ -50,8 +60,8 @@ def _worth_retrying(task, task_run, state) -> bool:
 
 @task(name="discover", retries=2, retry_delay_seconds=1, retry_condition_fn=_worth_retrying,
       cache_policy=NO_CACHE)
-def discover_task(seeds_dir: str) -> list[str]:
-    return io.discover(seeds_dir)
+def discover_task(seeds_dir: str, follow_symlinks: bool) -> io.Found:
+    return io.discover(seeds_dir, follow_symlinks)
 
 
 @task(name="extract", task_run_name="extract {batch.label}", retries=1, cache_policy=NO_CACHE)
@@ -147,7 +157,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
                  chunk_size: int = settings.DEFAULT_CHUNK, max_bytes: int = settings.DEFAULT_MAX_BYTES,
                  full_refresh: bool = False, lock_wait: float = settings.DEFAULT_LOCK_WAIT,
                  workers: int | None = None, batch_size: int = settings.DEFAULT_BATCH,
-                 data_path: str | None = None) -> RunSummary:
+                 data_path: str | None = None, follow_symlinks: bool = False) -> RunSummary:
     """Extract the seed files, check them with GX and load them into the warehouse.
 
     Incremental by default: files loaded before with the same bytes are skipped (not decoded,
@@ -155,17 +165,19 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
     files gone from the seeds folder keep their rows with ``missing_since`` set.
     ``full_refresh`` rebuilds the warehouse's data from this folder alone. One run at a time
     holds a warehouse: another waits up to ``lock_wait`` seconds, then fails naming it.
-    ``workers`` processes extract chunks in parallel (default: one per core).
+    ``workers`` processes extract chunks in parallel (default: one per core). Links leading
+    out of the seeds folder are rejected unless ``follow_symlinks``.
     """
     cfg = RunSettings(seeds_dir, db_path, chunk_size, batch_size, max_bytes, full_refresh, lock_wait, workers,
-                      data_path)
+                      data_path, follow_symlinks)
     summary = RunSummary.begin(cfg, str(flow_run.get_id() or ""))
     log = get_run_logger()
     with RunBook(summary, cfg, log) as book:
-        paths = discover_task(cfg.seeds_dir)
-        summary.files_seen = len(paths)
-        log.info("discovered %d *.txt file(s) under %s", len(paths), cfg.seeds_dir)
-        if not paths:
+        found = discover_task(cfg.seeds_dir, cfg.follow_symlinks)
+        paths = found.paths
+        summary.files_seen = len(paths) + len(found.refused)
+        log.info("discovered %d *.txt file(s) under %s", summary.files_seen, cfg.seeds_dir)
+        if not summary.files_seen:
             summary.notes.append(f"no *.txt files under {cfg.seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
         plan = plan_run(cfg, paths, book.known)
@@ -177,7 +189,8 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             extractor.close()  # the workers' memory is given back before the load
             t = time.perf_counter()
             gate = gate_task([r.rows for r in results], [r.quarantine for r in results],
-                             [r.rejected for r in results], sum(r.extracted for r in results), book.validator,
+                             [refused_rows(found.refused, summary.run_id, summary.started_at),
+                              *(r.rejected for r in results)], sum(r.extracted for r in results), book.validator,
                              book.unattributed_baseline)
             summary.clock("validate", time.perf_counter() - t)
             book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)

@@ -38,6 +38,8 @@ class RunSettings:
     workers: int | None = None
     #: Where the lake's Parquet files go (default: a folder beside a SQLite catalog).
     data_path: str | None = None
+    #: Read links that lead out of the seeds folder (by default they are rejected, ``outside_seeds``).
+    follow_symlinks: bool = False
 
     @property
     def location(self) -> Location:

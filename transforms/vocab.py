@@ -57,7 +57,8 @@ ENCODINGS: Final[tuple[str, ...]] = get_args(Encoding)
 #: Why a file was not loaded (``rejected_files.reason``). ``<step>_error`` is an unexpected
 #: exception in that step of the extraction: a bug or a pathological input.
 RejectReason = Literal["unreadable", "too_large", "empty", "undecodable", "binary", "no_body",
-                       "parse_error", "mentions_error", "quotes_error", "duplicate_content", "quarantined"]
+                       "parse_error", "mentions_error", "quotes_error", "duplicate_content", "quarantined",
+                       "outside_seeds", "bad_name"]
 UNREADABLE: Final = "unreadable"
 TOO_LARGE: Final = "too_large"
 EMPTY: Final = "empty"
@@ -69,10 +70,13 @@ MENTIONS_ERROR: Final = "mentions_error"
 QUOTES_ERROR: Final = "quotes_error"
 DUPLICATE_CONTENT: Final = "duplicate_content"
 QUARANTINED: Final = "quarantined"
+OUTSIDE_SEEDS: Final = "outside_seeds"  # a link leading out of the seeds folder
+BAD_NAME: Final = "bad_name"  # a file name that is not UTF-8
 REJECT_REASONS: Final[tuple[str, ...]] = get_args(RejectReason)
 
 #: The pipeline step that rejected a file (``rejected_files.step``).
-Step = Literal["read", "decode", "parse", "mentions", "quotes", "dedupe", "validate"]
+Step = Literal["discover", "read", "decode", "parse", "mentions", "quotes", "dedupe", "validate"]
+STEP_DISCOVER: Final = "discover"
 STEP_READ: Final = "read"
 STEP_DECODE: Final = "decode"
 STEP_PARSE: Final = "parse"

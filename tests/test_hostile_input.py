@@ -1,0 +1,77 @@
+"""Hostile input: links, odd file names and files that fail their checks cost one file, never the run.
+
+Each case is what a hostile tester did to newsetl at 3492ce5 (issue 25): a link to a file
+already in the seeds folder, a file name that is not UTF-8, a link to ``/etc/passwd``, a
+quarantined file retried on every run. Real runs, real files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from flows import io
+from tests.conftest import copy_seed, newsetl, query
+
+
+def _names(paths):
+    return [Path(p).name for p in paths]
+
+
+def test_a_link_to_a_file_of_the_folder_is_that_file_once(tmp_path):
+    seeds = tmp_path / "s"
+    copy_seed(seeds / "sub", "deep.txt")
+    (seeds / "a_link_to_deep.txt").symlink_to(seeds / "sub" / "deep.txt")  # sorts before its target
+    found = io.discover(seeds)
+    assert _names(found.paths) == ["deep.txt"]
+    [(path, reason, detail)] = found.refused
+    assert Path(path).name == "a_link_to_deep.txt" and reason == "duplicate_content" and "deep.txt" in detail
+
+
+def test_links_out_of_the_folder_are_refused_unless_followed(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    seeds = tmp_path / "s"
+    copy_seed(seeds)
+    (seeds / "passwd.txt").symlink_to(outside)
+    (seeds / "linked_dir").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.txt").write_text("x")
+    found = io.discover(seeds)
+    assert _names(found.paths) == ["seed.txt"]
+    assert [(Path(p).name, r) for p, r, _ in found.refused] == [("passwd.txt", "outside_seeds")]
+    assert "--follow-symlinks" in found.refused[0][2]
+    followed = io.discover(seeds, follow_symlinks=True)
+    assert _names(followed.paths) == ["passwd.txt", "seed.txt"] and not followed.refused
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_with_its_name_escaped(tmp_path):
+    seeds = tmp_path / "s"
+    copy_seed(seeds)
+    odd = os.fsdecode(bytes(seeds) + b"/bad\xff\xfename.txt")
+    Path(odd).write_text("Title\n\nBody text of an article.")
+    found = io.discover(seeds)
+    assert _names(found.paths) == ["seed.txt"]
+    [(path, reason, _)] = found.refused
+    assert reason == "bad_name" and path.endswith("bad\\xff\\xfename.txt")
+    path.encode("utf-8")  # storable text
+
+
+@pytest.mark.integration
+def test_a_run_with_hostile_files_loads_the_good_one_and_says_why_not_the_others(tmp_path):
+    """At 3492ce5 each of these failed the whole run (exit 1) or loaded /etc/passwd."""
+    seeds, db = tmp_path / "s", tmp_path / "w.ducklake"
+    copy_seed(seeds / "sub", "deep.txt")
+    (seeds / "link_to_deep.txt").symlink_to(seeds / "sub" / "deep.txt")
+    (seeds / "passwd.txt").symlink_to("/etc/passwd")
+    Path(os.fsdecode(bytes(seeds) + b"/bad\xff\xfename.txt")).write_bytes((seeds / "sub" / "deep.txt").read_bytes())
+    done = newsetl("run", "--seeds", str(seeds), "--db", str(db), "--workers", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [Path(p).name for (p,) in query(db, "SELECT source_path FROM articles")] == ["deep.txt"]
+    rejected = {Path(p).name: (r, s) for p, r, s in query(db, "SELECT source_path, reason, step FROM rejected_files")}
+    assert rejected == {"link_to_deep.txt": ("duplicate_content", "discover"),
+                        "passwd.txt": ("outside_seeds", "discover"),
+                        "bad\\xff\\xfename.txt": ("bad_name", "discover")}
+    assert query(db, "SELECT files_seen, files_loaded, files_rejected FROM runs") == [(4, 1, 3)]
