@@ -3,9 +3,11 @@
 The unit set aside is the whole article: loading an article without the mention or quote
 that failed would leave it silently incomplete. Every failing row is kept as JSON in the
 ``quarantine`` table with the check and its reason, the article row itself too (so nothing is
-lost), and the file is listed in ``rejected_files`` (reason ``quarantined``) so the run
-summary counts it. The article is not loaded, so the next run retries the file: once the
-extractor is fixed, it loads. Pure Polars: no I/O here.
+lost; its body once, in the row that sets the article aside), and the file is listed in
+``rejected_files`` (reason ``quarantined``) so the run summary counts it. The article is not
+loaded; a later run retries the file once its bytes or newsetl's extraction have changed
+(``runs.extractor_version``): retried unchanged it would only be set aside again. Pure
+Polars: no I/O here.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def set_aside(frames: ChunkFrames, flagged: pl.DataFrame, run_id: str, now: dt.d
         part = flagged.filter(pl.col("table_name") == table)
         if part.height:
             source = getattr(frames, table).with_columns(pl.col(key).cast(pl.Utf8))
+            if table == "articles":  # the body goes once, into the row that sets the article aside
+                source = source.drop("body")
             rows.append(part.join(_as_json(source, key), on="row_key", how="left"))
     aside = frames.articles.filter(pl.col("article_id").is_in(bad.implode()))
     checks = (flagged.group_by("article_id")

@@ -136,7 +136,9 @@ SUITES: dict[str, list[Check]] = {
         Check("content_sha256 is a sha256", "ExpectColumnValuesToMatchRegex",
               {"column": "content_sha256", "regex": "^[0-9a-f]{64}$"}, QUARANTINE),
         Check("word_count positive", "ExpectColumnValuesToBeBetween",
-              {"column": "word_count", "min_value": 1, "max_value": 500_000}, QUARANTINE),
+              {"column": "word_count", "min_value": 1, "max_value": 500_000}, QUARANTINE,
+              "an article has 1 to 500,000 words: none means no body was found, more is no news article "
+              "(a dump, a log, one line of megabytes)"),
         Check("paragraph_count positive", "ExpectColumnValuesToBeBetween",
               {"column": "paragraph_count", "min_value": 1}, QUARANTINE),
         Check("title shorter than any real headline", "ExpectColumnValueLengthsToBeBetween",

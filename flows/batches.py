@@ -68,7 +68,8 @@ class RunPlan:
     batches: list[Batch]
     present: list[str]  # every file found, sorted
     missing: list[str]  # loaded files from this seeds folder that are gone from it
-    known: dict[str, str]  # source_path -> sha256 of loaded files the run may skip when unchanged
+    loaded: dict[str, str]  # source_path -> sha256 of the loaded files (none on a full refresh)
+    held: dict[str, str]  # source_path -> sha256 of files set aside before by this very extractor
     seen: dict[str, str]  # article_id -> path of articles loaded from a path still present
     workers: int  # extraction processes worth starting
 
@@ -76,19 +77,28 @@ class RunPlan:
     def chunks(self) -> int:
         return sum(len(b.chunks) for b in self.batches)
 
+    @property
+    def known(self) -> dict[str, str]:
+        """source_path -> sha256 of the files not worth extracting again while their bytes are
+        the same: loaded ones, and quarantined ones (they would be set aside again)."""
+        return {**self.held, **self.loaded}
 
-def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str]) -> RunPlan:
+
+def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: dict[str, str] | None = None
+             ) -> RunPlan:
     """Batches, and what the warehouse already holds of these files (``loaded``: source_path ->
-    sha256 of every loaded article). A full refresh skips nothing and replaces everything."""
+    sha256 of every loaded article; ``held``: of the files quarantined by a run of the same
+    extractor, not loaded since). A full refresh skips nothing and replaces everything."""
     root = str(Path(cfg.seeds_dir).resolve()) + "/"
     present = set(paths)
     missing = [] if cfg.full_refresh else sorted(p for p in loaded if p.startswith(root) and p not in present)
-    known = {} if cfg.full_refresh else loaded
-    seen = {sha[:16]: path for path, sha in known.items() if path in present}
+    loaded = {} if cfg.full_refresh else loaded
+    held = {} if cfg.full_refresh or held is None else {p: sha for p, sha in held.items() if p not in loaded}
+    seen = {sha[:16]: path for path, sha in loaded.items() if path in present}
     chunked = cfg.batches(paths)
     batches = [Batch(k, len(chunked), chunks) for k, chunks in enumerate(chunked)]
     workers = max(1, min(cfg.workers or os.cpu_count() or 1, sum(len(c) for c in chunked)))
-    return RunPlan(batches, sorted(present), missing, known, seen, workers)
+    return RunPlan(batches, sorted(present), missing, loaded, held, seen, workers)
 
 
 def refused_rows(refused: list[tuple[str, RejectReason, str]], run_id: str, now: dt.datetime) -> pl.DataFrame:
@@ -107,7 +117,8 @@ class ExtractedBatch:
     batch: Batch
     staged: dict[str, StagedTable]
     rejected: pl.DataFrame
-    unchanged: int  # files loaded before with these very bytes: not extracted again
+    unchanged: int  # files loaded (or set aside) before with these very bytes: not extracted again
+    held: int  # of those, files set aside before: not retried
     seconds: dict[str, float] = field(default_factory=dict)
 
     def frames(self) -> ChunkFrames:
@@ -127,6 +138,7 @@ class BatchResult:
     loaded: list[str]  # source paths staged to load (quarantined articles are not)
     extracted: int  # articles extracted (before duplicates and quarantine)
     unchanged: int
+    held: int
     blocked: bool  # a critical expectation failed: nothing was staged, the run must stop
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -138,7 +150,8 @@ def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Calla
     seconds = {f"cpu_{name}": secs for name, secs in frames.seconds.items()}  # summed over workers
     staged = {t_: stage(root, t_, batch.index, getattr(frames, t_), step="extracted") for t_ in STAGED}
     seconds["extract"] = time.perf_counter() - t
-    return ExtractedBatch(batch, staged, frames.rejected, len(frames.unchanged), seconds)
+    held = sum(p in extractor.held for p in frames.unchanged)
+    return ExtractedBatch(batch, staged, frames.rejected, len(frames.unchanged), held, seconds)
 
 
 def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str, str], root: str,
@@ -176,4 +189,4 @@ def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str,
     articles = dict(zip(frames.articles["article_id"], frames.articles["source_path"], strict=True))
     loaded = [] if blocked else kept.articles["source_path"].to_list()
     return BatchResult(batch, staged, rows, quarantine, kept.rejected, articles, loaded, raw.articles.height,
-                       extracted.unchanged, blocked, seconds)
+                       extracted.unchanged, extracted.held, blocked, seconds)

@@ -22,9 +22,13 @@ def _print_summary(s, out=sys.stdout) -> None:
     p(f"newsetl run {s.run_id}: {s.status.upper()} in {s.seconds:.1f} s")
     p(f"  seeds:      {s.seeds_dir}")
     p(f"  warehouse:  {s.db_path}")
-    p(f"  files:      {s.files_seen} seen, {s.files_loaded} loaded ({s.files_new} new, {s.files_changed} changed), "
-      f"{s.files_skipped} unchanged, {s.files_deleted} gone (rows kept), {s.files_rejected} rejected"
-      + ("  [full refresh]" if s.full_refresh else ""))
+    if ok:
+        p(f"  files:      {s.files_seen} seen, {s.files_loaded} loaded ({s.files_new} new, {s.files_changed} changed), "
+          f"{s.files_skipped} unchanged, {s.files_deleted} gone (rows kept), {s.files_rejected} rejected"
+          + ("  [full refresh]" if s.full_refresh else ""))
+    else:
+        p(f"  files:      {s.files_seen} seen, {s.files_extracted} extracted, 0 loaded, {s.files_skipped} unchanged, "
+          f"{s.files_rejected} rejected")
     for note in s.notes:
         p(f"  note:       {note}")
     for path, reason, detail in s.rejected[:10]:
@@ -80,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
-        return 1
+        return 130 if exc.summary.interrupted else 1  # 130: the shell's code for "stopped by Ctrl-C"
     _print_summary(summary)
     _write_summary_json(summary, args.summary_json)
     return 0

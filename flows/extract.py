@@ -16,12 +16,15 @@ never more than two batches of frames are in memory.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import multiprocessing
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from flows import io, lexicon_cache
+from flows.runtime import PROJECT_ROOT
 from transforms.frames import ChunkFrames, process_files
 
 
@@ -31,18 +34,32 @@ def extract_chunk(paths: list[str], run_id: str, now: dt.datetime, max_bytes: in
     return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known, lexicon_cache.context)
 
 
+def extractor_version() -> str:
+    """A digest of what decides an article's rows and whether they pass: the transforms' code
+    and data files, the word lists they are built from, and the checks' declarations. Stored
+    with each run: a file set aside is retried once this changes (or its bytes)."""
+    digest = hashlib.sha256(lexicon_cache.cache_key().encode())
+    sources = [p for p in sorted((PROJECT_ROOT / "transforms").iterdir()) if p.suffix in (".py", ".json")]
+    for path in [*sources, PROJECT_ROOT / "expectations" / "suites.py"]:
+        digest.update(f"\0{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class Extractor:
     """Hands out the frames of batches of chunks, extracted inline or on ``workers`` processes."""
 
-    def __init__(self, workers: int, run_id: str, now: dt.datetime, max_bytes: int, known: dict[str, str]):
+    def __init__(self, workers: int, run_id: str, now: dt.datetime, max_bytes: int, known: dict[str, str],
+                 held: Collection[str] = ()):
         self.run_id, self.now, self.max_bytes, self.known = run_id, now, max_bytes, known
+        self.held = frozenset(held)  # the known files that were set aside, not loaded
         self.workers = max(1, workers)
         self.pool: ProcessPoolExecutor | None = self._new_pool() if self.workers > 1 else None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the flow's process runs Prefect's threads, which fork would copy mid-flight
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=lexicon_cache.start_worker)
+                                   initializer=lexicon_cache.start_worker, initargs=(os.getpid(),))
 
     def _args(self, chunk: list[str]) -> tuple:
         return chunk, self.run_id, self.now, self.max_bytes, {p: self.known[p] for p in chunk if p in self.known}

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flows.runtime import PROJECT_ROOT
+from flows.runtime import PROJECT_ROOT, follow_parent
 
 if TYPE_CHECKING:
     from transforms.context import ExtractionContext
@@ -54,7 +54,7 @@ def cache_path() -> Path:
     return CACHE_DIR / f"lexicons-{cache_key()}.pickle"
 
 
-def start_worker() -> None:
+def start_worker(parent: int) -> None:
     """Where an extraction worker process starts (the pool's initializer): the compiled
     transforms when they match the source, then the process's context, before its first chunk.
 
@@ -63,6 +63,7 @@ def start_worker() -> None:
     """
     from transforms.native import enable
 
+    follow_parent(parent)  # leave with the run (pid ``parent``), even when it is killed
     enable()
     context()
 

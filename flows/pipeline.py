@@ -180,8 +180,9 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
         if not summary.files_seen:
             summary.notes.append(f"no *.txt files under {cfg.seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
-        plan = plan_run(cfg, paths, book.known)
-        with Extractor(plan.workers, summary.run_id, summary.started_at, cfg.max_bytes, plan.known) as extractor, \
+        plan = plan_run(cfg, paths, book.known, book.held)
+        with Extractor(plan.workers, summary.run_id, summary.started_at, cfg.max_bytes, plan.known,
+                       plan.held) as extractor, \
                 StagingArea(summary.location.local, summary.run_id, shared=summary.location.is_postgres) as staging:
             log.info("extract: %d files in %d batch(es), %d worker process(es)", len(paths), len(plan.batches),
                      plan.workers)

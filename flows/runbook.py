@@ -26,6 +26,7 @@ import polars as pl
 from expectations.paths import report_path
 from expectations.runner import DataQualityError, Validator, critical_failures, raise_on_critical
 from expectations.suites import MIN_QUOTES_FOR_TREND
+from flows.extract import extractor_version
 from flows.settings import RunSettings
 from transforms.schema import DQ_RESULTS, QUARANTINE, REJECTED_FILES, RunRecord
 from transforms.vocab import ARTICLE_SET_ASIDE, COMPLETED, FAILED, RUNNING, WARNING
@@ -33,7 +34,15 @@ from transforms.vocab import QUARANTINE as QUARANTINE_SEVERITY
 from warehouse import history, upkeep
 from warehouse.connection import Location, WarehouseLocked, WarehouseUnavailable, connect
 from warehouse.ddl import DUCKLAKE
-from warehouse.loader import LoadResult, known_files, record_diagnostics, record_run_end, record_run_start, table_counts
+from warehouse.loader import (
+    LoadResult,
+    held_files,
+    known_files,
+    record_diagnostics,
+    record_run_end,
+    record_run_start,
+    table_counts,
+)
 from warehouse.runlock import run_lock
 
 if TYPE_CHECKING:
@@ -54,6 +63,9 @@ class RunSummary(RunRecord):
     db_path: str  # the catalog: a resolved path, or a postgresql:// URL
     data_path: str | None = None  # --data-path, when given
     rows_quarantined: int = 0
+    files_held: int = 0  # files set aside before with the same bytes and extractor: not retried
+    files_extracted: int = 0  # articles extracted from the files read (before duplicates and quarantine)
+    interrupted: bool = False  # stopped by Ctrl-C (SIGINT)
     table_rows: dict[str, int] = field(default_factory=dict)  # every table's rows after the run
     loaded_rows: dict[str, int] = field(default_factory=dict)  # rows this run inserted, per data table
     dq_checks: int = 0
@@ -70,7 +82,7 @@ class RunSummary(RunRecord):
         return cls(run_id=f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", flow_run_id=flow_run_id,
                    started_at=started, status=RUNNING, seeds_dir=str(settings.seeds_dir),
                    db_path=settings.location.db, data_path=settings.data_path,
-                   full_refresh=settings.full_refresh)
+                   full_refresh=settings.full_refresh, extractor_version=extractor_version())
 
     @property
     def location(self) -> Location:
@@ -91,6 +103,8 @@ class RunSummary(RunRecord):
         for stage, secs in result.seconds.items():
             self.clock(stage, secs)
         self.files_skipped += result.unchanged
+        self.files_held += result.held
+        self.files_extracted += result.extracted
 
     def count_files(self, loaded: list[str], known: dict[str, str], missing: list[str],
                     rejected: pl.DataFrame, quarantine: pl.DataFrame) -> None:
@@ -104,6 +118,11 @@ class RunSummary(RunRecord):
                          for r in rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
         self.files_quarantined = quarantine.filter(pl.col("check_name") == ARTICLE_SET_ASIDE).height
         self.rows_quarantined = quarantine.height
+
+    def nothing_loaded(self) -> None:
+        """A run that did not commit loaded no file and flagged none missing, whatever it had
+        counted as ready to load."""
+        self.files_loaded = self.files_new = self.files_changed = self.files_deleted = 0
 
     def judge(self, dq_rows: pl.DataFrame) -> None:
         """The data-quality verdict of the checks that ran."""
@@ -147,6 +166,7 @@ class RunBook:
         self.summary, self.settings, self.log = summary, settings, log
         self.t0 = time.perf_counter()
         self.known: dict[str, str] = {}  # source_path -> sha256 of every loaded file
+        self.held: dict[str, str] = {}  # source_path -> sha256 of files quarantined by this extractor
         self.unattributed_baseline: float | None = None
         self.validator: Validator | None = None
         # What a run that does not load still records: its checks, rejections and quarantine.
@@ -174,6 +194,7 @@ class RunBook:
                 record_run_start(con, s)
                 self.started = True
                 self.known = known_files(con)
+                self.held = held_files(con, s.extractor_version)
                 self.unattributed_baseline = history.unattributed_baseline(con, MIN_QUOTES_FOR_TREND)
             finally:
                 con.close()
@@ -197,7 +218,10 @@ class RunBook:
         rejected, and raise :class:`DataQualityError` when a critical check failed."""
         s = self.summary
         self.dq_rows, self.rejected, self.quarantine = dq_rows, rejected, quarantine
-        s.count_files(loaded, plan.known, plan.missing, rejected, quarantine)
+        s.count_files(loaded, plan.loaded, plan.missing, rejected, quarantine)
+        if s.files_held:
+            s.notes.append(f"{s.files_held} file(s) set aside by an earlier run, unchanged since: not retried "
+                           "(they are retried once their bytes or newsetl's extraction change; see table quarantine)")
         if s.files_quarantined:
             self.log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
                              s.files_quarantined, s.rows_quarantined)
@@ -276,6 +300,11 @@ class RunBook:
                     subset=["table_name", "check_name"], keep="last", maintain_order=True)
                 s.fail(str(exc))
                 self.log.error("%s", exc)
+            elif isinstance(exc, KeyboardInterrupt) and not self.committed:
+                s.interrupted = True
+                s.fail("interrupted (Ctrl-C) before the load committed: nothing was loaded, the warehouse is as it "
+                       "was")
+                self.log.error("%s", s.error)
             elif exc is not None and not self.committed:
                 s.fail(f"{type(exc).__name__}: {exc}")
                 self.log.error("run failed: %s", s.error)
@@ -284,6 +313,8 @@ class RunBook:
                 if exc is not None:  # after the commit: the data is in, say what went wrong after
                     s.notes.append(f"after the load committed: {type(exc).__name__}: {exc}")
                     self.log.warning("after the load committed: %s", exc)
+            if not s.completed:
+                s.nothing_loaded()
             self._finish()
         finally:
             self._release()

@@ -71,6 +71,25 @@ def _die_with_parent() -> Callable[[], None] | None:
     return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def follow_parent(parent: int, interval: float = 0.5) -> None:
+    """Make this (worker) process leave when its parent is gone and ignore Ctrl-C, which its
+    parent handles: a pool worker of a run killed by SIGKILL would otherwise live on, orphaned
+    and blocked on a pipe, holding its memory for good. A thread watches the parent's pid
+    (``PR_SET_PDEATHSIG`` fires when the parent *thread* that spawned the worker ends, and the
+    pool spawns from whichever thread submits). ``parent``: the pid the parent gave, not
+    ``os.getppid()`` here, which is already 1 when the parent died while this one started."""
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="newsetl-follow-parent", daemon=True).start()
+
+
 def server_command(port: int) -> list[str]:
     """The command Prefect runs for its temporary server, found without importing Prefect."""
     spec = importlib.util.find_spec("prefect")
@@ -109,8 +128,12 @@ class TemporaryServer:
 
     def _spawn(self) -> None:
         self.port = _free_port()
+        # Its own session: a Ctrl-C at the terminal goes to newsetl's process group, and the run
+        # needs its API server to wind down (record the run, roll back) after one; the kernel
+        # still stops the server when newsetl dies (_die_with_parent), atexit when it exits.
         self.process = subprocess.Popen(server_command(self.port), env={**os.environ, **SERVER_ENV},
-                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent())
+                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(),
+                                        start_new_session=True)
 
     @property
     def api_url(self) -> str:

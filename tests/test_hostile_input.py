@@ -75,3 +75,36 @@ def test_a_run_with_hostile_files_loads_the_good_one_and_says_why_not_the_others
                         "passwd.txt": ("outside_seeds", "discover"),
                         "bad\\xff\\xfename.txt": ("bad_name", "discover")}
     assert query(db, "SELECT files_seen, files_loaded, files_rejected FROM runs") == [(4, 1, 3)]
+
+
+def _huge(words: int) -> str:
+    """One line of ``words`` words: no news article, set aside by "word_count positive" (1 to 500,000)."""
+    return "A log dump\n\n" + "x " * words + "\n"
+
+
+@pytest.mark.integration
+def test_a_quarantined_file_is_retried_only_once_its_bytes_change(tmp_path):
+    """At 3492ce5 the file was extracted again on every run (50 s each for the tester's 5 MB one)
+    and each retry stored two more quarantine rows, each with the whole body."""
+    seeds, db = tmp_path / "s", tmp_path / "w.ducklake"
+    copy_seed(seeds)
+    (seeds / "dump.txt").write_text(_huge(500_001))
+    first = newsetl("run", "--seeds", str(seeds), "--db", str(db), "--workers", "1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    [(reason, row_json)] = query(db, "SELECT reason, row_json FROM quarantine WHERE check_name = 'word_count positive'")
+    assert "more is no news article" in reason  # the real cause, not "positive"
+    assert '"word_count":500001' in row_json and '"body"' not in row_json  # the body is stored once
+    assert query(db, "SELECT count(*) FROM quarantine WHERE row_json LIKE '%x x x x%'") == [(1,)]
+    stored = query(db, "SELECT count(*) FROM quarantine")
+
+    second = newsetl("run", "--seeds", str(seeds), "--db", str(db), "--workers", "1")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "1 file(s) set aside by an earlier run, unchanged since: not retried" in second.stdout
+    assert query(db, "SELECT count(*) FROM quarantine") == stored
+    assert query(db, "SELECT files_skipped, files_quarantined FROM runs ORDER BY started_at DESC LIMIT 1") == [(2, 0)]
+
+    (seeds / "dump.txt").write_text(_huge(500_002))  # new bytes: retried (and set aside again)
+    third = newsetl("run", "--seeds", str(seeds), "--db", str(db), "--workers", "1")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert query(db, "SELECT files_skipped, files_quarantined FROM runs ORDER BY started_at DESC LIMIT 1") == [(1, 1)]
+    assert query(db, "SELECT count(DISTINCT run_id) FROM quarantine") == [(2,)]

@@ -73,7 +73,7 @@ def test_thousands_of_files_are_discovered_in_a_stable_order(tmp_path):
         sub = tmp_path / f"d{i % 30}"
         sub.mkdir(exist_ok=True)
         (sub / f"{i:05d}.txt").write_text("t")
-    found = io.discover(tmp_path)
+    found = io.discover(tmp_path).paths
     assert len(found) == 3000 and found == sorted(found)
 
 

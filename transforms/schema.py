@@ -300,6 +300,8 @@ class RunRecord:
     files_deleted: int = _run_column(I64, "loaded files no longer in the seeds folder (kept, flagged)", default=0)
     full_refresh: bool = _run_column(B, "the run rebuilt the warehouse from scratch", default=False)
     files_quarantined: int = _run_column(I64, "articles set aside by row-level critical checks", default=0)
+    extractor_version: str | None = _run_column(S, "digest of the extraction's code and checks: a file set aside "
+                                                   "is retried once its bytes or this change")
 
     def row(self) -> dict[str, object]:
         """The record as a row of ``runs``."""

@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from transforms.schema import ALL_TABLES, DQ_RESULTS, RUNS, TABLES, RunRecord
+from transforms.vocab import QUARANTINED
 from warehouse.connection import registered
 from warehouse.ddl import ensure_schema, quote_ident
 from warehouse.search import ensure_indexes, has_index, sync_indexes
@@ -61,7 +62,7 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 #: The columns of ``runs`` a run knows when it starts; the rest stay NULL until it ends, so a
 #: run that dies on the way is visibly unfinished rather than "0 files".
-RUN_START_COLUMNS = ("run_id", "flow_run_id", "started_at", "status", "seeds_dir")
+RUN_START_COLUMNS = ("run_id", "flow_run_id", "started_at", "status", "seeds_dir", "extractor_version")
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -150,6 +151,20 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """source_path -> content_sha256 of every loaded article: what an incremental run can skip.
     (Called after :func:`record_run_start`, which has brought the schema up to date.)"""
     return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
+
+
+def held_files(con: duckdb.DuckDBPyConnection, extractor_version: str | None) -> dict[str, str]:
+    """source_path -> content_sha256 of the files a run of this very extractor set aside
+    (quarantined) and that no run has loaded since: with the same bytes they would be set
+    aside again, so an incremental run does not retry them."""
+    if not extractor_version:
+        return {}
+    return dict(con.execute(
+        "SELECT r.source_path, arg_max(r.content_sha256, r.rejected_at) FROM rejected_files r "
+        "JOIN runs u USING (run_id) WHERE r.reason = ? AND u.extractor_version = ? "
+        "AND r.content_sha256 IS NOT NULL "
+        "AND r.source_path NOT IN (SELECT source_path FROM articles) GROUP BY r.source_path",
+        [QUARANTINED, extractor_version]).fetchall())
 
 
 def record_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str, rejected: pl.DataFrame, dq_rows: pl.DataFrame,
