@@ -34,6 +34,7 @@ from transforms.vocab import QUARANTINE as QUARANTINE_SEVERITY
 from warehouse import history, upkeep
 from warehouse.connection import Location, WarehouseLocked, WarehouseUnavailable, connect
 from warehouse.ddl import DUCKLAKE
+from warehouse.integrity import check_whole
 from warehouse.loader import (
     LoadResult,
     held_files,
@@ -191,6 +192,7 @@ class RunBook:
             self.locked_at = dt.datetime.now(dt.UTC)
             con = self._connect()
             try:
+                check_whole(con, s.location.describe())  # a damaged lake is never written
                 record_run_start(con, s)
                 self.started = True
                 self.known = known_files(con)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NEWSETL, ROOT, copy_seed, counts, newsetl
+from tests.conftest import NEWSETL, ROOT, copy_seed, counts, newsetl, query
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
@@ -201,3 +201,22 @@ def test_a_lost_catalog_or_parquet_file_is_named_and_nothing_is_made_over_it(loa
     assert run.returncode == 1 and "holds Parquet files" in run.stderr and not db.exists()
     assert any(files.rglob("*.parquet"))  # nothing was deleted
     db.write_bytes(saved)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "deleted"])
+def test_a_run_on_a_lake_with_a_damaged_data_file_writes_nothing_and_says_how_to_recover(loaded, damage):
+    """At 3492ce5 a run on a damaged warehouse failed halfway and recorded its failure in it."""
+    seeds, db = loaded
+    victim = sorted((db.with_suffix(".files") / "main" / "mentions").glob("*.parquet"))[0]
+    if damage == "truncated":
+        victim.write_bytes(victim.read_bytes()[:100])  # a copy cut short by a full disk
+    else:
+        victim.unlink()
+    catalog = db.read_bytes()
+    run = newsetl("run", "--seeds", str(seeds), "--db", str(db))
+    assert run.returncode == 1
+    assert "is damaged, nothing was written" in run.stderr and victim.name in run.stderr
+    assert ("missing" if damage == "deleted" else "100 bytes where the catalog recorded") in run.stderr
+    assert "Restore them from a backup" in run.stderr
+    assert db.read_bytes() == catalog  # not one snapshot more: no runs row, no diagnostics
+    assert query(db, "SELECT count(*), count(*) FILTER (status = 'completed') FROM runs") == [(1, 1)]
