@@ -108,8 +108,11 @@ def _location(args: argparse.Namespace):
 
 def _open_read_only(args: argparse.Namespace, command: str):
     """The warehouse as its last committed snapshot (or the one ``--as-of`` names): readers
-    never wait for a run, and a run never waits for them."""
-    from warehouse.connection import WarehouseUnavailable, connect
+    never wait for a run, and a run never waits for them. Locked down: the connection reads the
+    lake's files and nothing else, and writes nothing (``warehouse.connection.lock_down``)."""
+    import duckdb
+
+    from warehouse.connection import WarehouseUnavailable, connect, lock_down
     from warehouse.snapshots import UnknownRun, snapshot_after
 
     loc = _location(args)
@@ -122,10 +125,16 @@ def _open_read_only(args: argparse.Namespace, command: str):
             finally:
                 con.close()
             con = connect(loc, snapshot=snapshot)
-        return con
     except (WarehouseUnavailable, UnknownRun) as exc:
         print(f"newsetl {command}: {exc}", file=sys.stderr)
         return None
+    try:
+        lock_down(con)
+    except duckdb.Error as exc:
+        con.close()
+        print(f"newsetl {command}: cannot open the warehouse read-only: {exc}", file=sys.stderr)
+        return None
+    return con
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -159,15 +168,22 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def shell_commands(loc) -> str:
-    """What the DuckDB CLI runs first: no download, the extensions by path, the lake read-only."""
-    from warehouse.connection import LAKE, attach_options
+    """What the DuckDB CLI runs first: no download, the extensions by path, the lake read-only,
+    then the same lock-down as ``newsetl sql`` (no file but the lake's, no setting changed)."""
+    from warehouse.connection import LAKE, LOCK, attach_options, lock_down_settings
     from warehouse.extensions import extension_path, offline_settings, sql_string
 
     exts = ["ducklake", "postgres_scanner" if loc.is_postgres else "sqlite_scanner", "fts"]
     lines = [*offline_settings(), *(f"LOAD '{sql_string(extension_path(e))}'" for e in exts),
              f"ATTACH '{sql_string(loc.attach_target())}' AS {LAKE}{attach_options(loc, True, False)}",
-             f"USE {LAKE}"]
+             f"USE {LAKE}", *(s for s in lock_down_settings() if s != LOCK)]
     return "; ".join(lines) + ";"
+
+
+#: The DuckDB CLI's safe mode, run after :func:`shell_commands`: no dot command that writes or
+#: reads a file or runs a program (.output, .once, .log, .read, .open, .import, .shell, .system,
+#: .cd), and it locks the configuration itself (a SET of it beforehand makes it print errors).
+SHELL_SAFE_MODE = ".safe_mode"
 
 
 def _password_to_env(loc):
@@ -199,8 +215,8 @@ def cmd_shell(args: argparse.Namespace) -> int:
         print(f"newsetl shell: no warehouse at {loc.describe()}: run `newsetl run --db {args.db}` first",
               file=sys.stderr)
         return 2
-    cli = Path(sys.executable).parent / "duckdb"
-    cli = str(cli) if cli.exists() else shutil.which("duckdb")
+    beside = Path(sys.executable).parent / "duckdb"
+    cli = str(beside) if beside.exists() else shutil.which("duckdb")
     if not cli:
         print("newsetl shell: the DuckDB CLI is not installed (pip install duckdb-cli)", file=sys.stderr)
         return 2
@@ -213,7 +229,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
         print(f"newsetl shell: {exc}", file=sys.stderr)
         return 2
     sys.stdout.flush()
-    os.execve(cli, [cli, "-cmd", commands], env)
+    os.execve(cli, [cli, "-cmd", commands, "-cmd", SHELL_SAFE_MODE], env)
     return 0  # not reached
 
 

@@ -250,6 +250,48 @@ def connect(db: str | Path | Location, read_only: bool = False, create: bool = T
     return con
 
 
+#: The session variable that carries the lake's data path into ``allowed_directories``.
+_DATA_PATH_VAR = "newsetl_data_path"
+#: The last step of the lock-down: no setting changes after it.
+LOCK = "SET lock_configuration = true"
+
+
+def lock_down_settings() -> list[str]:
+    """What makes a reader's connection (``newsetl sql``, ``search``, ``shell``) read no file
+    but the lake's and load nothing, run once the extensions are loaded and the lake is attached
+    as ``lake`` and used (in that order: afterwards no file can be opened, no setting changed).
+
+    - ``allowed_directories``: the lake's data path, read from the lake itself (a reader may
+      not know it): DuckLake reads its Parquet files through DuckDB's file system, which
+      refuses every other path once external access is off;
+    - ``temp_directory`` off: nothing is spilled to disk (a query bigger than memory fails);
+    - no community extensions, no download, no autoloading;
+    - ``enable_external_access`` off: no read_text/read_csv/read_parquet of another file, no
+      COPY or EXPORT elsewhere, no ATTACH of a DuckDB file, no INSTALL or LOAD;
+    - ``lock_configuration`` last: no SET or PRAGMA changes any of it back (nor starts a query
+      log or a profile written to a file).
+
+    DuckDB still lets a query write where it may read (the data path, and the catalog file,
+    which it allows by itself when external access goes off), and the SQLite and PostgreSQL
+    extensions open files and servers on their own terms: ``warehouse.query.refuse_writes``
+    turns those statements away before they run.
+    """
+    data_path = (f"SELECT coalesce(list(CASE WHEN value LIKE '%/' THEN value ELSE value || '/' END), []) "
+                 f"FROM {LAKE}.options() WHERE option_name = 'data_path' AND coalesce(value, '') <> ''")
+    return [f"SET VARIABLE {_DATA_PATH_VAR} = ({data_path})",
+            f"SET allowed_directories = getvariable('{_DATA_PATH_VAR}')", f"RESET VARIABLE {_DATA_PATH_VAR}",
+            "SET temp_directory = ''", "SET allow_community_extensions = false", *offline_settings(),
+            "SET enable_external_access = false", LOCK]
+
+
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    """Make a read-only connection read only the lake (:func:`lock_down_settings`); Python's
+    replacement scans (a query naming a variable of this process) go too."""
+    con.execute("SET python_enable_replacements = false")
+    for sql in lock_down_settings():
+        con.execute(sql)
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, data: object) -> Iterator[str]:
     """Expose a frame or Arrow table to SQL as ``name`` for the duration of the block.
