@@ -253,6 +253,7 @@ class RunBook:
             return
         try:
             if not s.completed and not self.committed:
+                self._remove_leftovers(con)  # a full disk must not stay full of them
                 try:
                     record_diagnostics(con, s.run_id,
                                        REJECTED_FILES.empty() if self.rejected is None else self.rejected,
@@ -267,10 +268,24 @@ class RunBook:
             except Exception as exc:
                 self.log.error("could not record the end of run %s: %s", s.run_id, exc)
                 return
+            finally:
+                if not s.completed and not self.committed:
+                    self._remove_leftovers(con)  # the diagnostics' own files, if they failed too
             if s.completed:
                 self._upkeep(con)
         finally:
             con.close()
+
+    def _remove_leftovers(self, con) -> None:
+        if self.locked_at is None:
+            return
+        try:
+            removed = upkeep.remove_leftovers(con, self.locked_at)
+        except Exception as exc:
+            self.log.warning("could not remove the files of the failed load (the next run's upkeep will): %s", exc)
+            return
+        if removed:
+            self.log.info("removed %d file(s) the failed load had written", removed)
 
     def _upkeep(self, con) -> None:
         """The lake's upkeep after a run (small files merged, expired snapshots and files no

@@ -220,3 +220,49 @@ def test_a_run_on_a_lake_with_a_damaged_data_file_writes_nothing_and_says_how_to
     assert "Restore them from a backup" in run.stderr
     assert db.read_bytes() == catalog  # not one snapshot more: no runs row, no diagnostics
     assert query(db, "SELECT count(*), count(*) FILTER (status = 'completed') FROM runs") == [(1, 1)]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB file system (tmpfs) for the lake's data path; skipped where mounting is not allowed."""
+    mnt = tmp_path / "data"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounting a small file system needs root with CAP_SYS_ADMIN")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_during_the_load_commits_nothing_and_leaves_the_space_free(tmp_path, small_disk):
+    import random
+    import shutil
+
+    seeds, db = tmp_path / "seeds", tmp_path / "news.ducklake"
+    copy_seed(seeds)
+    lake = ("--db", str(db), "--data-path", str(small_disk))
+    assert newsetl("run", "--seeds", str(seeds), *lake).returncode == 0
+    before = _lake_counts(db, small_disk)
+    rnd = random.Random(25)
+    words = ["".join(rnd.choices("abcdefghijklmnopqrstuvwxyz", k=rnd.randint(3, 9))) for _ in range(5000)]
+    for i in range(60):  # ~1.5 MB of text that compresses badly: more than the disk holds
+        body = " ".join(rnd.choices(words, k=3000))
+        (seeds / f"filler{i:02d}.txt").write_text(f"Filler {i}\n\nLONDON - {body}.\n")
+    full = newsetl("run", "--seeds", str(seeds), *lake, "--workers", "1")
+    assert full.returncode == 1 and "No space left on device" in full.stderr
+    assert _lake_counts(db, small_disk) == before  # nothing committed
+    free = shutil.disk_usage(small_disk)
+    assert free.used < free.total / 2, "the failed load's files were left to fill the disk"
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)  # space comes back
+    again = newsetl("run", "--seeds", str(seeds), *lake, "--workers", "1")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _lake_counts(db, small_disk)[0] == before[0] + 60
+
+
+def _lake_counts(db, data) -> tuple[int, ...]:
+    from warehouse.connection import Location
+
+    con = connect(Location(str(db), str(data)), read_only=True)
+    try:
+        return snapshot_counts(con)
+    finally:
+        con.close()

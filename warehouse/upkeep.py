@@ -133,3 +133,24 @@ def compact(con: duckdb.DuckDBPyConnection, orphans_before: dt.datetime | None =
                                      [cutoff]).fetchall())
     files, size = data_files(con)
     return Upkeep(n_merged, len(expired), n_deleted, files, size)
+
+
+def remove_leftovers(con: duckdb.DuckDBPyConnection, since: dt.datetime) -> int:
+    """Delete the files a run that did not commit wrote (no snapshot refers to them): written
+    since ``since``, the time the run took the lock, so by this run alone. Called by the run
+    itself after its load failed: DuckLake 1.5.5 leaves a rolled-back transaction's Parquet
+    files on disk, and when the load failed for a full disk they would keep it full, so that
+    every later run failed too (measured: a 2 MB data path stayed at 100%). Older leftovers are
+    the upkeep's (:func:`compact`); a file that cannot be removed is left to it."""
+    listed = con.execute(f"CALL ducklake_delete_orphaned_files('{LAKE}', dry_run => true, older_than => ?)",
+                         [dt.datetime.now(dt.UTC)]).fetchall()
+    removed = 0
+    for (path,) in listed:
+        try:
+            if os.stat(path).st_mtime >= since.timestamp() - 1:  # mtime granularity
+                os.remove(path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
