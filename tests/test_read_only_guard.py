@@ -251,3 +251,28 @@ def test_a_postgresql_catalog_is_locked_down_too(postgres, tmp_path):
                     stdin=f"SELECT count(*) FROM quotes;\nCOPY (SELECT 1) TO '{tmp_path}/y.csv';\n")
     assert "15" in shell.stdout and "Permission Error" in shell.stdout + shell.stderr
     assert not (tmp_path / "y.csv").exists()
+
+
+def test_the_shell_cannot_write_the_lake_s_own_files(wh, target):
+    """DuckDB allows writing the files it attached and the SQLite extension ignores its file
+    settings: the shell's process is sandboxed by the kernel (Landlock) so neither can write."""
+    from flows.sandbox import forbid_writes  # noqa: F401  (the module the shell uses)
+
+    before = _state(wh)
+    link = target / "hard.ducklake"
+    os.link(wh, link)  # a hard link to the catalog: the tester's way in, read-write
+    proc = newsetl("shell", "--db", str(wh), stdin=(
+        "SELECT count(*) AS n FROM quotes;\n"
+        f"COPY (SELECT 1) TO '{wh}' (FORMAT csv, USE_TMP_FILE false);\n"
+        f"ATTACH '{link}' AS h (TYPE sqlite);\n"
+        "DELETE FROM h.ducklake_snapshot;\n"
+        f"ATTACH '{wh}' AS c (TYPE sqlite);\n"
+        "CREATE TABLE c.evil (x INT);\n"))
+    text = proc.stdout + proc.stderr
+    if "Landlock is not enabled" in text:
+        pytest.skip("this kernel has no Landlock: the shell runs with DuckDB's guard alone (documented)")
+    assert "15" in proc.stdout
+    assert "Permission denied" in text and text.count("readonly database") == 2, text[-3000:]
+    assert _state(wh) == before
+    with sqlite3.connect(wh) as con:
+        assert con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'evil'").fetchone() == (0,)
