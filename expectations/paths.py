@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: Where GX's Data Docs site sits inside a warehouse's GX folder (:func:`gx_root`).
+DATA_DOCS_SITE = Path("gx") / "uncommitted" / "data_docs" / "local_site"
+
 
 def gx_root(db_path: str | Path) -> Path:
     """The GX file context of a warehouse: ``<db folder>/<db name>.gx``."""
@@ -19,4 +22,4 @@ def report_path(db_path: str | Path) -> Path:
 
 def data_docs_path(db_path: str | Path) -> Path:
     """The GX Data Docs index of this warehouse."""
-    return gx_root(db_path) / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return gx_root(db_path) / DATA_DOCS_SITE / "index.html"

@@ -12,8 +12,9 @@ import datetime as dt
 import json
 import os
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -31,6 +32,10 @@ from expectations.suites import (
 from transforms.schema import DQ_RESULTS
 
 DATASOURCE = "newsetl"
+#: In the meta of a validation result whose values were escaped, and beside the Data Docs'
+#: assets once every page of the site was rendered from escaped results (a site without it was
+#: built by an older newsetl, and is rendered again once).
+ESCAPED_MARK = "newsetl-escaped-values"
 
 
 #: Rows that failed a ``quarantine`` check: which check, and the row's article and key.
@@ -172,7 +177,24 @@ class Validator:
                              "expectation": r.expectation_config.type, "reason": reason,
                              "article_id": hit.get("article_id"), "row_key": str(hit.get(key))}
                             for hit in res.get("unexpected_index_list") or []]
+        self._store_escaped(vr, result_id, suite_id)
         return SuiteResult(DQ_RESULTS.frame(rows), pl.DataFrame(flagged, schema=FLAGGED_SCHEMA))
+
+    def _store_escaped(self, vr, result_id, suite_id) -> None:
+        """Store the result Data Docs render with its data HTML-escaped.
+
+        GX escapes the parameters of its sentences but puts the cells of its tables of
+        unexpected values (the values, and the ``article_id`` / ``source_path`` naming each row)
+        into the page as they are: a title or file name like ``<img src=x onerror=...>`` would run
+        as script in Data Docs. The rows above were taken from the raw values (``dq_results`` keeps
+        them as they are); here every string of each expectation's ``result`` and
+        ``exception_info`` is escaped and the result stored again under the key the definition
+        used, before any page is rendered from it. Nothing to escape (the usual case): not
+        stored again."""
+        if _escape_results(vr):
+            self.context.validation_results_store.store_validation_results(
+                suite_validation_result=vr, suite_validation_result_identifier=result_id,
+                expectation_suite_identifier=suite_id)
 
     def validate_run(self, metrics: pl.DataFrame) -> pl.DataFrame:
         """The run-level checks; each row's examples carry its metric, baseline and jump."""
@@ -219,11 +241,65 @@ class Validator:
         started = dt.datetime.now().timestamp() - 1
         index = data_docs_path(self.db_path)
         first = not (index.parent / "static" / "vendor").exists()
-        self.context.build_data_docs(resource_identifiers=self.resources or None)
+        escaped = index.parent / "static" / ESCAPED_MARK
+        if not first and not escaped.exists():
+            # Pages of an older newsetl, rendered before values were escaped: escape every stored
+            # result and render every page again, once.
+            self._escape_stored_results()
+            self.context.build_data_docs()
+            first = True
+        else:
+            self.context.build_data_docs(resource_identifiers=self.resources or None)
         leftovers = localize_site(index.parent, since=None if first else started)
         if leftovers:
             raise RuntimeError(f"Data Docs still load {len(leftovers)} asset(s) from the network: {leftovers[:3]}")
+        escaped.touch()
         return index
+
+    def _escape_stored_results(self) -> None:
+        """Every validation result in the store with its values escaped (:meth:`_store_escaped`)."""
+        store = self.context.validation_results_store
+        for key in store.list_keys():
+            vr = store.get(key)
+            if _escape_results(vr):
+                store.set(key, vr)
+
+
+def _escape_results(vr) -> bool:
+    """Escape, in place, the data of every expectation's result in a suite's validation result
+    (what Data Docs render as they are); whether anything needed it. A result escaped once is
+    marked so (in its meta, which Data Docs do not show) and never escaped twice."""
+    if (vr.meta or {}).get(ESCAPED_MARK):
+        return False
+    changed = False
+    for r in vr.results:
+        for attr in ("result", "exception_info"):
+            value = getattr(r, attr, None)
+            safe = html_escaped(value)
+            if safe is not value:
+                setattr(r, attr, safe)
+                changed = True
+    if changed:
+        vr.meta[ESCAPED_MARK] = True
+    return changed
+
+
+def html_escaped(value: Any) -> Any:
+    """``value`` with every string in it (in lists, tuples and dicts, keys too) HTML-escaped,
+    quotes included; the very same object when nothing in it needed escaping."""
+    if isinstance(value, str):
+        safe = escape(value, quote=True)
+        return value if safe == value else safe
+    if isinstance(value, dict):
+        items = [(html_escaped(k), html_escaped(v)) for k, v in value.items()]
+        same = all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(items, value.items(), strict=True))
+        return value if same else dict(items)
+    if isinstance(value, (list, tuple)):
+        seq = [html_escaped(v) for v in value]
+        if all(v is v0 for v, v0 in zip(seq, value, strict=True)):
+            return value
+        return tuple(seq) if isinstance(value, tuple) else seq
+    return value
 
 
 def critical_failures(rows: pl.DataFrame) -> pl.DataFrame:

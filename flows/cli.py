@@ -228,19 +228,6 @@ def cmd_shell(args: argparse.Namespace) -> int:
     except ExtensionMissing as exc:
         print(f"newsetl shell: {exc}", file=sys.stderr)
         return 2
-    from flows.sandbox import forbid_writes
-
-    if not loc.is_postgres:
-        # A SQLite catalog in WAL mode is read through its -wal and -shm files, which a reader
-        # must find in place once it may create no file: a connection opened here makes them,
-        # and exec leaves them there (SQLite removes them at the last clean close).
-        import sqlite3
-
-        sqlite3.connect(loc.db).execute("SELECT count(*) FROM sqlite_master").fetchall()
-    why = forbid_writes()  # the kernel's guard: the CLI may write no file at all (flows/sandbox.py)
-    if why:
-        print(f"newsetl shell: {why}: the shell is read-only by DuckDB's settings only "
-              "(a COPY onto the lake's own files would not be stopped)", file=sys.stderr)
     sys.stdout.flush()
     os.execve(cli, [cli, "-cmd", commands, "-cmd", SHELL_SAFE_MODE], env)
     return 0  # not reached
@@ -319,15 +306,15 @@ def _has_display() -> bool:
 
 
 def serve_folder(root: Path, port: int, ready=None) -> None:
-    """Serve ``root`` on 127.0.0.1 only (the report and Data Docs, never the warehouse file)."""
-    import functools
+    """Serve the report folder ``root`` on 127.0.0.1 only: the report page and the Data Docs,
+    never a listing, the GX configuration or the warehouse; only to a Host of 127.0.0.1 or
+    localhost (a page elsewhere cannot reach it by DNS rebinding). ``flows.report.ReportHandler``."""
     import http.server
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:  # one line per asset would drown the URL
-            pass
+    from flows.report import report_handler
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(root)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), report_handler(root))
+    server.daemon_threads = True
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     print(f"serving the data-quality report at {url}  (Ctrl-C to stop)", flush=True)
     if ready is not None:
@@ -341,12 +328,18 @@ def serve_folder(root: Path, port: int, ready=None) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    """Refresh the report (read-only on the warehouse: it never waits for a run) and show it."""
     from expectations.paths import report_path
+    from flows.report import ReportUnwritable
+    from warehouse.connection import WarehouseUnavailable
 
     loc = _location(args)
-    path = report_path(loc.local)
-    if loc.exists():
-        _refresh_report(loc)
+    try:
+        path = report_path(loc.local)
+        if loc.exists():
+            _refresh_report(loc)
+    except (ReportUnwritable, WarehouseUnavailable) as exc:
+        return _fail("report", exc)
     if not path.exists():
         print(f"no report yet at {path}: run `newsetl run --db {args.db}` first", file=sys.stderr)
         return 1
@@ -465,7 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
     serve.set_defaults(func=cmd_serve)
 
-    rep = sub.add_parser("report", help="refresh the data-quality report and print its path (--open shows it)")
+    rep = sub.add_parser("report", help="refresh the data-quality report and print its path (--open shows it)",
+                         description="Refresh the data-quality report beside the warehouse and print its path. "
+                                     "It reads the last committed snapshot: it never waits for a run (no --wait).")
     _warehouse_args(rep, default_db)
     rep.add_argument("--open", action="store_true",
                      help="open it in a browser, or serve it on 127.0.0.1 when this machine has no display")

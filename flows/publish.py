@@ -7,6 +7,7 @@ report, all under stable keys so the UI's artifact pages show the history run af
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -39,6 +40,15 @@ def table_rows(dq_rows: pl.DataFrame) -> list[dict]:
             for r in ordered.iter_rows(named=True)]
 
 
+def fenced(text: str) -> list[str]:
+    """``text`` as a code block the text cannot close: the error may quote a file name or a
+    title, and a run of backticks in it must not end the block and let the rest be read as
+    markdown (or HTML) by the Prefect UI."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
 def markdown(summary, report: Path | None, data_docs: Path | None, failed: list[dict]) -> str:
     lines = [f"# newsetl data quality: {verdict_line(summary)}", "",
              f"Run `{summary.run_id}` · {summary.files_seen} files seen, {summary.files_loaded} loaded, "
@@ -49,7 +59,7 @@ def markdown(summary, report: Path | None, data_docs: Path | None, failed: list[
         lines += [f"| {r['severity']} | {r['table']} | {r['check']} | {r['unexpected']} |" for r in failed[:20]]
         lines.append("")
     if summary.error:
-        lines += ["```", summary.error[:2000], "```", ""]
+        lines += [*fenced(summary.error[:2000]), ""]
     if report is not None:
         lines.append(f"Report: [{report}]({report.as_uri()}) — or run `newsetl report --open --db {summary.db_path}`.")
     if data_docs is not None and data_docs.exists():
