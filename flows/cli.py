@@ -228,6 +228,19 @@ def cmd_shell(args: argparse.Namespace) -> int:
     except ExtensionMissing as exc:
         print(f"newsetl shell: {exc}", file=sys.stderr)
         return 2
+    from flows.sandbox import forbid_writes
+
+    if not loc.is_postgres:
+        # A SQLite catalog in WAL mode is read through its -wal and -shm files, which a reader
+        # must find in place once it may create no file: a connection opened here makes them,
+        # and exec leaves them there (SQLite removes them at the last clean close).
+        import sqlite3
+
+        sqlite3.connect(loc.db).execute("SELECT count(*) FROM sqlite_master").fetchall()
+    why = forbid_writes()  # the kernel's guard: the CLI may write no file at all (flows/sandbox.py)
+    if why:
+        print(f"newsetl shell: {why}: the shell is read-only by DuckDB's settings only "
+              "(a COPY onto the lake's own files would not be stopped)", file=sys.stderr)
     sys.stdout.flush()
     os.execve(cli, [cli, "-cmd", commands, "-cmd", SHELL_SAFE_MODE], env)
     return 0  # not reached
