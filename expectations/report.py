@@ -56,6 +56,24 @@ def verdict(run: dict) -> str:
     return "passed"
 
 
+def idle(run: dict) -> bool:
+    """A completed run that found nothing new or changed: it checked nothing (``dq_success``
+    NULL), so the checks that stand are those of the last run that did."""
+    return run["status"] == COMPLETED and run.get("dq_success") is None
+
+
+def checked_run(runs: pl.DataFrame, results: pl.DataFrame) -> str:
+    """The run whose checks the report shows: the latest, unless it was idle; then the latest
+    run that evaluated checks (among ``runs``)."""
+    if runs.height == 0:
+        return ""
+    latest = runs.row(0, named=True)
+    if not idle(latest):
+        return str(latest["run_id"])
+    with_results = set(results["run_id"].to_list())
+    return next((r for r in runs["run_id"].to_list() if r in with_results), str(latest["run_id"]))
+
+
 def failing_since(results: pl.DataFrame, runs: pl.DataFrame) -> dict[tuple[str, str], tuple[str, int]]:
     """For each check failing in the latest run: when its current failure streak began.
 
@@ -131,6 +149,12 @@ def _badge(severity: str) -> str:
 
 
 def _attention(data: ReportData, latest_id: str) -> str:
+    checked = checked_run(data.runs, data.results)
+    if checked != latest_id:
+        note = (f'<p class="muted">The latest run found nothing new or changed, so it had nothing to check; '
+                f'the checks that stand are those of run <code>{escape(checked)}</code>.</p>' if checked else
+                '<p class="muted">The latest run found nothing new or changed, so it had nothing to check.</p>')
+        return note + (_attention(data, checked) if checked else "")
     rows = data.results.filter((pl.col("run_id") == latest_id) & ~pl.col("success"))
     if rows.height == 0:
         if data.results.filter(pl.col("run_id") == latest_id).height == 0:
@@ -235,12 +259,18 @@ def render(data: ReportData) -> str:
     else:
         latest = data.runs.row(0, named=True)
         v = verdict(latest)
+        stands = data.runs.filter(pl.col("run_id") == checked_run(data.runs, data.results))
+        if idle(latest) and stands.height:  # nothing changed: the verdict of the checks that stand
+            v = verdict(stands.row(0, named=True))
         took = (latest["finished_at"] - latest["started_at"]).total_seconds() if latest["finished_at"] else None
         facts = (f"{latest['files_seen'] or 0:,} files seen · {latest['files_loaded'] or 0:,} loaded · "
                  f"{latest['files_skipped'] or 0:,} unchanged · {latest['files_rejected'] or 0:,} rejected · "
                  f"{latest['files_quarantined'] or 0:,} quarantined · {latest['dq_critical_failures'] or 0} critical, "
                  f"{latest['dq_warnings'] or 0} warning(s)")
         error = (f'<pre class="error">{escape(latest["error"])}</pre>' if latest["error"] else "")
+        checked = checked_run(data.runs, data.results)
+        checks_of = ("the latest run" if checked == latest["run_id"]
+                     else f"run <code>{escape(checked)}</code> (the latest had nothing to check)")
         body = f"""
 <section class="verdict {v}" id="verdict">
   <h1>Latest load: {escape(VERDICT_TITLES[v])}</h1>
@@ -252,8 +282,8 @@ def render(data: ReportData) -> str:
 <section id="trend"><h2>Trend over the last {data.runs.height} run(s)</h2>{_trends(data.runs, data.results)}</section>
 <section id="quarantine"><h2>Quarantined</h2>{_quarantined(data.quarantine, latest['run_id'])}</section>
 <section id="rejected"><h2>Rejected files</h2>{_rejected(data.rejected)}</section>
-<section id="checks"><h2>All checks of the latest run</h2>{_all_checks(data.results, latest['run_id'],
-                                                                    data.suite_pages)}</section>
+<section id="checks"><h2>All checks of {checks_of}</h2>{_all_checks(data.results, checked,
+                                                                  data.suite_pages)}</section>
 <section id="runs"><h2>Recent runs</h2>{_runs_table(data.runs)}</section>"""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

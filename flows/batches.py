@@ -72,6 +72,14 @@ class RunPlan:
     held: dict[str, str]  # source_path -> sha256 of files set aside before by this very extractor
     seen: dict[str, str]  # article_id -> path of articles loaded from a path still present
     workers: int  # extraction processes worth starting
+    returning: list[str] = field(default_factory=list)  # files flagged gone that are back
+    full_refresh: bool = False
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing to change in the warehouse unless a file turns out new or changed: no file
+        gone, none back, no rebuild."""
+        return not (self.missing or self.returning or self.full_refresh)
 
     @property
     def chunks(self) -> int:
@@ -84,11 +92,12 @@ class RunPlan:
         return {**self.held, **self.loaded}
 
 
-def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: dict[str, str] | None = None
-             ) -> RunPlan:
+def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: dict[str, str] | None = None,
+             flagged: set[str] | None = None) -> RunPlan:
     """Batches, and what the warehouse already holds of these files (``loaded``: source_path ->
     sha256 of every loaded article; ``held``: of the files quarantined by a run of the same
-    extractor, not loaded since). A full refresh skips nothing and replaces everything."""
+    extractor, not loaded since; ``flagged``: loaded files flagged gone). A full refresh skips
+    nothing and replaces everything."""
     root = str(Path(cfg.seeds_dir).resolve()) + "/"
     present = set(paths)
     missing = [] if cfg.full_refresh else sorted(p for p in loaded if p.startswith(root) and p not in present)
@@ -98,7 +107,8 @@ def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: d
     chunked = cfg.batches(paths)
     batches = [Batch(k, len(chunked), chunks) for k, chunks in enumerate(chunked)]
     workers = max(1, min(cfg.workers or os.cpu_count() or 1, sum(len(c) for c in chunked)))
-    return RunPlan(batches, sorted(present), missing, loaded, held, seen, workers)
+    returning = sorted(present & (flagged or set()))
+    return RunPlan(batches, sorted(present), missing, loaded, held, seen, workers, returning, cfg.full_refresh)
 
 
 def refused_rows(refused: list[tuple[str, RejectReason, str]], run_id: str, now: dt.datetime) -> pl.DataFrame:

@@ -139,7 +139,9 @@ def check_batches(plan: RunPlan, extractor: Extractor, staging: str, book: RunBo
         extracted = pending.result()
         if not batch.last:
             pending = extract_task.submit(plan.batches[batch.index + 1], extractor, staging)
-        validate_empty = batch.last and not any(r.rows.height for r in results)
+        # A run with no article still checks its last batch, so its results say so; unless it
+        # has nothing else to do either (see newsetl_flow: it then checks nothing).
+        validate_empty = batch.last and not any(r.rows.height for r in results) and not plan.quiet
         result = check_task(extracted, book.validator, quote(seen), staging, book.summary.started_at, validate_empty)
         results.append(result)
         book.summary.add_batch(result)
@@ -180,7 +182,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
         if not summary.files_seen:
             summary.notes.append(f"no *.txt files under {cfg.seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
-        plan = plan_run(cfg, paths, book.known, book.held)
+        plan = plan_run(cfg, paths, book.known, book.held, book.flagged)
         with Extractor(plan.workers, summary.run_id, summary.started_at, cfg.max_bytes, plan.known,
                        plan.held) as extractor, \
                 StagingArea(summary.location.local, summary.run_id, shared=summary.location.is_postgres) as staging:
@@ -188,11 +190,15 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
                      plan.workers)
             results = check_batches(plan, extractor, str(staging.root), book)
             extractor.close()  # the workers' memory is given back before the load
+            rejected = [refused_rows(found.refused, summary.run_id, summary.started_at), *(r.rejected for r in results)]
+            if plan.quiet and not any(r.extracted for r in results):
+                # Every file unchanged (or rejected): the warehouse stays as the run that loaded
+                # it left it, checked then; nothing to check or load, and no GX to wait for.
+                book.idle(pl.concat(rejected), plan)
+                return summary
             t = time.perf_counter()
-            gate = gate_task([r.rows for r in results], [r.quarantine for r in results],
-                             [refused_rows(found.refused, summary.run_id, summary.started_at),
-                              *(r.rejected for r in results)], sum(r.extracted for r in results), book.validator,
-                             book.unattributed_baseline)
+            gate = gate_task([r.rows for r in results], [r.quarantine for r in results], rejected,
+                             sum(r.extracted for r in results), book.validator, book.unattributed_baseline)
             summary.clock("validate", time.perf_counter() - t)
             book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)
             t = time.perf_counter()

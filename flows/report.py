@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import duckdb
 
 from expectations.paths import DATA_DOCS_SITE, data_docs_path, report_path
-from expectations.report import CSP, ReportData, render
+from expectations.report import CSP, ReportData, checked_run, render
 from warehouse import history
 from warehouse.connection import Location, connect, locate
 
@@ -45,13 +45,13 @@ def collect(con: duckdb.DuckDBPyConnection, location: Location) -> ReportData:
     """Read what the report shows from the warehouse."""
     runs = history.recent_runs(con)
     latest = runs["run_id"][0] if runs.height else ""
+    results = history.results_of(con, runs["run_id"].to_list())
     root = report_path(location.local).parent
     return ReportData(
-        db_path=location.describe(), generated_at=dt.datetime.now(dt.UTC), runs=runs,
-        results=history.results_of(con, runs["run_id"].to_list()),
+        db_path=location.describe(), generated_at=dt.datetime.now(dt.UTC), runs=runs, results=results,
         quarantine=history.quarantine_of(con, latest), rejected=history.rejected_of(con, latest),
         data_docs_href=os.path.relpath(data_docs_path(location.local), root).replace(os.sep, "/"),
-        suite_pages=_suite_pages(location.local, latest),
+        suite_pages=_suite_pages(location.local, checked_run(runs, results)),
     )
 
 

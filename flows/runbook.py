@@ -37,6 +37,7 @@ from warehouse.ddl import DUCKLAKE
 from warehouse.integrity import check_whole
 from warehouse.loader import (
     LoadResult,
+    flagged_missing,
     held_files,
     known_files,
     record_diagnostics,
@@ -119,6 +120,10 @@ class RunSummary(RunRecord):
                          for r in rejected.select("source_path", "reason", "detail").iter_rows(named=True)]
         self.files_quarantined = quarantine.filter(pl.col("check_name") == ARTICLE_SET_ASIDE).height
         self.rows_quarantined = quarantine.height
+        if self.files_held:
+            self.notes.append(f"{self.files_held} file(s) set aside by an earlier run, unchanged since: not retried "
+                              "(they are retried once their bytes or newsetl's extraction change; see table "
+                              "quarantine)")
 
     def nothing_loaded(self) -> None:
         """A run that did not commit loaded no file and flagged none missing, whatever it had
@@ -168,6 +173,8 @@ class RunBook:
         self.t0 = time.perf_counter()
         self.known: dict[str, str] = {}  # source_path -> sha256 of every loaded file
         self.held: dict[str, str] = {}  # source_path -> sha256 of files quarantined by this extractor
+        self.flagged: set[str] = set()  # loaded files flagged gone from their seeds folder
+        self.nothing_to_do = False  # every file unchanged: nothing checked, nothing loaded
         self.unattributed_baseline: float | None = None
         self.validator: Validator | None = None
         # What a run that does not load still records: its checks, rejections and quarantine.
@@ -197,6 +204,7 @@ class RunBook:
                 self.started = True
                 self.known = known_files(con)
                 self.held = held_files(con, s.extractor_version)
+                self.flagged = flagged_missing(con)
                 self.unattributed_baseline = history.unattributed_baseline(con, MIN_QUOTES_FOR_TREND)
             finally:
                 con.close()
@@ -221,9 +229,6 @@ class RunBook:
         s = self.summary
         self.dq_rows, self.rejected, self.quarantine = dq_rows, rejected, quarantine
         s.count_files(loaded, plan.loaded, plan.missing, rejected, quarantine)
-        if s.files_held:
-            s.notes.append(f"{s.files_held} file(s) set aside by an earlier run, unchanged since: not retried "
-                           "(they are retried once their bytes or newsetl's extraction change; see table quarantine)")
         if s.files_quarantined:
             self.log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
                              s.files_quarantined, s.rows_quarantined)
@@ -233,6 +238,17 @@ class RunBook:
             self.log.warning("%d loaded file(s) are gone from %s: their rows are kept, flagged missing_since",
                              len(plan.missing), s.seeds_dir)
         raise_on_critical(dq_rows)
+
+    def idle(self, rejected: pl.DataFrame, plan: RunPlan) -> None:
+        """Take a run that found nothing new or changed: it completes without checks or a
+        load; its rejections are stored with its ``runs`` row."""
+        s = self.summary
+        self.nothing_to_do, self.rejected = True, rejected
+        s.count_files([], plan.loaded, plan.missing, rejected, QUARANTINE.empty())
+        s.notes.append("nothing new or changed: nothing to check or load; the warehouse is as the last run that "
+                       "loaded left it (and checked it)")
+        for path, reason, detail in s.rejected:
+            self.log.warning("rejected %s: %s (%s)", path, reason, detail)
 
     def loaded(self, result: LoadResult, post_rows: pl.DataFrame) -> None:
         """Take the load's counts and the checks it ran before its commit: from here on the run
@@ -252,6 +268,14 @@ class RunBook:
             self.log.error("could not record the end of run %s: %s", s.run_id, exc)
             return
         try:
+            if self.nothing_to_do and self.rejected is not None and self.rejected.height:
+                try:
+                    record_diagnostics(con, s.run_id, self.rejected, DQ_RESULTS.empty())
+                except Exception as exc:
+                    self.log.error("could not store the rejections of run %s: %s", s.run_id, exc)
+            if self.nothing_to_do:
+                with suppress(Exception):
+                    s.count_rows(table_counts(con))
             if not s.completed and not self.committed:
                 self._remove_leftovers(con)  # a full disk must not stay full of them
                 try:
@@ -346,7 +370,7 @@ class RunBook:
         s = self.summary
         if self.dq_rows is not None:
             s.judge(self.dq_rows)
-        if self.validator is not None:
+        if self.validator is not None and not self.nothing_to_do:
             t = time.perf_counter()
             try:
                 self.validator.build_docs()

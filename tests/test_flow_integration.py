@@ -271,24 +271,31 @@ def test_a_run_in_batches_loads_what_one_batch_loads(tmp_path, flow):
     assert any(" of 3" in p.read_text(encoding="utf-8") for p in docs)
 
 
-def test_batches_with_nothing_new_skip_the_frame_suites_but_a_run_still_reports_them(tmp_path, flow):
-    """A batch whose files are all unchanged (or rejected) has empty frames: GX would pass them
-    at about a second each. A rerun with nothing new checks only its last batch, and reports
-    the same frame-suite checks as the first run, with nothing counted."""
+def test_a_rerun_with_nothing_new_checks_nothing_and_a_batch_with_nothing_new_is_not_checked(tmp_path, flow):
+    """A run whose files are all unchanged has nothing to check or load: it records its run and
+    stops (no GX, no load, no Data Docs; the data were checked by the run that loaded them). A
+    batch whose files are all unchanged has empty frames: GX would pass them at about a second
+    each, so only the batches with articles are checked."""
     seeds = make_seeds(tmp_path / "seeds")
     db = tmp_path / "w.duckdb"
     first = flow(seeds_dir=str(seeds), db_path=str(db), chunk_size=1, batch_size=1, workers=1)
     again = flow(seeds_dir=str(seeds), db_path=str(db), chunk_size=1, batch_size=1, workers=1)
     assert (first.files_loaded, again.files_loaded, again.files_skipped) == (3, 0, 3)
-    checks = ("SELECT table_name, check_name FROM dq_results WHERE run_id = '{}' "
-              "AND table_name IN ('articles', 'mentions', 'quotes') ORDER BY 1, 2")
-    assert query(db, checks.format(again.run_id)) == query(db, checks.format(first.run_id))
-    counted = query(db, "SELECT sum(element_count) FROM dq_results WHERE run_id = "
-                        f"'{again.run_id}' AND table_name IN ('articles', 'mentions', 'quotes')")
-    assert counted == [(0,)]
-    # validation results and Data Docs pages of the rerun: its last batch only
-    runs = {p.name for p in (tmp_path / "w.gx").rglob("validations/articles/*") if p.name.startswith(again.run_id)}
-    assert len(runs) == 1 and re.fullmatch(r".* batch (\d+) of \1", runs.pop())
+    assert again.completed and again.dq_success is None and any("nothing new or changed" in n for n in again.notes)
+    assert query(db, f"SELECT count(*) FROM dq_results WHERE run_id = '{again.run_id}'") == [(0,)]
+    assert query(db, f"SELECT status, dq_success, files_skipped FROM runs WHERE run_id = '{again.run_id}'") == [
+        ("completed", None, 3)]
+    validated = lambda run: {p.name for p in (tmp_path / "w.gx").rglob("validations/articles/*")  # noqa: E731
+                             if p.name.startswith(run)}
+    assert validated(again.run_id) == set()
+    # One new file, in the last batch: only that batch is checked, and the run-level and
+    # warehouse checks run as for any load.
+    (seeds / "zz_new.txt").write_text('Port strike\n\nHAMBURG - "We will not unload a ship," said Jan Berg.')
+    third = flow(seeds_dir=str(seeds), db_path=str(db), chunk_size=1, batch_size=1, workers=1)
+    assert (third.files_new, third.files_skipped, third.dq_success) == (1, 3, True)
+    pages = validated(third.run_id)
+    assert len(pages) == 1 and re.fullmatch(r".* batch 6 of 6", pages.pop())
+    assert query(db, f"SELECT count(DISTINCT table_name) FROM dq_results WHERE run_id = '{third.run_id}'") == [(6,)]
 
 
 def test_a_critical_failure_in_a_batch_stops_the_run_and_loads_nothing(tmp_path, flow, monkeypatch):

@@ -240,3 +240,30 @@ def test_long_examples_are_shortened_from_the_middle_so_file_names_stay():
     first, second = shown.split("; ")
     assert first.startswith("/data/wire/") and first.endswith("/second.txt") and "…" in first
     assert len(first) == 200 and second == "short"
+
+
+def test_after_a_run_with_nothing_to_check_the_report_shows_the_checks_that_stand():
+    """A run that found nothing new checks nothing: the report's verdict, attention list and
+    checks are those of the last run that checked (not "it stopped before them")."""
+    import datetime as dt
+
+    from expectations.report import ReportData, checked_run, render
+    from transforms.schema import DQ_RESULTS, QUARANTINE, REJECTED_FILES, RUNS
+
+    t = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    runs = RUNS.conform(pl.DataFrame([
+        {"run_id": "idle", "status": "completed", "dq_success": None, "dq_warnings": 0, "seeds_dir": "s",
+         "started_at": t + dt.timedelta(hours=1), "finished_at": t + dt.timedelta(hours=1, seconds=2)},
+        {"run_id": "loaded", "status": "completed", "dq_success": True, "dq_warnings": 1, "seeds_dir": "s",
+         "started_at": t, "finished_at": t + dt.timedelta(seconds=9)},
+    ]))
+    results = DQ_RESULTS.conform(pl.DataFrame([
+        {"run_id": "loaded", "table_name": "warehouse", "check_name": "no duplicated bodies", "success": False,
+         "severity": "warning", "column": "", "expectation": "x", "unexpected_count": 3,
+         "unexpected_examples": "[]", "evaluated_at": t}]))
+    assert checked_run(runs, results) == "loaded" and checked_run(runs.slice(1), results) == "loaded"
+    assert verdict(runs.row(0, named=True)) == "passed"  # alone, the idle run would say so
+    html = render(ReportData(db_path="w", generated_at=t, runs=runs, results=results, quarantine=QUARANTINE.empty(),
+                             rejected=REJECTED_FILES.empty(), data_docs_href="", suite_pages={}))
+    assert "nothing new or changed" in html and "no duplicated bodies" in html
+    assert "stopped before them" not in html and "Passed, needs attention" in html

@@ -153,6 +153,11 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
 
 
+def flagged_missing(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """source_path of the loaded articles flagged gone from their seeds folder."""
+    return {p for (p,) in con.execute("SELECT source_path FROM articles WHERE missing_since IS NOT NULL").fetchall()}
+
+
 def held_files(con: duckdb.DuckDBPyConnection, extractor_version: str | None) -> dict[str, str]:
     """source_path -> content_sha256 of the files a run of this very extractor set aside
     (quarantined) and that no run has loaded since: with the same bytes they would be set
@@ -170,8 +175,8 @@ def held_files(con: duckdb.DuckDBPyConnection, extractor_version: str | None) ->
 def record_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str, rejected: pl.DataFrame, dq_rows: pl.DataFrame,
                        quarantine: pl.DataFrame | None = None) -> None:
     """Store a run's rejections, data-quality results and quarantined rows (for runs whose
-    load failed: what they found is worth keeping even though nothing loaded)."""
-    with transaction(con, run_id, f"run {run_id}: diagnostics of a run that did not load"):
+    load failed, or that had nothing to load: what they found is worth keeping)."""
+    with transaction(con, run_id, f"run {run_id}: diagnostics of a run that loaded nothing"):
         _insert(con, "rejected_files", rejected)
         _insert(con, "dq_results", dq_rows)
         if quarantine is not None:
