@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.newsetl-installed
 NATIVE := build/native/manifest.json
 
-.PHONY: setup native run test lint bench instructions lock clean server serve
+.PHONY: setup native run test lint bench instructions lock clean server serve train
 
 setup: $(STAMP) $(NATIVE)
 
@@ -64,6 +64,17 @@ bench: setup
 # CPU instructions per article of the extraction (needs valgrind): repeats within 0.5%
 instructions: setup
 	$(BIN)/python benchmarks/instructions.py
+
+# The learned mention typer and speaker ranker (transforms/typer.json, transforms/ranker.json),
+# from the train splits of ../shared/devdata only (never dev), 5-fold cross-validated first.
+# Deterministic. Without the shared data the committed weights stay in use.
+train: $(STAMP)
+	@for f in ../shared/devdata/conll/train/gold.jsonl ../shared/devdata/polnear/train/gold.jsonl \
+	  ../shared/tools/score.py; do test -f $$f || { echo "make train needs ../shared/devdata/{conll,polnear}/train \
+	(articles/ and gold.jsonl) and ../shared/tools/score.py; $$f is missing. Without them the committed \
+	transforms/typer.json and transforms/ranker.json are used." >&2; exit 1; }; done
+	$(BIN)/python -m training.train_typer --cv
+	$(BIN)/python -m training.train_ranker --cv
 
 lock: $(STAMP)
 	@printf '%s\n' '# Full pinned dependency tree of newsetl (runtime + dev), made with `pip freeze` in the tested venv.' \

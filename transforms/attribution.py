@@ -68,6 +68,7 @@ def _alternation(words: list[str]) -> str:
 
 
 _CUE_ALT: Final = _alternation(sorted(set(CUES)))
+CUE_ALT: Final = _CUE_ALT  # the cue words as one regex alternation
 _CUE: Final = re.compile(r"\b(?:" + _alternation(sorted({*CUES, *[c.title() for c in CUES], "according to",
                                                         "According to"})) + r")\b")
 # Every cue counts as speech; "called 'X'" with nothing between verb and quote is a label
@@ -231,6 +232,11 @@ def _with_appositive(body: str, end: int, seg_end: int) -> int:
             break
         end = m.end("appos")
     return end
+
+
+def with_appositive(body: str, end: int, seg_end: int) -> int:
+    """Where a speaker phrase ending at ``end`` ends with its appositives (``_with_appositive``)."""
+    return _with_appositive(body, end, seg_end)
 
 
 def _attribution(cue: str, body: str, np: str, start: int, seg_end: int | None = None) -> Attribution | None:

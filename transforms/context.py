@@ -20,6 +20,8 @@ from transforms.vocab import EntityType
 
 if TYPE_CHECKING:
     from transforms.mentions import Mention
+    from transforms.ranker import RankerModel
+    from transforms.typer import TyperModel
 
 # Sizes measured in one pass over 4,180 articles (the BBC corpus and the annotated ones): the
 # memos end with 57,879 spans, 13,302 person names and 40,204 resolutions, about 14, 3 and 10
@@ -52,6 +54,13 @@ class ExtractionContext:
         #: (text, entity type, canonical) -> (entity type, name, entity id), or None when the
         #: mention's resolution depends on its article.
         self.resolutions: dict[tuple[str, EntityType, str | None], tuple[EntityType, str, str] | None] = {}
+        #: The learned typer of mentions (``transforms.typer``); None leaves the rules' types.
+        from transforms.ranker import load_ranker
+        from transforms.typer import load_model  # typer -> mentions -> this module
+
+        self.typer: TyperModel | None = load_model()
+        #: The learned ranker of speaker candidates (``transforms.ranker``); None leaves the rules' pick.
+        self.ranker: RankerModel | None = load_ranker()
 
 
 def build_context() -> ExtractionContext:

@@ -501,7 +501,7 @@ _TITLE_BEFORE_CHARS: Final = 30
 _PLACE_BEFORE_SCORE_CHARS: Final = 12
 
 
-def _is_shouting(text: str) -> bool:
+def is_shouting(text: str) -> bool:
     """Mostly capitals (a headline or table line in capitals): more than 60% of its letters."""
     # counts of [A-Z] and [a-z] by deleting them from the ASCII bytes (C loops, no match objects)
     data = text.encode("ascii", "ignore")
@@ -552,7 +552,7 @@ def extract_mentions(text: str, context: ExtractionContext) -> list[Mention]:
             if line_start not in shouting_lines:
                 line_end = text.find("\n", s0)
                 line_end = len(text) if line_end < 0 else line_end
-                shouting_lines[line_start] = _is_shouting(
+                shouting_lines[line_start] = is_shouting(
                     text[line_start:min(line_end, line_start + _SHOUTING_SAMPLE_CHARS)])
             shouting = shouting_lines[line_start]
         flags = (sentence_initial(text, s0), shouting, _SPEECH_AFTER.match(text, e0) is not None,

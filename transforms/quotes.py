@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from transforms.attribution import (
+    CUE_ALT,
     FOR_SOURCE,
     INTRODUCED,
     LABEL_BEFORE,
@@ -27,11 +28,13 @@ from transforms.attribution import (
     after_attribution,
     before_attribution,
     sentence_subject,
+    with_appositive,
 )
 from transforms.parse import Block
 from transforms.quote_marks import SPEAKER_LABEL, QuoteSpan, find_spans
+from transforms.ranker import Candidate, agree_key, features
 from transforms.resolve import ArticleEntities, Resolved
-from transforms.sentences import sentence_start
+from transforms.sentences import sentence_end, sentence_start
 from transforms.speakers import SpeakerResolver
 from transforms.vocab import BODY, CONTINUATION, FULL, MULTI_PARAGRAPH, PARTIAL, PERSON, QuoteKind
 
@@ -155,8 +158,112 @@ def _is_label(body: str, span: QuoteSpan, lo: int) -> bool:
     return bool(LABEL_BEFORE.search(body[max(lo, span.open_pos - _LABEL_CONTEXT_CHARS):span.open_pos]))
 
 
-def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) -> list[Quote]:
-    """All direct quotations of a body, attributed and resolved (see module docstring)."""
+def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, sent_lo: int, sent_start: int,
+                prev: Quote | None, prev_span: QuoteSpan | None, resolver: SpeakerResolver,
+                known: dict[str, Attribution | None]) -> list[Candidate]:
+    """What every attribution rule would name as the source of a quote (``transforms.ranker``);
+    ``known``: what the rules already found ("after", "before")."""
+    found: list[tuple[str, str, int, int, str]] = []
+    blk_first = blocks[sp.first_block]
+    if sp.close_pos is not None:
+        a = known["after"] if "after" in known else after_attribution(
+            body, sp.close_pos + 1, next_open, not body[sent_lo:sp.open_pos].strip())
+        if a is not None:
+            found.append(("after", a.speaker_text, a.start, a.end, a.cue))
+    b = known["before"] if "before" in known else before_attribution(body, sent_lo, sp.open_pos, sent_start)
+    if b is not None:
+        found.append(("before", b.speaker_text, b.start, b.end, b.cue))
+    if sent_start < sent_lo:
+        b = before_attribution(body, sent_start, sp.open_pos)
+        if b is not None:
+            found.append(("beforesent", b.speaker_text, b.start, b.end, b.cue))
+    subj = sentence_subject(body, sent_lo, sp.open_pos)
+    if subj is not None:
+        found.append(("subject", subj[0], subj[1], subj[1] + len(subj[0]), ""))
+    if sent_start > blk_first.start:
+        prev_lo = sentence_start(body, blk_first.start, sent_start - 2)
+        b = before_attribution(body, prev_lo, sent_start)
+        if b is not None:
+            found.append(("prevsent", b.speaker_text, b.start, b.end, b.cue))
+    if (prev is not None and prev_span is not None and prev.speaker_text is not None
+            and prev.speaker_start is not None and prev_span.last_block >= sp.first_block - 1):
+        found.append(("prevquote", prev.speaker_text, prev.speaker_start,
+                      prev.speaker_end if prev.speaker_end is not None else prev.speaker_start, prev.cue or ""))
+    last = resolver.last_person_before(sp.open_pos)
+    if last is not None:
+        found.append(("lastperson", last.text, last.start, last.end, ""))
+    # the words PolNeAR annotates as sources as written: a relative or possessive pronoun, a
+    # personal pronoun of the quote's sentence, the names of its sentence
+    m = _last(_WHO_CUE, body, sent_lo, sp.open_pos)
+    if m is not None:
+        found.append(("who", m.group(1), m.start(1), m.end(1), m.group("cue")))
+    m = _POSSESSIVE_BEFORE.search(body, max(sent_lo, sp.open_pos - _POSSESSIVE_CHARS), sp.open_pos)
+    if m is not None:
+        found.append(("poss", m.group(1), m.start(1), m.end(1), ""))
+    m = _last(_PRONOUN, body, sent_lo, sp.open_pos)
+    if m is not None:
+        found.append(("pronbefore", m.group(1), m.start(1), m.end(1), ""))
+    if sp.close_pos is not None:
+        seg_end = sentence_end(body, sp.close_pos + 1, next_open)
+        m = _PRONOUN.search(body, sp.close_pos + 1, seg_end)
+        if m is not None:
+            found.append(("pronafter", m.group(1), m.start(1), m.end(1), ""))
+        named = resolver.named_in(sp.close_pos + 1, seg_end)
+        if named:
+            n0 = named[0]
+            found.append(("nextnamed", n0.text, n0.start, n0.end, ""))
+            e2 = with_appositive(body, n0.end, seg_end)
+            if e2 > n0.end:
+                found.append(("nextnamedapp", body[n0.start:e2], n0.start, e2, ""))
+    named = resolver.named_in(sent_start, sp.open_pos)
+    if named:
+        found.append(("firstnamed", named[0].text, named[0].start, named[0].end, ""))
+        found.append(("lastnamed", named[-1].text, named[-1].start, named[-1].end, ""))
+    out: list[Candidate] = []
+    seen: set[tuple[int, int]] = set()
+    for src, text, s, e, cue in found:
+        if (s, e) in seen or not text.strip():
+            continue
+        seen.add((s, e))
+        speaker, eid = resolver.resolve(text, s, e, learn=False)
+        out.append((src, text, s, e, cue, speaker, eid))
+    return out
+
+
+#: The rules whose pick the ranker leaves alone: a speaker's label ("RAMOS: ...") and "For
+#: Hof, the mission was a 'fool's errand'" (too rare in PolNeAR train to learn from).
+_RULES_FINAL: Final = frozenset({"label", "for"})
+def _all_agree(cands: list[Candidate]) -> bool:
+    """Every candidate names the same source (``ranker.agree_key``)."""
+    first = agree_key(cands[0])
+    return all(agree_key(c) == first for c in cands[1:])
+
+
+#: Characters before a quote read for a possessive pronoun ('his promise to be "neutral"').
+_POSSESSIVE_CHARS: Final = 60
+_WHO_CUE: Final = re.compile(r"\b(who|which)\s+(?:\w+ly\s+|has\s+|had\s+|have\s+)?(?P<cue>" + CUE_ALT + r")\b")
+_POSSESSIVE_BEFORE: Final = re.compile(r"\b([Hh]is|[Hh]er|[Tt]heir)\s+(?:\w+\s+){0,4}?[\w-]+\s+"
+                                       r"(?:of|for|about|to be|as|on|that)?\s*$")
+
+
+def _last(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> re.Match[str] | None:
+    """The last match of ``pattern`` in text[lo:hi]."""
+    found = None
+    for found in pattern.finditer(text, lo, hi):  # noqa: B007 - the loop keeps the last
+        pass
+    return found
+_PRONOUN: Final = re.compile(r"\b([Hh]e|[Ss]he|[Tt]hey|I|[Ww]e)\b")
+
+
+def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
+                   collect: list[tuple[Quote, list[Candidate], list[list[str]]]] | None = None) -> list[Quote]:
+    """All direct quotations of a body, attributed and resolved (see module docstring).
+
+    With the article's ranker (``entities.ranker``), each quote's speaker is the best of the
+    rules' candidates (``transforms.ranker``). ``collect`` receives every quote with its
+    candidates and their features (training, ``training/train_ranker.py``).
+    """
+    ranker = entities.ranker
     spans = find_spans(body, blocks)
     if not spans:
         return []
@@ -181,22 +288,29 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
         sent_lo = max(prev_close, sent_start)
 
         attr = None
+        how = ""
+        known: dict[str, Attribution | None] = {}
         label = SPEAKER_LABEL.match(body, start)
         if label:
             attr = Attribution(":", label.group("label"), start, label.end("label"))
+            how = "label"
         elif sp.close_pos is not None and not (stripped.endswith(".") and NEXT_SENTENCE.match(body, sp.close_pos + 1)
                                                and not SHORT_SAID.match(body, sp.close_pos + 1)):
             # A quote ending with a full stop ends its sentence: what follows a capital is a new
             # sentence, not an attribution ('"...timing." Gov. Pat McCrory said it would be').
-            attr = after_attribution(body, sp.close_pos + 1, next_open, not body[sent_lo:sp.open_pos].strip())
+            attr = known["after"] = after_attribution(body, sp.close_pos + 1, next_open,
+                                                      not body[sent_lo:sp.open_pos].strip())
+            how = "after"
         if attr is None and not label:
-            attr = before_attribution(body, sent_lo, sp.open_pos, sent_start)
+            attr = known["before"] = before_attribution(body, sent_lo, sp.open_pos, sent_start)
+            how = "before"
         if attr is None and sp.open_pos == blk_first.start and sp.first_block > 0:
             # A quote opening its paragraph after one that ends with "X said:".
             pb = blocks[sp.first_block - 1]
             if body[pb.start:pb.end].rstrip().endswith(":"):
                 last_lo = sentence_start(body, pb.start, pb.end - 1)
                 attr = before_attribution(body, last_lo, pb.end)
+                how = "prevcolon"
 
         if _is_headline(body, sp):
             continue
@@ -226,8 +340,10 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 if for_source:
                     # "For Hof, Kerry's mission was a 'fool's errand'": the view is Hof's.
                     subject = (for_source.group(1), for_source.start(1))
+                    how = "for"
                 elif not (same_paragraph and prev_close > sent_start):
                     subject = sentence_subject(body, sent_lo, sp.open_pos)
+                    how = "subject"
                     if subject is not None and not resolver.names_someone(*subject):
                         subject = None
                 if subject is None and sent_lo == sp.open_pos and sp.open_pos > blk_first.start:
@@ -237,6 +353,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                     carried = before_attribution(body, prev_lo, sent_lo)
                     if carried is not None:
                         subject = (carried.speaker_text, carried.start)
+                        how = "carried"
             if subject is not None:
                 q.speaker_text, q.speaker_start = subject
                 q.speaker_end = q.speaker_start + len(subject[0])
@@ -246,6 +363,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
                 q.speaker_entity_id = prev.speaker_entity_id
                 q.speaker_start, q.speaker_end = prev.speaker_start, prev.speaker_end
                 kind = kind or CONTINUATION
+                how = "continued"
         if attr is not None and _is_title(body, sp, stripped, words):
             # An attributed label is kept: 'the massacre, which he called "an evil, hateful
             # act."' (PolNeAR train: gold 22 times in 25).
@@ -256,6 +374,39 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities) ->
             kind = FULL if sentence_opening and stripped[0].isupper() else PARTIAL
         q.kind = kind
         q.word_count = words
+        if collect is not None or (ranker is not None and how not in _RULES_FINAL):
+            cands = _candidates(body, blocks, sp, next_open, sent_lo, sent_start, prev, prev_span, resolver, known)
+            chosen = -1
+            if q.speaker_text is not None and q.speaker_start is not None:
+                chosen = next((i for i, c in enumerate(cands) if c[2] == q.speaker_start
+                               and c[3] == q.speaker_end), -1)
+                if chosen < 0:
+                    cands.append((how, q.speaker_text, q.speaker_start,
+                                  q.speaker_end if q.speaker_end is not None else q.speaker_start,
+                                  q.cue or "", q.speaker, q.speaker_entity_id))
+                    chosen = len(cands) - 1
+            best = chosen
+            if collect is not None or not (chosen >= 0 and _all_agree(cands)):  # else: all name one source
+                if collect is None and chosen < 0 and len(cands) == 1:
+                    best = 0  # the one candidate
+                elif cands:
+                    qf = ["how=" + how if chosen >= 0 else "how=none", "kind=" + kind,
+                          "short" if words <= SHORT_WORDS else "long",
+                          "opens" if sp.open_pos == blk_first.start else "inside"]
+                    feats = features(cands, chosen, sp.open_pos,
+                                     sp.close_pos if sp.close_pos is not None else sp.end, qf)
+                    if collect is not None:
+                        collect.append((q, cands, feats))
+                    if ranker is not None and how not in _RULES_FINAL:
+                        best = max(range(len(cands)), key=lambda i: ranker.score(feats[i]))
+                elif collect is not None:
+                    collect.append((q, cands, []))
+            if best != chosen:
+                c = cands[best]
+                q.speaker_text, q.speaker_start, q.speaker_end = c[1], c[2], c[3]
+                q.speaker, q.speaker_entity_id = c[5], c[6]
+                if c[4] and q.cue is None:
+                    q.cue = c[4]
         quotes.append(q)
         prev, prev_span = q, sp
         if q.speaker_entity_id:

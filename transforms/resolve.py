@@ -16,7 +16,8 @@ from transforms.context import PERSON_MEMO_SIZE, RESOLUTION_MEMO_SIZE, Extractio
 from transforms.ids import stable_id
 from transforms.lexicons import LEGAL_FORMS, Lexicons, fold
 from transforms.mentions import POSSESSIVE_S, WORD_CHAR, Mention, sentence_initial
-from transforms.vocab import BODY, GPE, LOC, MISC, NORP, ORG, PERSON, EntityType, Field
+from transforms.typer import COARSE, SpanContextT, article_features, entity_type_for, span_context
+from transforms.vocab import BODY, GPE, LOC, MISC, NORP, ORG, PERSON, TITLE, EntityType, Field
 
 _ORG_STOP: Final = {"of", "the", "and", "for", "&", "on"}
 # "he X" scans five times faster than "\b[Tt]he X": a literal prefix lets the engine skip ahead.
@@ -139,10 +140,11 @@ class ArticleEntities:
     def __init__(self, mentions: list[tuple[Field, Mention]], context: ExtractionContext,
                  text: str = "", not_names: frozenset[str] = frozenset()):
         self.lex = context.lex
+        self.ranker = context.ranker  # the speaker ranker the quotes of this article use
         self._not_names = not_names  # lone words the article capitalises only by position
         # Capitalised words the article writes after "the" ("the Oscar", "the Apple iPod"): a
         # person is never "the X", so such a lone word is no person.
-        self._after_the = _words_after_the(text)
+        self.after_the = _words_after_the(text)
         # surname key / given-name key -> full names, in order of first use (dicts, not sets:
         # a tie between two full names must not depend on the interpreter's string hashing)
         self._full_names: dict[str, dict[str, None]] = {}
@@ -223,7 +225,7 @@ class ArticleEntities:
                 etype, name = PERSON, full
             elif org := self._company(m.text, etype):  # a company named in full, then by its first word
                 etype, name = ORG, org if _legal_form_only(org) else m.text
-            elif etype == PERSON and m.text in self._after_the:
+            elif etype == PERSON and m.text in self.after_the:
                 etype = MISC
             elif etype == MISC and (fold(m.text) in self.lex.stopwords or len(m.text) == 1 or m.text in self._not_names
                                     or (_ADVERB_LIKE.search(m.text) and fold(m.text) not in self.lex.surnames)):
@@ -275,8 +277,42 @@ def resolve_article(fields: dict[Field, str | None], context: ExtractionContext)
     for field, text in fields.items():
         if text:
             mentions.extend((field, m) for m in extract_mentions(text, context))
-    return ArticleEntities(mentions, context, " ".join(t for t in fields.values() if t),
+    ents = ArticleEntities(mentions, context, " ".join(t for t in fields.values() if t),
                            _only_at_sentence_starts(mentions, fields, context.lex))
+    if context.typer is not None:
+        retype(ents, fields, context)
+    return ents
+
+
+def typer_contexts(ents: ArticleEntities, fields: dict[Field, str | None]) -> list[SpanContextT]:
+    """What the typer reads of each resolved mention of an article (``typer.span_context``)."""
+    doc = article_features(fields.get(TITLE) or "", fields.get(BODY) or "")
+    others: dict[str, str] = {}
+    for r in ents.resolved:
+        if " " in r.text:
+            for w in r.text.split():
+                others.setdefault(fold(w), COARSE[r.entity_type])
+    return [span_context(fields[r.field] or "", r.start, r.end, r.entity_type, doc, others) for r in ents.resolved]
+
+
+def retype(ents: ArticleEntities, fields: dict[Field, str | None], context: ExtractionContext) -> None:
+    """Re-type the article's mentions with the learned typer (``transforms.typer``)."""
+    model = context.typer
+    if model is None or not ents.resolved:
+        return
+    out: list[Resolved] = []
+    changed = False
+    lex = context.lex
+    for r, ctx in zip(ents.resolved, typer_contexts(ents, fields), strict=True):
+        etype = entity_type_for(model.type_of(ctx, lex), r.entity_type, r.text in ents.after_the)
+        if etype != r.entity_type:
+            name = _org_name(r.name) if etype == ORG else r.name
+            r = r._replace(entity_type=etype, name=name, entity_id=entity_id(etype, name))
+            changed = True
+        out.append(r)
+    if changed:
+        ents.resolved = out
+        ents._by_name = {fold(r.name): r for r in out}
 
 
 def _only_at_sentence_starts(mentions: list[tuple[Field, Mention]], fields: dict[Field, str | None],

@@ -63,11 +63,24 @@ class SpeakerResolver:
                        if (k := bisect_right(opens, r.start) - 1) < 0 or r.start >= quote_spans[k].end]
         self._named = [r for r in entities.resolved if r.field == BODY and r.entity_type in (PERSON, ORG)]
 
+    def named_in(self, start: int, end: int) -> list[Resolved]:
+        """The people and organisations named in body[start:end], in order."""
+        return self._mentions_in(start, end)
+
     def _mentions_in(self, start: int, end: int) -> list[Resolved]:
         return [r for r in self._named if start <= r.start and r.end <= end]
 
-    def resolve(self, phrase: str, start: int, end: int) -> tuple[str | None, str | None]:
-        """(canonical speaker, entity id) for the phrase at body[start:end]."""
+    def last_person_before(self, pos: int) -> Resolved | None:
+        """The person last named outside quotes (or last quoted) before ``pos``."""
+        best: Resolved | None = None
+        for p in self.people:
+            if p.end <= pos and (best is None or p.end > best.end):
+                best = p
+        return best
+
+    def resolve(self, phrase: str, start: int, end: int, learn: bool = True) -> tuple[str | None, str | None]:
+        """(canonical speaker, entity id) for the phrase at body[start:end]; ``learn``: remember
+        the role it was named with ("Kerry's spokesman John Kirby")."""
         # "Daryl Kimball, executive director of X", "a Mexican official who was not
         # authorized to speak": the head names the speaker, not what describes it
         full_end = end
@@ -120,7 +133,7 @@ class SpeakerResolver:
                 or (_DETERMINED.match(self.body, start, pick.start) and _NOUN_AFTER.match(self.body, pick.end, end))):
             return self._described(phrase, end, full_end)
         role_text = self.body[start:pick.start].strip()
-        if role_text and pick.entity_type == PERSON:
+        if learn and role_text and pick.entity_type == PERSON:
             self.roles[DETERMINER.sub("", fold(role_text))] = pick
         return pick.name, pick.entity_id
 

@@ -1,0 +1,1 @@
+"""Training and evaluation of newsetl's learned parts (never imported at run time)."""

@@ -1,0 +1,127 @@
+"""A learned choice among the speaker candidates of a quote.
+
+The attribution rules (``transforms.attribution``) stop at the first rule that finds a
+source. ``transforms.quotes`` also asks the other rules what they would say (the source after
+the closing mark, before the opening one, the sentence's subject, the previous sentence's
+source, the previous quote's speaker, the person last named) and this module scores each
+candidate with a logistic regression over features the rules already compute: which rule
+found it, whether it is the rules' own pick, how many rules agree on it, its cue, its shape
+(pronoun, description, name resolved to an entity) and its distance from the quote. The
+candidate with the highest score is the speaker. Weights (``ranker.json``) are learned from
+PolNeAR's training articles by ``training/train_ranker.py`` (``make train``); see
+``docs/model-card.md``. Only the speaker changes: which quotes are found does not.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Final
+
+from transforms.lexicons import fold
+
+#: A candidate speaker: (rule that found it, speaker phrase as written, start, end, cue,
+#: canonical speaker, entity id).
+Candidate = tuple[str, str, int, int, str, str | None, str | None]
+
+_PRONOUNS: Final = frozenset("he she they we i it you".split())
+_DETERMINERS: Final = frozenset("the a an his her their its our one".split())
+#: Upper bounds (characters between a candidate and its quote) of the distance buckets.
+_DISTANCES: Final = (0, 20, 60, 150, 400, 1000)
+
+
+class RankerModel:
+    """Weights of the ranker: feature -> weight, and the bias."""
+
+    def __init__(self, weights: dict[str, float], bias: float):
+        self.weights = weights
+        self.bias = bias
+
+    def score(self, feats: list[str]) -> float:
+        s = self.bias
+        w = self.weights
+        for f in feats:
+            v = w.get(f)
+            if v is not None:
+                s += v
+        return s
+
+
+def load_ranker(name: str = "ranker.json") -> RankerModel | None:
+    """The committed weights, or None when there are none (then the rules' pick stands)."""
+    try:
+        text = resources.files("transforms").joinpath(name).read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+    data = json.loads(text)
+    return RankerModel({k: float(v) for k, v in data["weights"].items()}, float(data["bias"]))
+
+
+def agree_key(c: Candidate) -> str:
+    """What two candidates agree on: their canonical speaker, else the last word as written."""
+    if c[5]:
+        return "s:" + fold(c[5])
+    words = c[1].split()
+    return "w:" + fold(words[-1]) if words else ""
+
+
+def _gap(c: Candidate, open_pos: int, close_pos: int) -> int:
+    """Characters between a candidate and its quote."""
+    return max(open_pos - c[3] if c[3] <= open_pos else c[2] - close_pos, 0)
+
+
+def _bucket(d: int) -> str:
+    for i, hi in enumerate(_DISTANCES):
+        if d <= hi:
+            return str(i)
+    return str(len(_DISTANCES))
+
+
+def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
+             quote_feats: list[str]) -> list[list[str]]:
+    """The features of each candidate of one quote; ``chosen`` is the index of the rules'
+    pick (-1: none)."""
+    keys = [agree_key(c) for c in cands]
+    counts: dict[str, int] = {}
+    srcs: dict[str, set[str]] = {}
+    for c, k in zip(cands, keys, strict=True):
+        srcs.setdefault(k, set()).add(c[0])
+    for k, s in srcs.items():
+        counts[k] = len(s)
+    chosen_key = keys[chosen] if chosen >= 0 else ""
+    dists = [_gap(c, open_pos, close_pos) for c in cands]
+    before = [d for c, d in zip(cands, dists, strict=True) if c[3] <= open_pos]
+    after = [d for c, d in zip(cands, dists, strict=True) if c[3] > open_pos]
+    nearest_before = min(before) if before else -1
+    nearest_after = min(after) if after else -1
+    out = []
+    for i, c in enumerate(cands):
+        src, text = c[0], c[1]
+        words = text.split()
+        first = fold(words[0]) if words else ""
+        shape = ("pron=" + first if first in _PRONOUNS and len(words) == 1 else
+                 "det" if first in _DETERMINERS else "cap" if text[:1].isupper() else "lower")
+        agree = min(counts.get(keys[i], 1), 4)
+        dist = _bucket(dists[i])
+        f = ["src=" + src, "shape=" + shape, "n=" + str(min(len(words), 6)), "agree=" + str(agree),
+             "src=" + src + "&shape=" + shape, "dist=" + dist, "src=" + src + "&dist=" + dist,
+             "resolved" if c[5] else "unresolved", "entity" if c[6] else "no-entity"]
+        if c[4]:
+            f.append("cue=" + fold(c[4]))
+            f.append("cue=" + fold(c[4]) + "&src=" + src)
+        for other in sorted(srcs.get(keys[i], set())):
+            if other != src:
+                f.append("with=" + other)
+        if dists[i] == (nearest_before if c[3] <= open_pos else nearest_after):
+            f.append("nearest&src=" + src)
+        if i == chosen:
+            f.append("chosen")
+            f.append("chosen&src=" + src)
+        elif chosen_key and keys[i] == chosen_key:
+            f.append("same-as-chosen")
+        if chosen < 0:
+            f.append("nochoice&src=" + src)
+        for q in quote_feats:
+            f.append(q + "&src=" + src)
+        out.append(f)
+    return out
