@@ -56,10 +56,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 # Extraction on one core in memory, then the real flow over the BBC corpus copied tenfold
-# (about 21,000 articles) with 1 and 2 worker processes: articles/s, stages, peak RSS, start-up.
+# (about 21,000 articles) with 1 and 2 worker processes: articles/s, stages, peak RSS, start-up;
+# then the performance ratios (overhead, growth, nothing to do, serve, soak, memory at 100k).
 bench: setup
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_flow.py --copies 10 --workers 1 2
+	$(BIN)/python benchmarks/bench_ratios.py
 
 # CPU instructions per article of the extraction (needs valgrind): repeats within 0.5%
 instructions: setup

@@ -1,0 +1,151 @@
+"""The ratios of the performance issue, from one invocation: what a run costs beyond its
+extraction, how that grows with the warehouse and with time, and what a run with nothing to do
+costs.
+
+    .venv/bin/python benchmarks/bench_ratios.py [--copies 10] [--big-copies 48] [--soak-runs 300] [--json]
+
+Rows (each printed with its parts, nothing asserted):
+
+* **overhead**: CPU seconds of the whole process tree of ``newsetl run --workers 2`` over the
+  BBC corpus copied ``--copies`` times, minus a seed-only run's (start-up), minus the
+  extraction CPU the run reports (``cpu_decode + cpu_parse + cpu_mentions + cpu_quotes``),
+  divided by that extraction CPU;
+* **growth**: flow seconds to add 2,095 new articles to that warehouse, divided by adding the
+  same files to an empty one;
+* **nothing to do**: wall seconds of a no-change rerun of the 2,095 BBC files from the shell,
+  divided by their first run's;
+* **serve**: in one long-lived process (as ``newsetl serve`` runs the flow), the second run of
+  the same 2,095 files against the first;
+* **soak**: ``--soak-runs`` consecutive small runs in one long-lived process (each adds 5 new
+  articles), run N against run 10;
+* **memory**: peak resident MB of the process tree at ``--big-copies`` x 2,095 articles.
+
+Scaled corpora are written as ``bench_flow.build_corpus`` does (each copy after the first one
+line longer, so no file duplicates another). ``--skip`` leaves rows out (``--skip memory soak``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_flow import DEFAULT_CORPUS, ROOT, build_corpus, run_flow
+
+EXTRACTION = ("cpu_decode", "cpu_parse", "cpu_mentions", "cpu_quotes")
+ROWS = ("overhead", "growth", "nothing", "serve", "soak", "memory")
+
+#: Runs the flow repeatedly in one process, as ``newsetl serve`` does; prints one JSON line per run.
+LONG_LIVED = r"""
+import json, sys, time
+from pathlib import Path
+
+if __name__ == "__main__":
+    from flows.runtime import configure
+    from transforms.native import enable
+    configure(); enable()
+    from flows.pipeline import newsetl_flow
+    seeds, db, runs, add = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    source = sorted(Path(sys.argv[5]).rglob("*.txt")) if add else []
+    for k in range(runs):
+        for j in range(add):  # new articles for this run
+            f = source[(k * add + j) % len(source)]
+            Path(seeds, f"soak{k:04d}-{j}.txt").write_bytes(f.read_bytes().rstrip() + f"\n\nSoak {k}.{j}.\n".encode())
+        t = time.perf_counter()
+        s = newsetl_flow(seeds_dir=seeds, db_path=db, workers=1)
+        print(json.dumps({"run": k + 1, "wall_s": time.perf_counter() - t, "flow_s": s.seconds,
+                          "loaded": s.files_loaded}), flush=True)
+"""
+
+
+def long_lived(seeds: Path, db: Path, runs: int, add: int = 0, source: Path = DEFAULT_CORPUS) -> list[dict]:
+    """``runs`` flow runs in one Python process; each run's wall seconds."""
+    proc = subprocess.run([sys.executable, "-c", LONG_LIVED, str(seeds), str(db), str(runs), str(add), str(source)],
+                          cwd=ROOT, capture_output=True, text=True, env=None)
+    if proc.returncode:
+        raise SystemExit(f"long-lived runs failed:\n{proc.stderr[-3000:]}")
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def extraction_cpu(stages: dict) -> float:
+    return sum(stages.get(k, 0.0) for k in EXTRACTION)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--copies", type=int, default=10)
+    ap.add_argument("--big-copies", type=int, default=48, help="copies for the memory row (48: 100,560 articles)")
+    ap.add_argument("--soak-runs", type=int, default=300)
+    ap.add_argument("--skip", nargs="*", default=[], choices=ROWS)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="newsetl-ratios-"))
+    out: dict[str, dict] = {}
+    try:
+        seed = run_flow(ROOT / "seeds", base / "seed.ducklake", 1)
+        startup_cpu = sum(seed["cpu_s"].values())
+        if "overhead" not in args.skip or "growth" not in args.skip:
+            n, _ = build_corpus(args.corpus, base / "big", args.copies)
+            big = run_flow(base / "big", base / "big.ducklake", 2)
+            ext = extraction_cpu(big["stages"])
+            total = sum(big["cpu_s"].values())
+            out["overhead"] = {"ratio": (total - startup_cpu - ext) / ext, "tree_cpu_s": total,
+                               "startup_cpu_s": startup_cpu, "extraction_cpu_s": ext, "articles": n,
+                               "cpu_by_process": big["cpu_s"], "stages": big["stages"]}
+        if "growth" not in args.skip:
+            new = base / "new"
+            new.mkdir()
+            for f in sorted(args.corpus.rglob("*.txt")):  # 2,095 articles neither warehouse has
+                (new / f.name).write_bytes(f.read_bytes().rstrip() + b"\n\nGrowth copy.\n")
+            # the new files join the big warehouse's seeds folder (a run adds what is new there)
+            shutil.copytree(new, base / "big" / "zz_new")
+            into_big = run_flow(base / "big", base / "big.ducklake", 2)
+            into_empty = run_flow(new, base / "empty.ducklake", 2)
+            out["growth"] = {"ratio": into_big["flow_s"] / into_empty["flow_s"], "into_big_flow_s": into_big["flow_s"],
+                             "into_empty_flow_s": into_empty["flow_s"], "big_stages": into_big["stages"],
+                             "empty_stages": into_empty["stages"]}
+        if "nothing" not in args.skip:
+            first = run_flow(args.corpus, base / "bbc.ducklake", 2)
+            again = run_flow(args.corpus, base / "bbc.ducklake", 2)
+            out["nothing"] = {"ratio": again["wall_s"] / first["wall_s"], "first_wall_s": first["wall_s"],
+                              "rerun_wall_s": again["wall_s"], "rerun_flow_s": again["flow_s"],
+                              "rerun_stages": again["stages"]}
+        if "serve" not in args.skip:
+            runs = long_lived(args.corpus, base / "serve.ducklake", 2)
+            out["serve"] = {"ratio": runs[1]["wall_s"] / runs[0]["wall_s"], "first_s": runs[0]["wall_s"],
+                            "second_s": runs[1]["wall_s"]}
+        if "soak" not in args.skip and args.soak_runs >= 10:
+            seeds = base / "soak"
+            seeds.mkdir()
+            runs = long_lived(seeds, base / "soak.ducklake", args.soak_runs, add=5, source=args.corpus)
+            last = runs[-1]
+            out["soak"] = {"ratio": last["wall_s"] / runs[9]["wall_s"], "run_10_s": runs[9]["wall_s"],
+                           f"run_{last['run']}_s": last["wall_s"],
+                           "every_50th_s": [round(r["wall_s"], 2) for r in runs[::50]]}
+        if "memory" not in args.skip:
+            n, _ = build_corpus(args.corpus, base / "huge", args.big_copies)
+            huge = run_flow(base / "huge", base / "huge.ducklake", 2)
+            out["memory"] = {"peak_tree_mb": huge["peak_tree_mb"], "articles": n, "flow_s": huge["flow_s"]}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    if args.json:
+        print(json.dumps(out, indent=1, default=str))
+        return
+    targets = {"overhead": "<= 0.5", "growth": "<= 1.15", "nothing": "<= 0.33", "serve": "<= 0.10",
+               "soak": "<= 1.2"}
+    for row, r in out.items():
+        if "ratio" in r:
+            print(f"{row:>9}: {r['ratio']:.2f}x (target {targets[row]})  "
+                  + ", ".join(f"{k} {v:.1f}" for k, v in r.items() if isinstance(v, float) and k != "ratio"))
+        else:
+            print(f"{row:>9}: {r['peak_tree_mb']:,.0f} MB at {r['articles']:,} articles (target < 1,500 MB)")
+
+
+if __name__ == "__main__":
+    main()
