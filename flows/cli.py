@@ -66,6 +66,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.runtime import TemporaryServer
 
     server = TemporaryServer.launch()  # boots on the other core while this process imports
+    idle = _idle_run(args)  # nothing to do: recorded without Prefect (flows/preflight.py)
+    if idle is not None:
+        if server is not None:
+            server.stop()
+        return idle
     from flows.pipeline import RunFailed, newsetl_flow
 
     if server is not None:
@@ -85,6 +90,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
         return 130 if exc.summary.interrupted else 1  # 130: the shell's code for "stopped by Ctrl-C"
+    _print_summary(summary)
+    _write_summary_json(summary, args.summary_json)
+    return 0
+
+
+def _idle_run(args: argparse.Namespace) -> int | None:
+    """The exit status of a run found to have nothing to do, recorded; None: run the flow."""
+    from flows import preflight
+    from flows.runbook import RunFailed
+    from flows.settings import RunSettings
+
+    cfg = RunSettings(args.seeds, args.db, args.chunk_size, args.batch_size, full_refresh=args.full_refresh,
+                      lock_wait=args.wait, workers=args.workers, data_path=args.data_path,
+                      follow_symlinks=args.follow_symlinks)
+    try:
+        plan = preflight.idle_plan(cfg)
+    except Exception:  # any doubt: the flow runs, and reports what is wrong in its own words
+        return None
+    if plan is None:
+        return None
+    try:
+        summary = preflight.record_idle(cfg, plan)
+    except RunFailed as exc:
+        _print_summary(exc.summary, sys.stderr)
+        _write_summary_json(exc.summary, args.summary_json)
+        return 1
     _print_summary(summary)
     _write_summary_json(summary, args.summary_json)
     return 0

@@ -68,9 +68,8 @@ def markdown(summary, report: Path | None, data_docs: Path | None, failed: list[
 
 
 def publish(summary, dq_rows: pl.DataFrame | None, log) -> None:
-    """Write the report page and the Prefect artifacts; never fails the run (it logs)."""
-    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
-
+    """Write the report page and the Prefect artifacts (for a run that is a Prefect flow run);
+    never fails the run (it logs)."""
     from expectations.paths import data_docs_path
     from flows.report import write_report
 
@@ -80,6 +79,10 @@ def publish(summary, dq_rows: pl.DataFrame | None, log) -> None:
         summary.report_path = str(report)
     except Exception as exc:  # the report must not hide the run's own outcome
         log.warning("could not write the data-quality report: %s", exc)
+    if not summary.flow_run_id:  # recorded without Prefect (flows/preflight.py): no flow run to attach to
+        return
+    from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+
     try:
         rows = table_rows(dq_rows) if dq_rows is not None and dq_rows.height else []
         failed = [r for r in rows if r["result"] == "FAILED"]

@@ -168,8 +168,10 @@ class RunBook:
     whatever happened, and a run that did not complete raises :class:`RunFailed`.
     """
 
-    def __init__(self, summary: RunSummary, settings: RunSettings, log: logging.Logger | logging.LoggerAdapter):
+    def __init__(self, summary: RunSummary, settings: RunSettings, log: logging.Logger | logging.LoggerAdapter,
+                 checks: bool = True):
         self.summary, self.settings, self.log = summary, settings, log
+        self.checks = checks  # False: a run known to have nothing to check (no GX context opened)
         self.t0 = time.perf_counter()
         self.known: dict[str, str] = {}  # source_path -> sha256 of every loaded file
         self.held: dict[str, str] = {}  # source_path -> sha256 of files quarantined by this extractor
@@ -219,7 +221,7 @@ class RunBook:
             self._release()
             raise RunFailed(s) from exc
         self.log.info("run %s: seeds %s -> warehouse %s", s.run_id, s.seeds_dir, s.location.describe())
-        self.validator = Validator(s.location.local, s.run_id)
+        self.validator = Validator(s.location.local, s.run_id) if self.checks else None
         return self
 
     def gated(self, dq_rows: pl.DataFrame, rejected: pl.DataFrame, quarantine: pl.DataFrame, loaded: list[str],

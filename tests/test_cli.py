@@ -157,3 +157,28 @@ def test_temporary_server_dies_with_a_killed_run(tmp_path):
         time.sleep(0.1)
     os.kill(int(pid), 9)
     raise AssertionError("the temporary server outlived the killed run")
+
+
+def test_a_run_with_nothing_to_do_is_recorded_without_starting_prefect(tmp_path):
+    """The usual scheduled run finds every file as loaded: it is recorded in the warehouse
+    without Prefect's server, its imports or GX (flows/preflight.py); anything to do (a new
+    file, a file to reject) runs the flow."""
+    from tests.conftest import query
+
+    seeds, db = tmp_path / "seeds", tmp_path / "news.ducklake"
+    copy_seed(seeds)
+    assert newsetl("run", "--seeds", str(seeds), "--db", str(db)).returncode == 0
+    code = (f"import sys; from flows.cli import main; rc = main(['run', '--seeds', {str(seeds)!r}, '--db', "
+            f"{str(db)!r}]); bad = [m for m in ('prefect', 'great_expectations') if m in sys.modules]; "
+            "sys.exit(rc or (3 if bad else 0))")
+    idle = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert idle.returncode == 0, idle.stdout + idle.stderr  # 3: Prefect or GX was imported
+    assert "nothing new or changed" in idle.stdout and "recorded without a flow run" in idle.stdout
+    assert "temporary API server" not in idle.stderr
+    (seeds / "broken.txt").write_bytes(b"\x00\x01 binary")  # a file to reject: the flow records it
+    flowed = newsetl("run", "--seeds", str(seeds), "--db", str(db))
+    assert flowed.returncode == 0 and "broken.txt: binary" in flowed.stdout
+    assert "recorded without a flow run" not in flowed.stdout
+    runs = query(db, "SELECT status, flow_run_id IS NULL OR flow_run_id = '', files_skipped, dq_success "
+                     "FROM runs ORDER BY started_at")
+    assert runs == [("completed", False, 0, True), ("completed", True, 1, None), ("completed", False, 1, None)]

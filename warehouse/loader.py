@@ -164,12 +164,17 @@ def held_files(con: duckdb.DuckDBPyConnection, extractor_version: str | None) ->
     aside again, so an incremental run does not retry them."""
     if not extractor_version:
         return {}
-    return dict(con.execute(
+    held = dict(con.execute(
         "SELECT r.source_path, arg_max(r.content_sha256, r.rejected_at) FROM rejected_files r "
         "JOIN runs u USING (run_id) WHERE r.reason = ? AND u.extractor_version = ? "
-        "AND r.content_sha256 IS NOT NULL "
-        "AND r.source_path NOT IN (SELECT source_path FROM articles) GROUP BY r.source_path",
+        "AND r.content_sha256 IS NOT NULL GROUP BY r.source_path",
         [QUARANTINED, extractor_version]).fetchall())
+    if not held:  # the usual case: no scan of articles
+        return {}
+    with registered(con, "held", pl.DataFrame({"source_path": list(held)}, schema={"source_path": pl.String})):
+        loaded = {p for (p,) in con.execute(
+            "SELECT source_path FROM articles WHERE source_path IN (SELECT source_path FROM held)").fetchall()}
+    return {p: sha for p, sha in held.items() if p not in loaded}
 
 
 def record_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str, rejected: pl.DataFrame, dq_rows: pl.DataFrame,
