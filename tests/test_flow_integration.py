@@ -134,8 +134,9 @@ def test_critical_failure_blocks_load_and_leaves_warehouse_unchanged(tmp_path, f
     assert counts(db) == before
     assert query(db, "SELECT quote_id, text FROM quotes ORDER BY quote_id") == snapshot
     run = exc.value.summary.run_id
-    status, err = query(db, f"SELECT status, error FROM runs WHERE run_id = '{run}'")[0]
+    status, err, loaded = query(db, f"SELECT status, error, files_loaded FROM runs WHERE run_id = '{run}'")[0]
     assert status == "failed" and "quote_id unique" in err
+    assert loaded == 0 and exc.value.summary.files_extracted == 1  # at 3492ce5: "1 loaded"
     failed = query(db, f"SELECT check_name FROM dq_results WHERE run_id = '{run}' AND NOT success")
     assert ("quote_id unique",) in failed
 
