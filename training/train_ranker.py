@@ -27,7 +27,7 @@ from training.evaluate import FOLDS, ROOT, Rows, articles, fold_of, load_gold, s
 from transforms.ranker import RankerModel
 
 MIN_QUOTES = 3  # a feature seen with fewer quotes than this is left out
-L2 = 1e-4
+L2 = 3e-4
 PRUNE = 0.01
 MAX_ITER = 500
 

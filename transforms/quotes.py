@@ -185,6 +185,18 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
         b = before_attribution(body, prev_lo, sent_start)
         if b is not None:
             found.append(("prevsent", b.speaker_text, b.start, b.end, b.cue))
+        subj = sentence_subject(body, prev_lo, sent_start)
+        if subj is not None:
+            found.append(("prevsubj", subj[0], subj[1], subj[1] + len(subj[0]), ""))
+        named = resolver.named_in(blk_first.start, sent_start)
+        if named:
+            found.append(("parnamed", named[-1].text, named[-1].start, named[-1].end, ""))
+    elif sp.first_block > 0:
+        pb = blocks[sp.first_block - 1]
+        if body[pb.start:pb.end].rstrip().endswith(":"):
+            b = before_attribution(body, sentence_start(body, pb.start, pb.end - 1), pb.end)
+            if b is not None:
+                found.append(("prevcolon", b.speaker_text, b.start, b.end, b.cue))
     if (prev is not None and prev_span is not None and prev.speaker_text is not None
             and prev.speaker_start is not None and prev_span.last_block >= sp.first_block - 1):
         found.append(("prevquote", prev.speaker_text, prev.speaker_start,

@@ -94,6 +94,11 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
     after = [d for c, d in zip(cands, dists, strict=True) if c[3] > open_pos]
     nearest_before = min(before) if before else -1
     nearest_after = min(after) if after else -1
+    order = sorted(range(len(cands)), key=dists.__getitem__)
+    rank = [0] * len(cands)
+    for r, i in enumerate(order):
+        rank[i] = min(r, 3)
+    chosen_cue = "chosencue=" + fold(cands[chosen][4]) + "&src=" if chosen >= 0 and cands[chosen][4] else ""
     out = []
     for i, c in enumerate(cands):
         src, text = c[0], c[1]
@@ -106,6 +111,9 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
         f = ["src=" + src, "shape=" + shape, "n=" + str(min(len(words), 6)), "agree=" + str(agree),
              "src=" + src + "&shape=" + shape, "dist=" + dist, "src=" + src + "&dist=" + dist,
              "resolved" if c[5] else "unresolved", "entity" if c[6] else "no-entity"]
+        f.append("rank=" + str(rank[i]) + "&src=" + src)
+        if chosen_cue:
+            f.append(chosen_cue + src)
         if c[4]:
             f.append("cue=" + fold(c[4]))
             f.append("cue=" + fold(c[4]) + "&src=" + src)
@@ -119,6 +127,8 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
             f.append("chosen&src=" + src)
         elif chosen_key and keys[i] == chosen_key:
             f.append("same-as-chosen")
+        elif chosen >= 0:
+            f.append(("closer&shape=" if dists[i] < dists[chosen] else "farther&shape=") + shape)
         if chosen < 0:
             f.append("nochoice&src=" + src)
         for q in quote_feats:

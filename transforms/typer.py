@@ -52,23 +52,26 @@ class TyperModel:
         self.bias = bias
         self.margin = margin
         self.memo: dict[tuple[str, str, bool, str, tuple[str, ...]], list[float]] = {}
-        # the weights of the words around a span, by word and by (rules' class, word): looked up
-        # with the words themselves, no feature string built per mention (``context_features``)
-        self.prev_w: dict[str, list[float]] = {}
-        self.next_w: dict[str, list[float]] = {}
-        self.rule_prev_w: dict[str, dict[str, list[float]]] = {}
-        self.rule_next_w: dict[str, dict[str, list[float]]] = {}
-        for f, v in weights.items():
-            if f.startswith("p="):
-                self.prev_w[f[2:]] = v
-            elif f.startswith("x="):
-                self.next_w[f[2:]] = v
-            elif f.startswith("t=") and "&" in f:
-                rule, _, other = f[2:].partition("&")
-                if other.startswith("p="):
-                    self.rule_prev_w.setdefault(rule, {})[other[2:]] = v
-                elif other.startswith("x="):
-                    self.rule_next_w.setdefault(rule, {})[other[2:]] = v
+        # the weights of the words around a span (``context_features``) by rules' class and word,
+        # the word alone and joined with the class summed: two look-ups with the words
+        # themselves, no feature string built per mention
+        self.prev_w: dict[str, dict[str, list[float]]] = {}
+        self.next_w: dict[str, dict[str, list[float]]] = {}
+        for rule in CLASSES:
+            for side, table in (("p=", self.prev_w), ("x=", self.next_w)):
+                words: dict[str, list[float]] = {}
+                for f, v in weights.items():
+                    word = ""
+                    if f.startswith(side):
+                        word = f[2:]
+                    elif f.startswith("t=" + rule + "&" + side):
+                        word = f[len(rule) + 5:]
+                    else:
+                        continue
+                    acc = words.setdefault(word, [0.0] * len(bias))
+                    for i in range(len(acc)):
+                        acc[i] += v[i]
+                table[rule] = words
 
     def type_of(self, ctx: SpanContextT, lex: Lexicons) -> str:
         """The class of a mention from its ``span_context``.
@@ -87,11 +90,14 @@ class TyperModel:
         rule = COARSE.get(etype, "MISC")
         scores = list(base)
         n = len(scores)
-        for v in (self.prev_w.get(prev), self.next_w.get(nxt), self.rule_prev_w.get(rule, _NONE).get(prev),
-                  self.rule_next_w.get(rule, _NONE).get(nxt)):
-            if v is not None:
-                for i in range(n):
-                    scores[i] += v[i]
+        v = self.prev_w.get(rule, _NONE).get(prev)
+        if v is not None:
+            for i in range(n):
+                scores[i] += v[i]
+        v = self.next_w.get(rule, _NONE).get(nxt)
+        if v is not None:
+            for i in range(n):
+                scores[i] += v[i]
         return self.decide(scores, rule)
 
     def scores(self, feats: tuple[str, ...], into: list[float]) -> list[float]:
@@ -107,7 +113,10 @@ class TyperModel:
 
     def decide(self, scores: list[float], rule_class: str) -> str:
         """The best class; the rules' class unless the best leads it by the margin."""
-        best = max(range(len(scores)), key=scores.__getitem__)
+        best = 0
+        for i in range(1, len(scores)):
+            if scores[i] > scores[best]:
+                best = i
         out = CLASSES[best]
         if (out != rule_class and rule_class in CLASSES
                 and scores[best] - scores[CLASSES.index(rule_class)] < self.margin):
