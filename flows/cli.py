@@ -10,6 +10,8 @@ defaults of ``transforms.decode``).
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -64,6 +66,10 @@ def _print_summary(s, out=sys.stdout) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.runtime import TemporaryServer
+
+    if args.summary_json and not Path(args.summary_json).resolve().parent.is_dir():
+        print(f"newsetl run: --summary-json {args.summary_json}: its folder does not exist", file=sys.stderr)
+        return 2
 
     server = TemporaryServer.launch()  # boots on the other core while this process imports
     idle = _idle_run(args)  # nothing to do: recorded without Prefect (flows/preflight.py)
@@ -127,7 +133,10 @@ def _write_summary_json(summary, path: str | None) -> None:
         import dataclasses
         import json
 
-        Path(path).write_text(json.dumps(dataclasses.asdict(summary), indent=1, default=str), encoding="utf-8")
+        try:
+            Path(path).write_text(json.dumps(dataclasses.asdict(summary), indent=1, default=str), encoding="utf-8")
+        except OSError as exc:  # the run's outcome stands; a script sees the missing file
+            print(f"newsetl run: could not write the summary to {path}: {exc.strerror or exc}", file=sys.stderr)
 
 
 def _location(args: argparse.Namespace):
@@ -179,6 +188,10 @@ def cmd_sql(args: argparse.Namespace) -> int:
         fmt = format_for(args.output, args.format)
     except QueryError as exc:
         print(f"newsetl sql: {exc}", file=sys.stderr)
+        return 2
+    if args.output and _location(args).owns(args.output):
+        print(f"newsetl sql: {args.output} is one of the warehouse's own files: --output must name another file",
+              file=sys.stderr)
         return 2
     con = _open_read_only(args, "sql")
     if con is None:
@@ -400,6 +413,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def seconds(text: str) -> float:
+    """A number of seconds for ``--wait``: finite and not negative (``nan`` would wait forever)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds (0 or more)")
+    return value
+
+
+def count(text: str) -> int:
+    """A count (``--limit``, ``--workers``, sizes): a whole number from 1 to a billion."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10**9:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to 1,000,000,000)")
+    return value
+
+
 def _warehouse_args(p: argparse.ArgumentParser, default_db: str) -> None:
     """--db and --data-path, the same on every command that touches the warehouse."""
     p.add_argument("--db", default=default_db,
@@ -414,25 +451,25 @@ def _lake_commands(sub, default_db: str, lock_wait: float) -> None:
     """The lake's own commands: history, rollback, compact, migrate, export."""
     hist = sub.add_parser("history", help="the last runs, each with the snapshot it left (for --as-of, rollback)")
     _warehouse_args(hist, default_db)
-    hist.add_argument("--limit", type=int, default=20)
+    hist.add_argument("--limit", type=count, default=20)
     hist.set_defaults(func=cmd_history)
 
     back = sub.add_parser("rollback", help="make the data as it stood after RUN_ID current again (a new snapshot)")
     back.add_argument("run_id", metavar="RUN_ID")
     _warehouse_args(back, default_db)
-    back.add_argument("--wait", type=float, default=lock_wait,
+    back.add_argument("--wait", type=seconds, default=lock_wait,
                       help="seconds to wait for a run writing the warehouse (default %(default)s)")
     back.set_defaults(func=cmd_rollback)
 
     comp = sub.add_parser("compact", help="merge small files, expire old snapshots, remove files nothing needs")
     _warehouse_args(comp, default_db)
-    comp.add_argument("--wait", type=float, default=lock_wait)
+    comp.add_argument("--wait", type=seconds, default=lock_wait)
     comp.set_defaults(func=cmd_compact)
 
     mig = sub.add_parser("migrate", help="import a DuckDB-file warehouse of an older newsetl into a new lake")
     mig.add_argument("old", metavar="OLD.duckdb")
     _warehouse_args(mig, default_db)
-    mig.add_argument("--wait", type=float, default=lock_wait)
+    mig.add_argument("--wait", type=seconds, default=lock_wait)
     mig.set_defaults(func=cmd_migrate)
 
     exp = sub.add_parser("export", help="write the current snapshot to one self-contained DuckDB file")
@@ -451,17 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline over a seeds folder")
     run.add_argument("--seeds", default=settings.DEFAULT_SEEDS, help="folder of *.txt articles, searched recursively")
     _warehouse_args(run, default_db)
-    run.add_argument("--chunk-size", type=int, default=settings.DEFAULT_CHUNK,
+    run.add_argument("--chunk-size", type=count, default=settings.DEFAULT_CHUNK,
                      help="files handed to a worker at a time (default %(default)s)")
-    run.add_argument("--batch-size", type=int, default=settings.DEFAULT_BATCH,
+    run.add_argument("--batch-size", type=count, default=settings.DEFAULT_BATCH,
                      help="files extracted, checked and staged before the next batch: bounds memory "
                           "(default %(default)s)")
     run.add_argument("--full-refresh", action="store_true",
                      help="re-extract every file and rebuild the warehouse's data from this folder")
-    run.add_argument("--wait", type=float, default=settings.DEFAULT_LOCK_WAIT,
+    run.add_argument("--wait", type=seconds, default=settings.DEFAULT_LOCK_WAIT,
                      help="seconds to wait for another run writing the warehouse (default %(default)s); "
                           "readers never make a run wait")
-    run.add_argument("--workers", type=int, default=None,
+    run.add_argument("--workers", type=count, default=None,
                      help="processes extracting chunks in parallel (default: one per core; 1: in the flow's process)")
     run.add_argument("--follow-symlinks", action="store_true",
                      help="read links that lead out of the seeds folder (by default rejected: outside_seeds)")
@@ -475,8 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=["table", "csv", "json", "parquet"],
                      help="output format (default: table, or the --output file's extension)")
     sql.add_argument("--output", help="write the result to this file instead of the screen")
-    sql.add_argument("--max-rows", type=int, default=40, help="rows shown in a table (default %(default)s)")
-    sql.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT,
+    sql.add_argument("--max-rows", type=count, default=40, help="rows shown in a table (default %(default)s)")
+    sql.add_argument("--wait", type=seconds, default=settings.DEFAULT_READ_WAIT,
                      help="accepted for scripts written for older versions: a query never waits now")
     sql.set_defaults(func=cmd_sql)
 
@@ -487,8 +524,8 @@ def build_parser() -> argparse.ArgumentParser:
     srch = sub.add_parser("search", help="full-text search over quotes and articles")
     srch.add_argument("query", help="words to look for (stemmed, ranked by BM25)")
     _warehouse_args(srch, default_db)
-    srch.add_argument("--limit", type=int, default=10)
-    srch.add_argument("--wait", type=float, default=settings.DEFAULT_READ_WAIT,
+    srch.add_argument("--limit", type=count, default=10)
+    srch.add_argument("--wait", type=seconds, default=settings.DEFAULT_READ_WAIT,
                       help="accepted for scripts written for older versions: a search never waits now")
     srch.set_defaults(func=cmd_search)
 
@@ -594,8 +631,33 @@ def main(argv: list[str] | None = None) -> int:
     from transforms.native import enable
 
     enable()  # the process starts here: the compiled transforms, if they match the source, before any import of one
+    _standard_streams()
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `newsetl sql ... | head -1`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141  # 128 + SIGPIPE, as a shell reports a process stopped by it
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+            raise
+        print(f"newsetl: cannot write the output: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def _standard_streams() -> None:
+    """A daemon or a cron job may start newsetl with stdout or stderr closed (``>&-``): what it
+    prints then goes nowhere instead of failing (Python leaves ``sys.stdout`` None; Prefect's
+    server and loggers would crash on it)."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+            setattr(sys, name, open(fd, "w", closefd=False))  # noqa: SIM115  (lives as long as the process)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from flows.batches import (
     refused_rows,
 )
 from flows.extract import Extractor
-from flows.runbook import BACKEND, RunBook, RunFailed, RunSummary
+from flows.runbook import BACKEND, RunBook, RunFailed, RunRefused, RunSummary
 from flows.settings import RunSettings
 from transforms.schema import QUARANTINE, REJECTED_FILES
 from transforms.vocab import ARTICLE_SET_ASIDE
@@ -179,6 +179,10 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
         paths = found.paths
         summary.files_seen = len(paths) + len(found.refused)
         log.info("discovered %d *.txt file(s) under %s", summary.files_seen, cfg.seeds_dir)
+        if cfg.full_refresh and not paths:
+            raise RunRefused(f"a full refresh rebuilds the warehouse from {cfg.seeds_dir}, which holds no *.txt file "
+                             "it could load (an unmounted share?): refusing to empty the warehouse; nothing was "
+                             "changed")
         if not summary.files_seen:
             summary.notes.append(f"no *.txt files under {cfg.seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)

@@ -46,6 +46,7 @@ from warehouse.loader import (
     table_counts,
 )
 from warehouse.runlock import run_lock
+from warehouse.snapshots import load_committed
 
 if TYPE_CHECKING:
     import logging
@@ -151,6 +152,10 @@ class RunSummary(RunRecord):
         self.count_rows(result.table_rows)
         self.loaded_rows = {"articles": result.articles_loaded, "mentions": result.mentions_loaded,
                             "quotes": result.quotes_loaded}
+
+
+class RunRefused(RuntimeError):
+    """The run will not do what it was asked, for a reason its message gives whole."""
 
 
 class RunFailed(RuntimeError):
@@ -343,13 +348,19 @@ class RunBook:
                     subset=["table_name", "check_name"], keep="last", maintain_order=True)
                 s.fail(str(exc))
                 self.log.error("%s", exc)
-            elif isinstance(exc, KeyboardInterrupt) and not self.committed:
+            elif exc is not None and not self.committed and self._load_landed():
+                self.committed = True  # the signal came inside the COMMIT, after the catalog took it
+                s.status = COMPLETED
+                s.notes.append(f"stopped ({_interruption(exc) or type(exc).__name__}) after the load committed: "
+                               "the data are in")
+                self.log.warning("stopped after the load committed: %s", exc)
+            elif _interruption(exc) and not self.committed:
                 s.interrupted = True
-                s.fail("interrupted (Ctrl-C) before the load committed: nothing was loaded, the warehouse is as it "
-                       "was")
+                s.fail(f"interrupted ({_interruption(exc)}) before the load committed: nothing was loaded, the "
+                       "warehouse is as it was")
                 self.log.error("%s", s.error)
             elif exc is not None and not self.committed:
-                s.fail(f"{type(exc).__name__}: {exc}")
+                s.fail(str(exc) if isinstance(exc, RunRefused) else f"{type(exc).__name__}: {exc}")
                 self.log.error("run failed: %s", s.error)
             else:
                 s.status = COMPLETED
@@ -361,9 +372,29 @@ class RunBook:
             self._finish()
         finally:
             self._release()
+        if s.interrupted:
+            _exit_soon(s)
         if not s.completed:
             raise RunFailed(s) from exc
         self.log.info("run %s completed in %.1f s", s.run_id, s.seconds)
+
+    def _load_landed(self) -> bool:
+        if not self.started:
+            return False
+        try:
+            con = self._connect()
+        except Exception:
+            return False
+        try:
+            if not load_committed(con, self.summary.run_id):
+                return False
+            with suppress(Exception):
+                self.summary.count_rows(table_counts(con))
+            return True
+        except Exception:
+            return False
+        finally:
+            con.close()
 
     def _finish(self) -> None:
         """Verdict, Data Docs, the ``runs`` row, report and artifacts; never raises."""
@@ -383,3 +414,36 @@ class RunBook:
         s.seconds = round(time.perf_counter() - self.t0, 3)
         self._record_end()
         publish(s, self.dq_rows, self.log)
+
+
+def _interruption(exc: BaseException | None) -> str | None:
+    """What stopped the run, if an operator did: Ctrl-C (Python's KeyboardInterrupt, or DuckDB's
+    "Query interrupted" when it came during a query) or SIGTERM (Prefect's TerminationSignal)."""
+    if isinstance(exc, KeyboardInterrupt) or (isinstance(exc, RuntimeError) and "Query interrupted" in str(exc)):
+        return "Ctrl-C"
+    if exc is not None and type(exc).__name__ == "TerminationSignal":
+        return "SIGTERM"
+    return None
+
+
+#: Seconds an interrupted run may take to wind down once recorded before the process ends.
+EXIT_GRACE = 10.0
+
+
+def _exit_soon(summary: RunSummary) -> None:
+    """End the process if it is still here ``EXIT_GRACE`` seconds after an interrupted run was
+    recorded: extraction in the flow's own process runs in a task thread that no signal can
+    stop, and Prefect waits for it (a pathological file can take minutes). Everything that
+    matters is done by then: nothing committed, the run recorded, the lock released."""
+    import os
+    import sys
+    import threading
+
+    def leave() -> None:
+        print(f"\nnewsetl run {summary.run_id}: {summary.error}", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    timer = threading.Timer(EXIT_GRACE, leave)
+    timer.daemon = True
+    timer.start()
+

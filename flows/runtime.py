@@ -132,7 +132,8 @@ class TemporaryServer:
         # needs its API server to wind down (record the run, roll back) after one; the kernel
         # still stops the server when newsetl dies (_die_with_parent), atexit when it exits.
         self.process = subprocess.Popen(server_command(self.port), env={**os.environ, **SERVER_ENV},
-                                        stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        preexec_fn=_die_with_parent(),
                                         start_new_session=True)
 
     @property

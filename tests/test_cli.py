@@ -182,3 +182,24 @@ def test_a_run_with_nothing_to_do_is_recorded_without_starting_prefect(tmp_path)
     runs = query(db, "SELECT status, flow_run_id IS NULL OR flow_run_id = '', files_skipped, dq_success "
                      "FROM runs ORDER BY started_at")
     assert runs == [("completed", False, 0, True), ("completed", True, 1, None), ("completed", False, 1, None)]
+
+
+def test_odd_arguments_and_closed_or_broken_output_get_a_clear_answer(cli_warehouse, tmp_path):
+    """Each gave a raw traceback, waited forever (--wait nan) or overwrote nothing useful."""
+    db, _ = cli_warehouse
+    for args, message in ((["history", "--limit", "-1"], "out of range"),
+                          (["compact", "--wait", "nan"], "not a number of seconds"),
+                          (["sql", "--max-rows", "0", "SELECT 1"], "out of range"),
+                          (["run", "--workers", "0"], "out of range")):
+        out = newsetl(*args, "--db", str(db))
+        assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr, args
+    folder = newsetl("history", "--db", str(tmp_path))
+    assert folder.returncode != 0 and "is a folder, not a warehouse catalog" in folder.stderr
+    nodir = newsetl("run", "--db", str(db), "--summary-json", str(tmp_path / "no" / "s.json"))
+    assert nodir.returncode == 2 and "its folder does not exist" in nodir.stderr
+    piped = subprocess.run(f"{NEWSETL} sql --db {db} --format csv 'SELECT * FROM range(100000)' | head -1",
+                           shell=True, capture_output=True, text=True, cwd=ROOT)
+    assert piped.stdout == "range\n" and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
+    closed = subprocess.run(f"{NEWSETL} sql --db {db} 'SELECT 1' >&-", shell=True, capture_output=True, text=True,
+                            cwd=ROOT)
+    assert closed.returncode == 0 and "Traceback" not in closed.stderr

@@ -108,3 +108,32 @@ def test_a_quarantined_file_is_retried_only_once_its_bytes_change(tmp_path):
     assert third.returncode == 0, third.stdout + third.stderr
     assert query(db, "SELECT files_skipped, files_quarantined FROM runs ORDER BY started_at DESC LIMIT 1") == [(1, 1)]
     assert query(db, "SELECT count(DISTINCT run_id) FROM quarantine") == [(2,)]
+
+
+@pytest.mark.integration
+def test_a_full_refresh_of_an_empty_folder_is_refused_and_changes_nothing(tmp_path):
+    """At 3492ce5 (and until this fix) it emptied the warehouse and said "nothing to load": what
+    an unmounted share looks like."""
+    seeds, empty, db = tmp_path / "s", tmp_path / "empty", tmp_path / "w.ducklake"
+    copy_seed(seeds)
+    empty.mkdir()
+    assert newsetl("run", "--seeds", str(seeds), "--db", str(db), "--workers", "1").returncode == 0
+    refused = newsetl("run", "--seeds", str(empty), "--db", str(db), "--full-refresh")
+    assert refused.returncode == 1 and "refusing to empty the warehouse" in refused.stderr
+    assert query(db, "SELECT count(*) FROM articles") == [(1,)]
+
+
+@pytest.mark.integration
+def test_sql_output_never_overwrites_the_warehouse_s_own_files(tmp_path):
+    seeds, db = tmp_path / "s", tmp_path / "w.ducklake"
+    copy_seed(seeds)
+    assert newsetl("run", "--seeds", str(seeds), "--db", str(db), "--workers", "1").returncode == 0
+    os.link(db, tmp_path / "hard.ducklake")
+    catalog = db.read_bytes()
+    for target in (db, f"{db}-wal", tmp_path / "w.files" / "x.parquet", tmp_path / "hard.ducklake",
+                   tmp_path / "w.gx" / "index.html"):
+        out = newsetl("sql", "--db", str(db), "--format", "csv", "--output", str(target), "SELECT 1 AS x")
+        assert out.returncode == 2 and "one of the warehouse's own files" in out.stderr, target
+    assert db.read_bytes() == catalog
+    ok = newsetl("sql", "--db", str(db), "--output", str(tmp_path / "fine.csv"), "SELECT 1 AS x")
+    assert ok.returncode == 0 and (tmp_path / "fine.csv").read_text() == "x\n1\n"

@@ -100,3 +100,30 @@ def _gone(kids: dict[int, str], limit: float = 30) -> None:
     while any(_alive(pid) for pid in kids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [cmd[:120] for pid, cmd in kids.items() if _alive(pid)]
+
+
+def test_ctrl_c_during_a_long_extraction_in_the_run_s_own_process_ends_it(tmp_path):
+    """With one worker the extraction runs in a task thread of the run's process, which no signal
+    stops, and Prefect waits for it: the run was recorded as interrupted but the process went on
+    for minutes. It now ends soon after it is recorded (flows/runbook.py, EXIT_GRACE)."""
+    seeds, db = tmp_path / "seeds", tmp_path / "w.ducklake"
+    seeds.mkdir()
+    dense = b'Tony Blair said "hello there friends" today. '
+    for i in range(3):  # quote-dense files just under the 2 MB limit: seconds of extraction each
+        (seeds / f"dense{i}.txt").write_bytes(b"Big Title\n\nWASHINGTON (AFP) - " + dense * (2_000_000 // len(dense))
+                                              + f"\nFile {i}.\n".encode())
+    proc = subprocess.Popen([str(NEWSETL), "run", "--seeds", str(seeds), "--db", str(db), "--workers", "1"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    out = b""
+    while b"extract: 3 files" not in out:  # the extraction has started
+        line = proc.stdout.readline()
+        assert line, out.decode()[-3000:]
+        out += line
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+    text = (out + rest).decode()
+    assert proc.returncode == 130, text[-3000:]
+    assert "interrupted (Ctrl-C) before the load committed" in text
+    assert query(db, "SELECT status FROM runs") == [("failed",)]
+    assert query(db, "SELECT count(*) FROM articles") == [(0,)]

@@ -188,9 +188,9 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
         subj = sentence_subject(body, prev_lo, sent_start)
         if subj is not None:
             found.append(("prevsubj", subj[0], subj[1], subj[1] + len(subj[0]), ""))
-        named = resolver.named_in(blk_first.start, sent_start)
-        if named:
-            found.append(("parnamed", named[-1].text, named[-1].start, named[-1].end, ""))
+        last_named = resolver.last_named_in(blk_first.start, sent_start)
+        if last_named is not None:
+            found.append(("parnamed", last_named.text, last_named.start, last_named.end, ""))
     elif sp.first_block > 0:
         pb = blocks[sp.first_block - 1]
         if body[pb.start:pb.end].rstrip().endswith(":"):

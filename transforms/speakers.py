@@ -8,7 +8,8 @@ last person named outside quotes before it.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+import sys
+from bisect import bisect_left, bisect_right, insort
 from typing import Final
 
 from transforms.attribution import DETERMINER, PERSON_PRONOUNS, POSSESSIVE_DETERMINERS, PRONOUNS
@@ -40,6 +41,9 @@ _SENTENCE_OPENERS: Final = FUNCTION_WORDS | frozenset("""
 one another some several other others many few any all each every most none such it i there why
 however meanwhile instead therefore thus also still even only now then
 """.split())
+#: Sorts after every (end, -index) key with the same end: bisect up to a position inclusive.
+_NO_INDEX: Final = sys.maxsize
+
 #: The sex a pronoun excludes, and the titles that tell a person's.
 _OTHER_SEX: Final = {"he": "F", "she": "M"}
 _TITLE_SEX: Final = {"mr": "M", "sir": "M", "lord": "M", "mrs": "F", "ms": "F", "miss": "F", "dame": "F", "lady": "F"}
@@ -59,24 +63,57 @@ class SpeakerResolver:
         # people named outside quotes; the spans are in order and disjoint, so a mention is
         # inside one only if it is inside the last that opens before it
         opens = [q.open_pos for q in quote_spans]
-        self.people = [r for r in entities.body_people()
-                       if (k := bisect_right(opens, r.start) - 1) < 0 or r.start >= quote_spans[k].end]
+        self.people: list[Resolved] = []
+        # (end, -index) of each person, sorted: the last person before a position, ties to the
+        # first named, by bisection (a scan per quote was quadratic: minutes on a quote-dense file)
+        self._ends: list[tuple[int, int]] = []
+        for r in entities.body_people():
+            if (k := bisect_right(opens, r.start) - 1) < 0 or r.start >= quote_spans[k].end:
+                self.note_speaker(r)
         self._named = [r for r in entities.resolved if r.field == BODY and r.entity_type in (PERSON, ORG)]
+        starts = [r.start for r in self._named]
+        ordered = all(starts[i] <= starts[i + 1] for i in range(len(starts) - 1))
+        self._named_starts: list[int] | None = starts if ordered else None
 
     def named_in(self, start: int, end: int) -> list[Resolved]:
         """The people and organisations named in body[start:end], in order."""
         return self._mentions_in(start, end)
 
+    def last_named_in(self, start: int, end: int) -> Resolved | None:
+        """The last person or organisation named in body[start:end] (a paragraph's: without
+        listing all the others before it)."""
+        if self._named_starts is None:
+            found = self._mentions_in(start, end)
+            return found[-1] if found else None
+        for i in range(bisect_left(self._named_starts, end) - 1, -1, -1):
+            r = self._named[i]
+            if r.start < start:
+                break
+            if r.end <= end:
+                return r
+        return None
+
     def _mentions_in(self, start: int, end: int) -> list[Resolved]:
-        return [r for r in self._named if start <= r.start and r.end <= end]
+        if self._named_starts is None:
+            return [r for r in self._named if start <= r.start and r.end <= end]
+        out = []
+        for i in range(bisect_left(self._named_starts, start), len(self._named)):
+            r = self._named[i]
+            if r.start >= end:
+                break
+            if r.end <= end:
+                out.append(r)
+        return out
+
+    def _people_before(self, pos: int) -> list[Resolved]:
+        """The people ending at or before ``pos``, the last first (ties: the first named first)."""
+        k = bisect_right(self._ends, (pos, _NO_INDEX))
+        return [self.people[-i] for _, i in reversed(self._ends[:k])]
 
     def last_person_before(self, pos: int) -> Resolved | None:
         """The person last named outside quotes (or last quoted) before ``pos``."""
-        best: Resolved | None = None
-        for p in self.people:
-            if p.end <= pos and (best is None or p.end > best.end):
-                best = p
-        return best
+        k = bisect_right(self._ends, (pos, _NO_INDEX))
+        return self.people[-self._ends[k - 1][1]] if k else None
 
     def resolve(self, phrase: str, start: int, end: int, learn: bool = True) -> tuple[str | None, str | None]:
         """(canonical speaker, entity id) for the phrase at body[start:end]; ``learn``: remember
@@ -90,14 +127,12 @@ class SpeakerResolver:
         if key in PRONOUNS:
             if key not in PERSON_PRONOUNS:
                 return None, None
-            before = [p for p in self.people if p.end <= start]
             rel = _RELATIVE_BEFORE.search(self.body, max(0, start - _RELATIVE_BEFORE_CHARS), start)
-            if rel:
-                # "Trump, whom he called a 'con artist'": he is not Trump.
-                before = [p for p in before if p.end != rel.start()]
             # "he" is not the last woman named, nor "she" the last man
             other = _OTHER_SEX.get(key)
-            for p in sorted(before, key=lambda r: r.end, reverse=True):
+            for p in self._people_before(start):
+                if rel and p.end == rel.start():
+                    continue  # "Trump, whom he called a 'con artist'": he is not Trump.
                 if other is None or self._sex(p) != other:
                     return p.name, p.entity_id
             return None, None
@@ -184,3 +219,4 @@ class SpeakerResolver:
     def note_speaker(self, resolved: Resolved | None) -> None:
         if resolved is not None:
             self.people.append(resolved)
+            insort(self._ends, (resolved.end, -(len(self.people) - 1)))

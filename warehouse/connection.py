@@ -99,6 +99,22 @@ class Location:
         user = f"{u.username}@" if u.username else ""
         return f"{u.scheme}://{user}{u.hostname}{f':{u.port}' if u.port else ''}{u.path}"
 
+    def owns(self, path: str | Path) -> bool:
+        """Whether ``path`` is one of the warehouse's own files: the catalog and its SQLite
+        companions (``-wal``, ``-shm``, ``-journal``), the run lock, anything under the data
+        path, the staging folders or the report folder. What no query result may be written over."""
+        p = Path(path).resolve()
+        local = self.local
+        if not self.is_postgres and p.exists() and local.exists() and p.samefile(local):
+            return True  # a hard link to the catalog
+        if p.parent == local.parent and (p.name == local.name or p.name.startswith(local.name + "-")
+                                         or p.name.startswith(local.name + ".")
+                                         or p.name.startswith("." + local.name + ".staging")):
+            return True
+        inside = [Path(self.files)] if self.files else []
+        inside.append(local.with_name(local.stem + ".gx"))
+        return any(p == d or d in p.parents for d in inside)
+
     def exists(self) -> bool:
         """Whether the catalog is there (PostgreSQL: not known without connecting, so yes)."""
         return self.is_postgres or self.catalog.exists()
@@ -233,6 +249,10 @@ def connect(db: str | Path | Location, read_only: bool = False, create: bool = T
                 _create_sqlite_catalog(loc.catalog)
             except OSError as exc:
                 raise WarehouseUnavailable(f"cannot create the warehouse {loc.db}: {exc}") from exc
+        elif not loc.catalog.is_file():
+            kind = "a folder" if loc.catalog.is_dir() else "not a regular file"
+            raise WarehouseUnavailable(f"{loc.db} is {kind}, not a warehouse catalog: give --db the catalog file "
+                                       "(default warehouse/news.ducklake)")
         elif loc.catalog.stat().st_size == 0:
             # DuckLake would take an empty file for a new lake and forget every snapshot.
             raise WarehouseUnavailable(f"the catalog {loc.db} is empty (truncated?): restore it from a backup; "

@@ -56,6 +56,12 @@ def snapshots(con: duckdb.DuckDBPyConnection) -> list[Snapshot]:
     return out
 
 
+def load_committed(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    """Whether the run's load transaction committed (its snapshot exists): a signal that
+    interrupts the COMMIT itself can land after the catalog took it."""
+    return any(s.run_id == run_id and s.message == f"run {run_id}: load" for s in snapshots(con))
+
+
 class UnknownRun(LookupError):
     """No snapshot the lake keeps was made by that run."""
 
