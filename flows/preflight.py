@@ -25,6 +25,7 @@ from transforms.decode import sha256_hex
 from transforms.schema import REJECTED_FILES
 from warehouse.connection import connect
 from warehouse.loader import flagged_missing, held_files, known_files
+from warehouse.staging import remove_stale
 
 log = logging.getLogger("newsetl.run")
 
@@ -58,6 +59,7 @@ def record_idle(cfg: RunSettings, plan: RunPlan) -> RunSummary:
     """Record the run as the flow records one with nothing to do; raises ``RunFailed`` as it."""
     summary = RunSummary.begin(cfg, None)
     with RunBook(summary, cfg, log, checks=False) as book:
+        remove_stale(summary.location.local, shared=summary.location.is_postgres)  # as the flow's staging does
         summary.files_seen = summary.files_skipped = len(plan.present)
         summary.files_held = sum(p in plan.held for p in plan.present)
         book.idle(REJECTED_FILES.empty(), plan)

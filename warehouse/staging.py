@@ -73,20 +73,25 @@ def stage(root: str | Path, table: str, part: int, frame: pl.DataFrame, step: st
     return StagedTable(table, (path,), frame.height)
 
 
+def remove_stale(beside: str | Path, shared: bool = False) -> None:
+    """Remove the staging folders runs that were killed left beside the warehouse. Called under
+    the warehouse's run lock, so any staging folder of this warehouse was left by a run that is
+    gone: its rows never loaded, nothing needs them. On storage shared between machines the
+    lock may not exclude a run elsewhere: only folders a day old are taken for leftovers there."""
+    where = Path(beside).resolve().parent
+    cutoff = time.time() - SHARED_STALE_SECONDS if shared else float("inf")
+    for stale in where.glob(f".{Path(beside).name}.staging-*"):
+        if stale.stat().st_mtime < cutoff:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 class StagingArea:
     """The staging folder of one run, beside the warehouse; removed when the run ends."""
 
     def __init__(self, beside: str | Path, run_id: str, shared: bool = False):
         where = Path(beside).resolve().parent
         where.mkdir(parents=True, exist_ok=True)
-        # Created under the warehouse's run lock, so any other staging folder of this warehouse
-        # was left by a run that was killed: its rows never loaded, nothing needs them. On
-        # storage shared between machines the lock may not exclude a run elsewhere: only
-        # folders a day old are taken for leftovers there.
-        cutoff = time.time() - SHARED_STALE_SECONDS if shared else float("inf")
-        for stale in where.glob(f".{Path(beside).name}.staging-*"):
-            if stale.stat().st_mtime < cutoff:
-                shutil.rmtree(stale, ignore_errors=True)
+        remove_stale(beside, shared)
         self.root = Path(tempfile.mkdtemp(prefix=f".{Path(beside).name}.staging-{run_id}-", dir=where))
 
     def remove(self) -> None:
