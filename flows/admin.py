@@ -90,11 +90,44 @@ def compact(loc: Location, wait: float) -> Upkeep:
         return upkeep.compact(con, orphans_before=locked_at, shared=loc.is_postgres)
 
 
+#: What makes a DuckDB file a warehouse of an older newsetl: these tables with these columns.
+OLD_WAREHOUSE = {"articles": {"article_id", "source_path", "body"}, "runs": {"run_id", "status"}}
+
+
+def _check_old_warehouse(old: Path) -> None:
+    """Raise unless ``old`` is a DuckDB file holding an older newsetl's warehouse."""
+    import duckdb
+
+    not_one = f"{old} is not a warehouse of an older newsetl"
+    with old.open("rb") as fh:
+        if fh.read(16) == b"SQLite format 3\x00":
+            raise WarehouseUnavailable(f"{not_one} (a SQLite file: a lake's catalog is a lake already); nothing "
+                                       "was created")
+    try:
+        con = duckdb.connect(str(old), read_only=True, config={"autoinstall_known_extensions": False,
+                                                               "autoload_known_extensions": False})
+    except duckdb.Error as exc:
+        raise WarehouseUnavailable(f"{not_one} (not a DuckDB file: {str(exc).splitlines()[0]}); nothing was "
+                                   "created") from None
+    try:
+        columns: dict[str, set[str]] = {}
+        for table, column in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                         "WHERE schema_name = 'main'").fetchall():
+            columns.setdefault(table, set()).add(column)
+    finally:
+        con.close()
+    missing = [f"{t}({', '.join(sorted(c - columns.get(t, set())))})" for t, c in OLD_WAREHOUSE.items()
+               if not c <= columns.get(t, set())]
+    if missing:
+        raise WarehouseUnavailable(f"{not_one}: it lacks {', '.join(missing)}; nothing was created")
+
+
 def migrate(old: Path, loc: Location, wait: float) -> dict[str, int]:
     """Import a warehouse of an older newsetl (one DuckDB file) into a new, empty lake, row for
     row, in one commit; the search index is rebuilt from the imported rows."""
     if not old.is_file():
         raise WarehouseUnavailable(f"no DuckDB file at {old}")
+    _check_old_warehouse(old)  # before the new lake is made: a wrong file creates nothing
     with writing(loc, wait, "migrate", create=True) as (con, _):
         ensure_schema(con)
         if con.execute("SELECT count(*) FROM runs").fetchone()[0]:

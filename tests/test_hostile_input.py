@@ -137,3 +137,21 @@ def test_sql_output_never_overwrites_the_warehouse_s_own_files(tmp_path):
     assert db.read_bytes() == catalog
     ok = newsetl("sql", "--db", str(db), "--output", str(tmp_path / "fine.csv"), "SELECT 1 AS x")
     assert ok.returncode == 0 and (tmp_path / "fine.csv").read_text() == "x\n1\n"
+
+
+@pytest.mark.integration
+def test_migrate_refuses_what_is_not_an_old_warehouse_and_creates_nothing(tmp_path):
+    """A text file gave a raw traceback and left an empty lake behind; a DuckLake catalog or an
+    unrelated DuckDB file was "imported" as 0 rows (hostile cases of our own, issue 25)."""
+    import duckdb
+
+    (tmp_path / "text.duckdb").write_text("x\n")
+    duckdb.connect(str(tmp_path / "other.duckdb")).execute("CREATE TABLE articles (x INT)").close()
+    seeds = tmp_path / "s"
+    copy_seed(seeds)
+    assert newsetl("run", "--seeds", str(seeds), "--db", str(tmp_path / "lake.ducklake")).returncode == 0
+    for old, why in (("text.duckdb", "not a DuckDB file"), ("other.duckdb", "it lacks articles("),
+                     ("lake.ducklake", "a SQLite file")):
+        out = newsetl("migrate", str(tmp_path / old), "--db", str(tmp_path / "new.ducklake"))
+        assert out.returncode == 1 and why in out.stderr and "nothing was created" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr and not (tmp_path / "new.ducklake").exists()
