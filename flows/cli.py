@@ -169,7 +169,7 @@ def _open_read_only(args: argparse.Namespace, command: str):
         print(f"newsetl {command}: {exc}", file=sys.stderr)
         return None
     try:
-        lock_down(con)
+        lock_down(con, loc)
     except duckdb.Error as exc:
         con.close()
         print(f"newsetl {command}: cannot open the warehouse read-only: {exc}", file=sys.stderr)
@@ -214,13 +214,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def shell_commands(loc) -> str:
     """What the DuckDB CLI runs first: no download, the extensions by path, the lake read-only,
     then the same lock-down as ``newsetl sql`` (no file but the lake's, no setting changed)."""
-    from warehouse.connection import LAKE, LOCK, attach_options, lock_down_settings
+    from warehouse.connection import LAKE, LOCK, attach_options, lock_down_settings, relocated
     from warehouse.extensions import extension_path, offline_settings, sql_string
 
     exts = ["ducklake", "postgres_scanner" if loc.is_postgres else "sqlite_scanner", "fts"]
+    moved = relocated(loc)
     lines = [*offline_settings(), *(f"LOAD '{sql_string(extension_path(e))}'" for e in exts),
-             f"ATTACH '{sql_string(loc.attach_target())}' AS {LAKE}{attach_options(loc, True, False)}",
-             f"USE {LAKE}", *(s for s in lock_down_settings() if s != LOCK)]
+             f"ATTACH '{sql_string(loc.attach_target())}' AS {LAKE}{attach_options(loc, True, False, moved=moved)}",
+             f"USE {LAKE}", *(s for s in lock_down_settings(loc.files if moved else None) if s != LOCK)]
     return "; ".join(lines) + ";"
 
 

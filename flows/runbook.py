@@ -32,7 +32,7 @@ from transforms.schema import DQ_RESULTS, QUARANTINE, REJECTED_FILES, RunRecord
 from transforms.vocab import ARTICLE_SET_ASIDE, COMPLETED, FAILED, RUNNING, WARNING
 from transforms.vocab import QUARANTINE as QUARANTINE_SEVERITY
 from warehouse import history, upkeep
-from warehouse.connection import Location, WarehouseLocked, WarehouseUnavailable, connect
+from warehouse.connection import Location, WarehouseLocked, WarehouseUnavailable, connect, relocated
 from warehouse.ddl import DUCKLAKE
 from warehouse.integrity import check_whole
 from warehouse.loader import (
@@ -206,7 +206,8 @@ class RunBook:
             self.locked_at = dt.datetime.now(dt.UTC)
             con = self._connect()
             try:
-                check_whole(con, s.location.describe())  # a damaged lake is never written
+                moved = s.location.files if relocated(s.location) else None
+                check_whole(con, s.location.describe(), moved)  # a damaged lake is never written
                 record_run_start(con, s)
                 self.started = True
                 self.known = known_files(con)

@@ -7,6 +7,7 @@ import duckdb
 import pytest
 
 from tests.conftest import ROOT, copy_seed, counts, frames_for, newsetl, query
+from tests.test_faults import add_new_articles
 from transforms.schema import DQ_RESULTS
 from warehouse.connection import connect
 
@@ -175,3 +176,26 @@ def test_export_writes_one_self_contained_duckdb_file(two_runs, tmp_path):
         con.close()
     again = newsetl("export", str(out_file), "--db", str(db))
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_a_moved_or_copied_lake_reads_and_loads_its_own_files(tmp_path):
+    """DuckLake records an absolute data path: a moved lake failed ("DATA_PATH parameter does
+    not match") and a copy read the original's files until their upkeep removed them."""
+    import shutil
+
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    first = tmp_path / "first"
+    assert newsetl("run", "--seeds", str(seeds), "--db", str(first / "n.ducklake")).returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(first, copy)
+    moved = tmp_path / "moved"
+    first.rename(moved)  # the original is gone: the copy must read its own files
+    distinct = "SELECT count(DISTINCT text) FROM mentions"  # reads the Parquet files
+    for where in (copy, moved):
+        out = newsetl("sql", "--db", str(where / "n.ducklake"), "--format", "csv", distinct)
+        assert out.returncode == 0 and out.stdout.splitlines()[1] == "42", out.stderr
+        add_new_articles(seeds)
+        run = newsetl("run", "--seeds", str(seeds), "--db", str(where / "n.ducklake"))
+        assert run.returncode == 0, run.stderr[-2000:]
+    assert not list(tmp_path.glob("first*"))

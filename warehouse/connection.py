@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import duckdb
 
@@ -197,10 +197,39 @@ def open_duckdb(memory_limit: str | None = None, temp_directory: Path | None = N
     return con
 
 
-def attach_options(loc: Location, read_only: bool, create: bool, snapshot: int | None = None) -> str:
+def stored_data_path(loc: Location) -> str | None:
+    """The data path an embedded lake's catalog recorded when it was made (None: PostgreSQL,
+    no catalog yet, or not a lake)."""
+    if loc.is_postgres or not loc.catalog.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{quote(str(loc.catalog))}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM ducklake_metadata WHERE key = 'data_path'").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def relocated(loc: Location) -> bool:
+    """Whether an embedded lake's files are to be read from ``loc.files`` rather than from the
+    path its catalog recorded: the lake was moved or copied (``mv``, ``cp -r``) with its data
+    folder beside it, or ``--data-path`` names where its files are now. DuckLake records an
+    absolute data path, so a moved lake failed with "DATA_PATH parameter does not match", and a
+    copy silently read the original's files until their upkeep removed them."""
+    stored = stored_data_path(loc)
+    files = loc.files
+    if stored is None or files is None or stored.rstrip("/") == files.rstrip("/"):
+        return False
+    return Path(files).is_dir()
+
+
+def attach_options(loc: Location, read_only: bool, create: bool, snapshot: int | None = None,
+                   moved: bool = False) -> str:
     opts = []
-    if loc.files and not read_only:
+    if loc.files and (not read_only or moved):
         opts.append(f"DATA_PATH '{sql_string(loc.files)}'")
+    if moved:
+        opts.append("OVERRIDE_DATA_PATH true")
     if read_only or snapshot is not None:
         opts.append("READ_ONLY")
     if not create:
@@ -215,8 +244,9 @@ def attach(con: duckdb.DuckDBPyConnection, loc: Location, alias: str = LAKE, rea
            create: bool = False, snapshot: int | None = None) -> None:
     """Attach the lake to a connection that has the extensions loaded."""
     target = sql_string(loc.attach_target())
+    options = attach_options(loc, read_only, create, snapshot, moved=relocated(loc))
     try:
-        con.execute(f"ATTACH '{target}' AS {alias}{attach_options(loc, read_only, create, snapshot)}")
+        con.execute(f"ATTACH '{target}' AS {alias}{options}")
     except duckdb.Error as exc:
         if "creating a new DuckLake is explicitly disabled" in str(exc) and _holds_data(loc):
             _refuse_orphaned_data(loc)
@@ -284,7 +314,7 @@ _DATA_PATH_VAR = "newsetl_data_path"
 LOCK = "SET lock_configuration = true"
 
 
-def lock_down_settings() -> list[str]:
+def lock_down_settings(files: str | None = None) -> list[str]:
     """What makes a reader's connection (``newsetl sql``, ``search``, ``shell``) read no file
     but the lake's and load nothing, run once the extensions are loaded and the lake is attached
     as ``lake`` and used (in that order: afterwards no file can be opened, no setting changed).
@@ -306,17 +336,19 @@ def lock_down_settings() -> list[str]:
     """
     data_path = (f"SELECT coalesce(list(CASE WHEN value LIKE '%/' THEN value ELSE value || '/' END), []) "
                  f"FROM {LAKE}.options() WHERE option_name = 'data_path' AND coalesce(value, '') <> ''")
+    if files:  # a moved lake (:func:`relocated`): its files are here, not where its catalog says
+        data_path = f"SELECT ['{sql_string(files)}']"
     return [f"SET VARIABLE {_DATA_PATH_VAR} = ({data_path})",
             f"SET allowed_directories = getvariable('{_DATA_PATH_VAR}')", f"RESET VARIABLE {_DATA_PATH_VAR}",
             "SET temp_directory = ''", "SET allow_community_extensions = false", *offline_settings(),
             "SET enable_external_access = false", LOCK]
 
 
-def lock_down(con: duckdb.DuckDBPyConnection) -> None:
+def lock_down(con: duckdb.DuckDBPyConnection, loc: Location | None = None) -> None:
     """Make a read-only connection read only the lake (:func:`lock_down_settings`); Python's
     replacement scans (a query naming a variable of this process) go too."""
     con.execute("SET python_enable_replacements = false")
-    for sql in lock_down_settings():
+    for sql in lock_down_settings(loc.files if loc is not None and relocated(loc) else None):
         con.execute(sql)
 
 

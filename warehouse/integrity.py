@@ -43,12 +43,14 @@ def _join(base: str, path: str, relative: object) -> str:
     return base + path if relative else path
 
 
-def damaged_files(con: duckdb.DuckDBPyConnection) -> list[DamagedFile]:
+def damaged_files(con: duckdb.DuckDBPyConnection, files: str | None = None) -> list[DamagedFile]:
     """The live data and delete files of every table of the lake that are missing or whose
     size differs from the catalog's record: one catalog query (~20 ms; DuckLake's
     ``ducklake_list_files`` per table costs seconds on a cold catalog), one ``stat`` per file.
-    Paths are joined as the DuckLake spec says: file under table under schema under data path."""
+    Paths are joined as the DuckLake spec says: file under table under schema under data path
+    (``files``, when the lake was moved, else the one its catalog recorded)."""
     [(data_path,)] = con.execute(f"SELECT value FROM {META}.ducklake_metadata WHERE key = 'data_path'").fetchall()
+    data_path = files or data_path  # a moved lake reads its files where they are now (``relocated``)
     rows = con.execute(f"""
         WITH live AS (
             SELECT table_id, path, path_is_relative, file_size_bytes FROM {META}.ducklake_data_file
@@ -74,9 +76,9 @@ def damaged_files(con: duckdb.DuckDBPyConnection) -> list[DamagedFile]:
     return damaged
 
 
-def check_whole(con: duckdb.DuckDBPyConnection, where: str) -> None:
+def check_whole(con: duckdb.DuckDBPyConnection, where: str, files: str | None = None) -> None:
     """Raise :class:`WarehouseDamaged` naming the damaged files and how to recover."""
-    damaged = damaged_files(con)
+    damaged = damaged_files(con, files)
     if not damaged:
         return
     shown = "; ".join(d.describe() for d in damaged[:3])
