@@ -199,3 +199,27 @@ def test_a_moved_or_copied_lake_reads_and_loads_its_own_files(tmp_path):
         run = newsetl("run", "--seeds", str(seeds), "--db", str(where / "n.ducklake"))
         assert run.returncode == 0, run.stderr[-2000:]
     assert not list(tmp_path.glob("first*"))
+
+
+def test_articles_are_written_in_small_row_groups(tmp_path):
+    """A reader holds a whole row group of a column: with DuckLake's default (122,880 rows) the
+    bodies of 100,000 articles were one 240 MB block, and the 512 MB load failed its own
+    invariants with "Out of Memory" (found by the 100k benchmark)."""
+    import duckdb as ddb
+
+    from warehouse.ddl import ensure_schema, row_group_options
+
+    con = connect(tmp_path / "w.ducklake")
+    try:
+        ensure_schema(con)
+        assert row_group_options(con) == []  # set, and set once
+        con.execute("SET preserve_insertion_order = false")
+        con.execute("""INSERT INTO articles SELECT md5(i::VARCHAR)[:16], 'f' || i, md5(i::VARCHAR) || md5(i::VARCHAR),
+                       1, 'utf-8', false, 't', NULL, NULL, NULL, NULL, repeat('word ', 400), 0, [], NULL, 400, 1,
+                       'r', now(), NULL FROM range(5000) r(i)""")
+        files = [r[0] for r in con.execute("SELECT data_file FROM ducklake_list_files('lake', 'articles')").fetchall()]
+    finally:
+        con.close()
+    rows = ddb.connect().execute("SELECT max(row_group_num_rows), count(DISTINCT row_group_id) "
+                                 "FROM parquet_metadata(?)", [files]).fetchone()
+    assert rows[0] <= 2048 and rows[1] >= 3

@@ -107,19 +107,33 @@ def schema_changes(con: duckdb.DuckDBPyConnection, backend: Backend = DUCKLAKE) 
     return out
 
 
+def row_group_options(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The lake options that give the tables that declare one their Parquet row-group size
+    (``Table.row_group_rows``), where the lake does not have it yet: new files follow it."""
+    lake = con.execute("SELECT current_database()").fetchone()[0]
+    have = {(r[0], r[1]) for r in con.execute(
+        f"SELECT scope_entry, value FROM {lake}.options() WHERE option_name = 'parquet_row_group_size'").fetchall()}
+    return [f"CALL {lake}.set_option('parquet_row_group_size', {t.row_group_rows}, table_name => '{t.name}')"
+            for t in ALL_TABLES if t.row_group_rows and (f"main.{t.name}", str(t.row_group_rows)) not in have]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection, backend: Backend = DUCKLAKE) -> None:
     """Create missing tables, add columns newer versions declare, (re)create changed views, in
     one transaction (one snapshot on a lake), and nothing at all when the schema is current.
 
     A warehouse built by an older newsetl gains the new nullable columns in place, so upgrading
-    never means rebuilding.
+    never means rebuilding. On a lake, the tables' row-group sizes follow in a second commit
+    (DuckLake sets no option on a table its own transaction created).
     """
-    changes = schema_changes(con, backend)
-    if not changes:
-        return
+    for changes in (schema_changes(con, backend), row_group_options(con) if backend is DUCKLAKE else []):
+        if changes:
+            _commit(con, changes)
+
+
+def _commit(con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
-        for sql in changes:
+        for sql in statements:
             con.execute(sql)
         con.execute("COMMIT")
     except BaseException:
