@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,36 @@ SEED = SEEDS / "000_a6cf31c31b9b3c7e.txt"
 SHARED = ROOT.parent / "shared"
 #: When the loader tests' run "run-1" happens.
 RUN_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: What a next run has to load (tests of faults and of the lake): two new files.
+NEW_ARTICLES = {
+    "zoo.txt": 'Zoo news\n\nLONDON - "The penguins are thriving," said Ann Keeper, the zoo\'s director.',
+    "port.txt": 'Port strike\n\nHAMBURG (Reuters) - "We will not unload a single ship," said Jan Berg of the union.',
+}
+
+
+def add_new_articles(seeds: Path) -> None:
+    """Write :data:`NEW_ARTICLES` into the seeds folder."""
+    for name, text in NEW_ARTICLES.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def chromium(*extra_args: str) -> Iterator:
+    """Debian's headless Chromium through Playwright, sent through a proxy that goes nowhere, for
+    the pages of a test module; skipped where it is missing (a failure under CI, which installs it)."""
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs Debian's chromium for this test")
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
+            "--proxy-server=127.0.0.1:9", *extra_args])
+        yield b
+        b.close()
 
 
 def pytest_configure(config):

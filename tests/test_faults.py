@@ -17,15 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NEWSETL, ROOT, copy_seed, counts, newsetl, query
+from tests.conftest import NEW_ARTICLES, NEWSETL, ROOT, add_new_articles, copy_seed, counts, newsetl, query
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
 TABLES = ("articles", "mentions", "quotes", "entities")
-NEW_ARTICLES = {
-    "zoo.txt": 'Zoo news\n\nLONDON - "The penguins are thriving," said Ann Keeper, the zoo\'s director.',
-    "port.txt": 'Port strike\n\nHAMBURG (Reuters) - "We will not unload a single ship," said Jan Berg of the union.',
-}
 
 
 
@@ -36,12 +32,6 @@ def snapshot_counts(con) -> tuple[int, ...]:
         return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES)
     finally:
         con.execute("COMMIT")
-
-
-def add_new_articles(seeds: Path) -> None:
-    """What the next run has to load: two new files in the seeds folder."""
-    for name, text in NEW_ARTICLES.items():
-        (seeds / name).write_text(text, encoding="utf-8")
 
 
 def paused_run(seeds: Path, db: Path, marker: Path, point: str = "BEFORE_COMMIT", seconds: float = 120,

@@ -6,13 +6,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, copy_seed, counts, frames_for, newsetl, query
-from tests.test_faults import add_new_articles
+from tests.conftest import NEW_ARTICLES, ROOT, add_new_articles, copy_seed, counts, frames_for, newsetl, query
 from transforms.schema import DQ_RESULTS
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.integration
-EXTRA = 'Port strike\n\nHAMBURG (Reuters) - "We will not unload a single ship," said Jan Berg of the union.'
+EXTRA = NEW_ARTICLES["port.txt"]
 
 
 

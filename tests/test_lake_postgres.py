@@ -8,8 +8,8 @@ import signal
 
 import pytest
 
-from tests.conftest import copy_seed, newsetl
-from tests.test_faults import NEW_ARTICLES, add_new_articles, paused_run, wait_for
+from tests.conftest import NEW_ARTICLES, add_new_articles, copy_seed, newsetl
+from tests.test_faults import paused_run, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +20,9 @@ import pytest
 from expectations.assets import CDN_FILES, external_assets, localize_html
 from expectations.report import failing_since, verdict
 from expectations.trend import sparkline
-from tests.conftest import ROOT, copy_seed, query
+from tests.conftest import ROOT, chromium, copy_seed, query
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NAMELESS = ("a quiet week\n\n" + " ".join(["the river rose and the fields were wet and the roads were closed"] * 25)
             + ".\n")
 ODD = "Odd story\n\nJane Roe said \"the numbers are wrong\" on Monday in Paris.\n"
@@ -99,18 +96,8 @@ def test_prefect_artifacts_carry_the_verdict(warehouse):
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: .ci/run installs Debian's chromium for this test")
-        pytest.skip("no chromium on this machine (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-            "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"])
+    with chromium("--proxy-bypass-list=<-loopback>") as b:
         yield b
-        b.close()
 
 
 def open_offline(browser, url: str, shot: str):

@@ -23,11 +23,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import NEWSETL, ROOT, SEED, query
+from tests.conftest import NEWSETL, ROOT, SEED, chromium, query
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 #: Markup a page would run or render if a value reached it unescaped. Each alert has its own number.
 TITLE = "<img src=x onerror=alert(1)> <script>alert(2)</script> \"'><svg onload=alert(3)> headline"
@@ -95,18 +94,8 @@ def test_the_hostile_values_got_in_and_dq_results_keep_them_as_they_are(hostile)
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: .ci/run installs Debian's chromium for this test")
-        pytest.skip("no chromium on this machine (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-            "--proxy-server=127.0.0.1:9"])  # nowhere but loopback (bypassed), which the report server is on
+    with chromium() as b:  # loopback is bypassed: the report server is on it
         yield b
-        b.close()
 
 
 #: Elements or attributes only an injection would put in a page.
