@@ -16,6 +16,7 @@ never more than two batches of frames are in memory.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -34,6 +35,7 @@ def extract_chunk(paths: list[str], run_id: str, now: dt.datetime, max_bytes: in
     return process_files(io.read_files(paths, max_bytes), run_id, now, max_bytes, known, lexicon_cache.context)
 
 
+@functools.cache  # the sources a process runs do not change under it
 def extractor_version() -> str:
     """A digest of what decides an article's rows and whether they pass: the transforms' code
     and data files, the word lists they are built from, and the checks' declarations. Stored

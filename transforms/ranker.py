@@ -14,11 +14,10 @@ PolNeAR's training articles by ``training/train_ranker.py`` (``make train``); se
 
 from __future__ import annotations
 
-import json
-from importlib import resources
 from typing import Final
 
 from transforms.lexicons import fold
+from transforms.typer import committed_weights
 
 #: A candidate speaker: (rule that found it, speaker phrase as written, start, end, cue,
 #: canonical speaker, entity id).
@@ -49,11 +48,9 @@ class RankerModel:
 
 def load_ranker(name: str = "ranker.json") -> RankerModel | None:
     """The committed weights, or None when there are none (then the rules' pick stands)."""
-    try:
-        text = resources.files("transforms").joinpath(name).read_text(encoding="utf-8")
-    except (FileNotFoundError, OSError):
+    data = committed_weights(name)
+    if data is None:
         return None
-    data = json.loads(text)
     return RankerModel({k: float(v) for k, v in data["weights"].items()}, float(data["bias"]))
 
 

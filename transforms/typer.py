@@ -133,13 +133,21 @@ _NONE: Final[dict[str, list[float]]] = {}
 _MEMO_SIZE: Final = 100_000
 
 
-def load_model(name: str = "typer.json") -> TyperModel | None:
-    """The committed weights, or None when there are none (then the rules' types stand)."""
+def committed_weights(name: str) -> dict | None:
+    """A model's committed weights (a JSON file of the package), or None when there are none."""
     try:
         text = resources.files("transforms").joinpath(name).read_text(encoding="utf-8")
     except (FileNotFoundError, OSError):
         return None
-    data = json.loads(text)
+    data: dict = json.loads(text)
+    return data
+
+
+def load_model(name: str = "typer.json") -> TyperModel | None:
+    """The committed weights, or None when there are none (then the rules' types stand)."""
+    data = committed_weights(name)
+    if data is None:
+        return None
     return TyperModel({k: [float(x) for x in v] for k, v in data["weights"].items()},
                       [float(x) for x in data["bias"]], float(data.get("margin", 0.0)))
 
