@@ -56,12 +56,29 @@ class DataQualityError(RuntimeError):
         self.rows = rows
 
 
+class StoredResult(NamedTuple):
+    """A suite's validation result made away from the warehouse (on a cluster's worker), with
+    what names it in Data Docs: the flow's validator stores it (:meth:`Validator.adopt`)."""
+
+    suite_name: str
+    run_name: str
+    batch_id: str
+    result: Any  # GX's ExpectationSuiteValidationResult, escaped
+
+
 @dataclass
 class Validator:
-    """A GX file context bound to one warehouse, reused for every suite of a run."""
+    """A GX file context bound to one warehouse, reused for every suite of a run.
 
-    db_path: Path
+    ``db_path`` None: a *detached* validator (an in-memory GX context), as a cluster's worker
+    runs the frame suites on its batch; the results it made (``detached_results``) go back to
+    the flow, whose validator stores them beside the warehouse, so Data Docs show one run
+    whichever machines checked its batches. ``run_time``: the run's, so they group as one.
+    """
+
+    db_path: Path | None
     run_id: str
+    run_time: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -69,15 +86,20 @@ class Validator:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
-        root = gx_root(self.db_path)
-        root.mkdir(parents=True, exist_ok=True)
-        self.context = gx.get_context(mode="file", project_root_dir=str(root))
+        if self.db_path is None:
+            self.context = gx.get_context(mode="ephemeral")
+        else:
+            root = gx_root(self.db_path)
+            root.mkdir(parents=True, exist_ok=True)
+            self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.context.variables.analytics_enabled = False
-        self.context.variables.save()
+        if self.db_path is not None:
+            self.context.variables.save()
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
-        self.run_time = dt.datetime.now(dt.UTC)
+        self.run_time = self.run_time or dt.datetime.now(dt.UTC)
         self.resources: list = []  # this run's suites and validation results: what Data Docs re-render
+        self.detached_results: list[StoredResult] = []  # made here, to be stored by the flow's validator
         self._definitions: dict[str, tuple[str, object]] = {}  # suite -> (what was saved, its definition)
 
     def _expectation(self, check: Check, suite: str):
@@ -178,6 +200,8 @@ class Validator:
                              "article_id": hit.get("article_id"), "row_key": str(hit.get(key))}
                             for hit in res.get("unexpected_index_list") or []]
         self._store_escaped(vr, result_id, suite_id)
+        if self.db_path is None:
+            self.detached_results.append(StoredResult(suite_name, run_name, str(vr.batch_id), vr))
         return SuiteResult(DQ_RESULTS.frame(rows), pl.DataFrame(flagged, schema=FLAGGED_SCHEMA))
 
     def _store_escaped(self, vr, result_id, suite_id) -> None:
@@ -195,6 +219,26 @@ class Validator:
             self.context.validation_results_store.store_validation_results(
                 suite_validation_result=vr, suite_validation_result_identifier=result_id,
                 expectation_suite_identifier=suite_id)
+
+    def adopt(self, results: list[StoredResult], checks: dict[str, list[Check]]) -> None:
+        """Store validation results a detached validator made (a worker's batch) in this
+        warehouse's GX context, with their suites (``checks``: each suite's), as if made here."""
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        for stored in results:
+            self._definition(stored.suite_name, checks[stored.suite_name])
+            suite_id = ExpectationSuiteIdentifier(name=stored.suite_name)
+            run_id = RunIdentifier(run_name=stored.run_name, run_time=self.run_time)
+            result_id = ValidationResultIdentifier(expectation_suite_identifier=suite_id, run_id=run_id,
+                                                   batch_identifier=stored.batch_id)
+            self.context.validation_results_store.store_validation_results(
+                suite_validation_result=stored.result, suite_validation_result_identifier=result_id,
+                expectation_suite_identifier=suite_id)
+            self.resources += [*([] if suite_id in self.resources else [suite_id]), result_id]
 
     def validate_run(self, metrics: pl.DataFrame) -> pl.DataFrame:
         """The run-level checks; each row's examples carry its metric, baseline and jump."""
