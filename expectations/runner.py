@@ -21,11 +21,14 @@ import polars as pl
 from expectations.paths import data_docs_path, gx_root
 from expectations.suites import (
     CRITICAL,
+    LOAD_BASIS,
+    LOAD_SCOPE,
     QUARANTINE,
     ROW_KEYS,
     RUN_CHECKS,
     Check,
     entity_checks,
+    scoped_invariants,
     warehouse_checks,
     warehouse_invariants,
 )
@@ -258,11 +261,10 @@ class Validator:
         rows = [self.validate("entities", entity_checks(keys_enforced, not_null_enforced), entities).rows]
         invariants = warehouse_invariants(keys_enforced)
         counts, examples = {}, {}
-        for name, (_, sql) in invariants.items():
-            counts[name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
-            # the first five in order: the same examples whatever order the store scans in
-            ordered = f"SELECT example FROM ({sql}) ORDER BY example LIMIT 5"
-            found = con.execute(ordered).fetchall() if counts[name] else []
+        for name, sql in invariant_queries(con, keys_enforced).items():
+            # the count, and the first five in order: the same examples whatever order the store scans in
+            found = con.execute(f"SELECT example, count(*) OVER () FROM ({sql}) ORDER BY example LIMIT 5").fetchall()
+            counts[name] = found[0][1] if found else 0
             examples[name] = json.dumps([r[0] for r in found])
         inv = pl.DataFrame({"check": list(counts), "violations": list(counts.values())},
                            schema={"check": pl.Utf8, "violations": pl.Int64})
@@ -307,6 +309,25 @@ class Validator:
             vr = store.get(key)
             if _escape_results(vr):
                 store.set(key, vr)
+
+
+def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
+    """The SQL of each warehouse invariant for this load: the whole-warehouse query, or, where
+    the load left a scope and a basis (``LOAD_SCOPE``, ``LOAD_BASIS``) and the basis run passed
+    the same check, its query over the rows the load wrote (``scoped_invariants``), which finds
+    the same violations at the cost of what the load brought in."""
+    queries = {name: sql for name, (_, sql) in warehouse_invariants(keys_enforced).items()}
+    scoped = scoped_invariants(keys_enforced)
+    passed = {name for (name,) in con.execute(f"""
+        SELECT check_name FROM dq_results
+        WHERE table_name = 'warehouse' AND run_id IN (SELECT run_id FROM {LOAD_BASIS})
+        GROUP BY check_name HAVING bool_and(success)""").fetchall()} if _has_scope(con) else set()
+    return {name: scoped[name] if name in scoped and name in passed else sql for name, sql in queries.items()}
+
+
+def _has_scope(con) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'temp' AND table_name IN (?, ?)",
+                       [LOAD_SCOPE, LOAD_BASIS]).fetchone()[0] == 2
 
 
 def _escape_results(vr) -> bool:

@@ -220,6 +220,56 @@ def _unique_sql(table: str, column: str) -> str:
         SELECT {column} AS example FROM {table} GROUP BY {column} HAVING count(*) > 1"""
 
 
+#: Temp tables a load leaves for the warehouse suite (``warehouse.loader``): ``load_scope``
+#: lists the article_id of every article, mention and quote the load wrote; ``load_basis``
+#: names the run whose load, checked, left every other row as it stands. Absent: the load
+#: knows of no such run, and every check judges the whole warehouse.
+LOAD_SCOPE = "load_scope"
+LOAD_BASIS = "load_basis"
+#: The tables whose rows belong to one article and are replaced with it.
+ARTICLE_TABLES: tuple[Table, ...] = (ARTICLES, MENTIONS, QUOTES)
+
+
+def _in_scope(alias: str = "") -> str:
+    return f"{alias}article_id IN (SELECT article_id FROM {LOAD_SCOPE})"
+
+
+def _scoped_unique_sql(table: str, column: str) -> str:
+    """:func:`_unique_sql` over the values the load's articles hold: a repeated value that no
+    row of theirs holds was repeated, and caught, when the basis was checked."""
+    return f"""
+        SELECT {column} AS example FROM {table}
+        WHERE {column} IN (SELECT {column} FROM {table} WHERE {_in_scope()})
+        GROUP BY {column} HAVING count(*) > 1"""
+
+
+def scoped_invariants(enforced: bool) -> dict[str, str]:
+    """The critical invariants that judge only the rows of the load's articles (``LOAD_SCOPE``)
+    when the same check passed on the rows the basis left: the SQL of each finds exactly the
+    violations (and the examples) the whole-warehouse SQL of :func:`warehouse_invariants` finds
+    there. It can, because a load replaces an article with all of its rows: a row outside the
+    scope, and the article body it slices, are as they were when the basis passed the check, and
+    a value repeated or an offset broken now involves a row the load wrote.
+
+    The rest (references, whose targets a load also deletes; entities, derived across
+    articles; the warning on duplicated bodies, which counts what the basis kept) always
+    judge the whole warehouse."""
+    out = {f"{t.name}.{t.row_key} unique": _scoped_unique_sql(t.name, t.row_key)
+           for t in ARTICLE_TABLES if not enforced and t.row_key is not None}
+    out |= {f"{t.name}.{c.name} unique": _scoped_unique_sql(t.name, c.name)
+            for t in ARTICLE_TABLES for c in t.columns if c.unique}
+    out["quote offsets slice body"] = f"""
+        SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN articles a USING (article_id)
+        WHERE {_in_scope("q.")} AND {_in_scope("a.")}
+          AND substr(a.body, q.char_start + 1, q.char_end - q.char_start) IS DISTINCT FROM q.text"""
+    out["body mention offsets slice body"] = f"""
+        SELECT a.source_path || ': mention ' || m.mention_id AS example
+        FROM mentions m JOIN articles a USING (article_id)
+        WHERE m.field = 'body' AND {_in_scope("m.")} AND {_in_scope("a.")}
+          AND substr(a.body, m.char_start + 1, m.char_end - m.char_start) IS DISTINCT FROM m.text"""
+    return out
+
+
 def warehouse_invariants(enforced: bool) -> dict[str, tuple[vocab.Severity, str]]:
     """Warehouse-wide invariants, all critical but the content ones that say otherwise.
 

@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import frames_for
 from transforms.schema import DQ_RESULTS
 from warehouse.connection import connect
-from warehouse.loader import load_run, table_counts
+from warehouse.loader import ENTITIES_REBUILD, checked_basis, load_run, table_counts
 
 
 def load(con, frames, check=None):
@@ -90,3 +90,99 @@ def test_frames_conform_when_empty(con):
     result, _ = load(con, empty)
     assert result.articles_loaded == 0
     assert isinstance(con.execute("SELECT * FROM articles").pl(), pl.DataFrame)
+
+
+def _entities(con):
+    return con.execute("SELECT * FROM entities ORDER BY entity_id").fetchall()
+
+
+def _rebuilt(con):
+    """``entities`` as ENTITIES_REBUILD makes it from the mentions now (rolled back after)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(ENTITIES_REBUILD)
+        return _entities(con)
+    finally:
+        con.execute("ROLLBACK")
+
+
+def test_entities_kept_incrementally_equal_a_rebuild(con, seed_text):
+    """Loads that add, replace (a changed file, a moved one) and keep articles update only the
+    entities they touch; after each, ``entities`` equals a rebuild from all mentions, row for
+    row, and after a full refresh too."""
+    kerry = "Kerry again\n\nJohn Kerry flew to Geneva. Kerry met officials there, said Jane Roe."
+    roe = "Roe\n\nJane Roe, the mayor, said \"we are fine and well\". Bob Smith agreed with John Kerry."
+    runs = [
+        [("/s/a.txt", seed_text), ("/s/b.txt", kerry)],
+        [("/s/c.txt", roe)],  # added
+        [("/s/a.txt", "Changed\n\nBob Smith, the mayor, said \"we are fine\". John Kerry left.")],  # changed
+        [("/s/moved/b.txt", kerry), ("/s/d.txt", "Smith\n\nBob Smith met Jane Roe in Paris.")],  # moved, added
+        [("/s/c.txt", "Roe gone\n\nNobody of note spoke in Paris today.")],  # an entity loses mentions
+    ]
+    for k, files in enumerate(runs, 1):
+        if k > 1:
+            assert checked_basis(con) == f"r{k - 1}"  # the incremental path, not a rebuild
+        f = frames_for(files)
+        load_run(con, f.articles, f.mentions, f.quotes, f.rejected, DQ_RESULTS.empty(), run_id=f"r{k}")
+        assert _entities(con) == _rebuilt(con), f"after load {k}"
+    assert con.execute("SELECT count(*) FROM entities WHERE name = 'John Kerry'").fetchone()[0] == 1
+    f = frames_for([("/s/e.txt", roe)])
+    load_run(con, f.articles, f.mentions, f.quotes, f.rejected, DQ_RESULTS.empty(), full_refresh=True, run_id="r9")
+    assert _entities(con) == _rebuilt(con)
+    assert {r[1] for r in _entities(con)} >= {"Jane Roe", "Bob Smith"}
+
+
+def test_only_a_checked_load_is_a_basis(con, seed_text):
+    """The checks may trust the rows a load left only while no other commit changed them."""
+    f = frames_for([("/s/a.txt", seed_text)])
+    assert checked_basis(con) is None  # nothing loaded yet
+    load_run(con, f.articles, f.mentions, f.quotes, f.rejected, DQ_RESULTS.empty(), run_id="r1")
+    assert checked_basis(con) == "r1"
+    con.execute("INSERT INTO runs (run_id, started_at, status, seeds_dir) VALUES ('x', now(), 'running', 's')")
+    assert checked_basis(con) == "r1"  # bookkeeping does not change the checked tables
+    con.execute("UPDATE mentions SET text = 'x' WHERE mention_id = (SELECT min(mention_id) FROM mentions)")
+    assert checked_basis(con) is None
+
+
+def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_path):
+    """After a checked load, the next load's warehouse checks judge the rows it wrote only; with
+    broken offsets and keys repeated across the old and new rows they report the same counts,
+    examples and verdicts as the same checks over the whole warehouse."""
+    from functools import partial
+
+    from expectations.runner import Validator, invariant_queries
+    from expectations.suites import warehouse_invariants
+
+    first = frames_for([("/s/a.txt", seed_text)])
+    load_run(con, first.articles, first.mentions, first.quotes, first.rejected, DQ_RESULTS.empty(),
+             partial(Validator(tmp_path / "gx" / "w.duckdb", "r1").validate_warehouse, keys_enforced=False),
+             run_id="r1")  # the checks' results name the run
+    validator = Validator(tmp_path / "gx" / "w.duckdb", "r2")
+    f = frames_for([("/s/b.txt", "Kerry again\n\nJohn Kerry flew to Geneva, said \"we are fine and well\".")])
+    new_id = f.articles["article_id"][0]
+    broken = (pl.col("field") == "body") & (pl.col("char_start") == pl.col("char_start").filter(
+        pl.col("field") == "body").min())
+    mentions = pl.concat([
+        f.mentions.with_columns(pl.when(broken).then(pl.col("char_start") + 1).otherwise(pl.col("char_start"))
+                                .alias("char_start")),
+        first.mentions.head(1).with_columns(pl.lit(new_id).alias("article_id")),  # an old mention_id again
+    ])
+    quotes = f.quotes.with_columns((pl.col("char_end") - 1).alias("char_end"))
+    found = {}
+
+    def both(c):
+        scoped = invariant_queries(c, False)
+        whole = {name: sql for name, (_, sql) in warehouse_invariants(False).items()}
+        assert {n for n in whole if scoped[n] != whole[n]} >= {
+            "mentions.mention_id unique", "quote offsets slice body", "body mention offsets slice body"}
+        found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)
+        c.execute("DROP TABLE temp.load_basis")  # no basis: the checks judge the whole warehouse
+        found["whole"] = validator.validate_warehouse(c, keys_enforced=False)
+        return found["whole"]
+
+    load_run(con, f.articles, mentions, quotes, f.rejected, DQ_RESULTS.empty(), both, run_id="r2")
+    cols = ["table_name", "check_name", "success", "unexpected_count", "unexpected_examples"]
+    scoped, whole = (found[k].select(cols).sort("table_name", "check_name") for k in ("scoped", "whole"))
+    assert scoped.equals(whole)
+    failed = set(whole.filter(~pl.col("success"))["check_name"])
+    assert {"mentions.mention_id unique", "quote offsets slice body", "body mention offsets slice body"} <= failed

@@ -3,14 +3,18 @@
 Idempotence comes from replacing, not appending: before the new rows go in, every row of an
 article whose ``source_path`` or ``article_id`` is being loaded is deleted (with its mentions
 and quotes), so a rerun over the same files leaves identical row counts and a changed file
-replaces its old rows. ``entities`` is rebuilt from all mentions inside the same transaction.
-A check callback runs inside the transaction before the commit; if it raises, everything is
-rolled back and the warehouse stays exactly as it was.
+replaces its old rows. ``entities`` follows the mentions inside the same transaction: the
+entities whose mentions the load deleted or inserted are aggregated again from their mentions
+(the rest cannot have changed), so a load costs what it brings in, not the warehouse's size;
+a full refresh or a new warehouse rebuilds them all (``ENTITIES_REBUILD``). A check callback
+runs inside the transaction before the commit; if it raises, everything is rolled back and
+the warehouse stays exactly as it was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -23,18 +27,19 @@ import polars as pl
 
 from transforms.schema import ALL_TABLES, DQ_RESULTS, RUNS, TABLES, RunRecord
 from transforms.vocab import QUARANTINED
-from warehouse.connection import registered
+from warehouse.connection import LAKE, registered
 from warehouse.ddl import ensure_schema, quote_ident
+from warehouse.integrity import META
 from warehouse.search import ensure_indexes, has_index, sync_indexes
-from warehouse.snapshots import tag_commit
+from warehouse.snapshots import on_lake, tag_commit
 from warehouse.staging import StagedTable
 
 #: A table's incoming rows: a frame in memory, or Parquet files staged batch by batch.
 Rows = pl.DataFrame | StagedTable
 
-ENTITIES_REBUILD = """
-DELETE FROM entities;
-INSERT INTO entities BY NAME
+#: One ``entities`` row per entity of the mentions in ``{source}``: the one definition of an
+#: entity, for the whole table and for the entities a load touched alike.
+ENTITY_ROWS = """
 SELECT
     entity_id,
     mode(entity_name) AS name,
@@ -42,9 +47,23 @@ SELECT
     list_sort(list_distinct(list(text))) AS aliases,
     count(*) AS mention_count,
     count(DISTINCT article_id) AS article_count
-FROM mentions
-GROUP BY entity_id;
+FROM {source}
+GROUP BY entity_id
 """
+
+ENTITIES_REBUILD = "DELETE FROM entities;\nINSERT INTO entities BY NAME" + ENTITY_ROWS.format(source="mentions") + ";\n"
+
+#: The mentions of the entities in ``touched_entities`` (a NULL entity_id is an entity too, as
+#: ``GROUP BY`` has it, so the match is ``IS NOT DISTINCT FROM``).
+TOUCHED_MENTIONS = """(SELECT * FROM mentions m WHERE EXISTS (
+    SELECT 1 FROM touched_entities t WHERE t.entity_id IS NOT DISTINCT FROM m.entity_id))"""
+
+#: Tables whose rows a load replaces and the warehouse checks judge: a commit that changes one
+#: of them and is not a load leaves a state no check has seen.
+CHECKED_TABLES = ("articles", "mentions", "quotes", "entities")
+#: Kinds of change of a snapshot that only add or remove rows (any other kind, e.g. a table
+#: created, altered or compacted, counts as a change of every table).
+ROW_CHANGES = ("tables_inserted_into", "tables_deleted_from", "inlined_insert", "inlined_delete")
 
 
 @dataclass(frozen=True)
@@ -188,6 +207,88 @@ def record_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str, rejected: pl
             _insert(con, "quarantine", quarantine)
 
 
+def _touched_entities(con: duckdb.DuckDBPyConnection, replaced: str) -> None:
+    """Start ``touched_entities`` with the entities of the mentions about to be deleted (those
+    of the ``replaced`` articles): their counts and aliases change, or they go."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE touched_entities AS
+        SELECT DISTINCT entity_id FROM mentions WHERE article_id IN (SELECT article_id FROM {replaced})""")
+
+
+def _source(con: duckdb.DuckDBPyConnection, stack: ExitStack, table: str, rows: Rows, *columns: str) -> str:
+    """A relation of the incoming rows to read in SQL: the staged Parquet files, or the frame
+    conformed to ``table`` and registered for the rest of ``stack`` (only ``columns`` of it)."""
+    if isinstance(rows, StagedTable):
+        return rows.sql()
+    return stack.enter_context(registered(con, f"incoming_{table}", TABLES[table].conform(rows).select(*columns)))
+
+
+def _update_entities(con: duckdb.DuckDBPyConnection, rebuild: bool) -> None:
+    """Bring ``entities`` in line with ``mentions``: all of it for a ``rebuild``, else only the
+    entities in ``touched_entities`` (those of the mentions deleted and inserted), each
+    aggregated from all of its mentions, so the rows equal what ``ENTITIES_REBUILD`` gives."""
+    if rebuild:
+        con.execute(ENTITIES_REBUILD)
+        return
+    con.execute("""DELETE FROM entities WHERE EXISTS (
+        SELECT 1 FROM touched_entities t WHERE t.entity_id IS NOT DISTINCT FROM entities.entity_id)""")
+    con.execute("INSERT INTO entities BY NAME" + ENTITY_ROWS.format(source=TOUCHED_MENTIONS))
+
+
+def checked_basis(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The run whose load left the checked tables as they stand, if the lake shows it: the last
+    snapshot that changed ``articles``, ``mentions``, ``quotes`` or ``entities`` is that run's
+    load commit (a load commits only after the warehouse checks pass). None when another commit
+    changed them since (a rollback, a migration, a compaction, SQL from elsewhere), when the
+    snapshots that would say were expired, or when the store is not a lake: then nothing is
+    known to have been checked, and the checks judge every row."""
+    if not on_lake(con):
+        return None
+    ids = {str(i) for (i,) in con.execute(
+        f"SELECT t.table_id FROM {META}.ducklake_table t JOIN {META}.ducklake_schema s USING (schema_id) "
+        "WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL AND s.schema_name = 'main' "
+        "AND list_contains(?, t.table_name)", [list(CHECKED_TABLES)]).fetchall()}
+    rows = con.execute(f"SELECT changes, commit_message, commit_extra_info FROM {LAKE}.snapshots() "
+                       "ORDER BY snapshot_id DESC").fetchall()
+    for changes, message, extra in rows:
+        if all(kind in ROW_CHANGES and not ids & set(touched) for kind, touched in (changes or {}).items()):
+            continue  # the runs, data-quality or rejection tables only
+        try:
+            run = json.loads(extra).get("run_id") if extra else None
+        except (ValueError, AttributeError):
+            run = None
+        return run if run and message == f"run {run}: load" else None
+    return None
+
+
+def _load_scope(con: duckdb.DuckDBPyConnection, articles: Rows, mentions: Rows, quotes: Rows,
+                basis: str | None) -> None:
+    """For the warehouse checks: ``temp.load_scope`` holds the article_id of every article,
+    mention and quote this load wrote, and ``temp.load_basis`` the run whose checked load left
+    every other row as it stands (:func:`checked_basis`). A check may then judge the rows of
+    those articles only, where that finds every violation (see
+    ``expectations.suites.SCOPED_INVARIANTS``). Without a basis no scope is made, and every
+    check scans the whole warehouse. Also adds the entities of the inserted mentions to
+    ``touched_entities``."""
+    with ExitStack() as stack:
+        men = _source(con, stack, "mentions", mentions, "article_id", "entity_id")
+        con.execute(f"INSERT INTO touched_entities SELECT DISTINCT entity_id FROM {men} "
+                    "EXCEPT SELECT entity_id FROM touched_entities")
+        if basis is None:
+            return
+        art = _source(con, stack, "articles", articles, "article_id")
+        quo = _source(con, stack, "quotes", quotes, "article_id")
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE load_scope AS
+            SELECT article_id FROM {art} UNION SELECT article_id FROM {men} UNION SELECT article_id FROM {quo}""")
+    con.execute("CREATE OR REPLACE TEMP TABLE load_basis AS SELECT ? AS run_id", [basis])
+
+
+def _drop_scope(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE IF EXISTS temp.load_scope")
+    con.execute("DROP TABLE IF EXISTS temp.load_basis")
+
+
 def load_run(
     con: duckdb.DuckDBPyConnection,
     articles: Rows,
@@ -223,6 +324,7 @@ def load_run(
     now = now or dt.datetime.now(dt.UTC)
     con.execute("BEGIN TRANSACTION")
     try:
+        basis = None if full_refresh else checked_basis(con)  # before this load changes anything
         tag_commit(con, run_id, f"run {run_id}: load")
         indexed = has_index(con)
         ensure_indexes(con)  # before the inserts: a new warehouse's indexes start empty
@@ -239,19 +341,28 @@ def load_run(
                 WHERE source_path IN (SELECT source_path FROM {incoming})
                    OR article_id IN (SELECT article_id FROM {incoming})
             """)
+        # Derived from scratch in a new (or migrated) warehouse, and wherever no checked load left
+        # the tables as they stand (a commit of something else may have changed them)
+        rebuild = full_refresh or not indexed or basis is None
+        _touched_entities(con, "replaced")  # before their mentions go
         for table in ("mentions", "quotes", "articles"):
             con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
         n_art = _insert(con, "articles", articles)
         n_men = _insert(con, "mentions", mentions)
         n_quo = _insert(con, "quotes", quotes)
-        if full_refresh or articles.height or not indexed:
+        _load_scope(con, articles, mentions, quotes, None if rebuild else basis)
+        if rebuild or articles.height:
             # Nothing derived changes when no article came in: a no-change rerun skips this.
-            con.execute(ENTITIES_REBUILD)
+            _update_entities(con, rebuild)
             # Full-text search always matches the tables: the indexes follow the rows changed.
             sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
         con.execute("DROP TABLE replaced")
+        con.execute("DROP TABLE touched_entities")
         _fault_point("BEFORE_COMMIT")
-        post_rows = check(con) if check is not None else DQ_RESULTS.empty()
+        try:
+            post_rows = check(con) if check is not None else DQ_RESULTS.empty()
+        finally:
+            _drop_scope(con)
         _insert(con, "rejected_files", rejected)
         _insert(con, "dq_results", pl.concat([DQ_RESULTS.conform(dq_rows), DQ_RESULTS.conform(post_rows)]))
         if quarantine is not None:
