@@ -2,7 +2,8 @@
 extraction, how that grows with the warehouse and with time, and what a run with nothing to do
 costs.
 
-    .venv/bin/python benchmarks/bench_ratios.py [--copies 10] [--big-copies 48] [--soak-runs 300] [--json]
+    .venv/bin/python benchmarks/bench_ratios.py [--copies 10] [--big-copies 48] [--growth-copies N]
+        [--soak-runs 300] [--json]
 
 Rows (each printed with its parts, nothing asserted):
 
@@ -10,8 +11,8 @@ Rows (each printed with its parts, nothing asserted):
   BBC corpus copied ``--copies`` times, minus a seed-only run's (start-up), minus the
   extraction CPU the run reports (``cpu_decode + cpu_parse + cpu_mentions + cpu_quotes``),
   divided by that extraction CPU;
-* **growth**: flow seconds to add 2,095 new articles to that warehouse, divided by adding the
-  same files to an empty one;
+* **growth**: flow seconds to add 2,095 new articles to that warehouse (or to one of
+  ``--growth-copies`` x 2,095 articles), divided by adding the same files to an empty one;
 * **nothing to do**: wall seconds of a no-change rerun of the 2,095 BBC files from the shell,
   divided by their first run's;
 * **serve**: in one long-lived process (as ``newsetl serve`` runs the flow), the second run of
@@ -72,6 +73,25 @@ def long_lived(seeds: Path, db: Path, runs: int, add: int = 0, source: Path = DE
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
+def growth(corpus: Path, base: Path, articles: int) -> dict:
+    """Add the corpus's articles, made new (one more closing line), to the warehouse
+    ``base/big.ducklake`` loaded from ``base/big``, then the same files to an empty warehouse:
+    flow seconds of the one against the other."""
+    new = base / "new"
+    new.mkdir()
+    for f in sorted(corpus.rglob("*.txt")):  # 2,095 articles neither warehouse has
+        (new / f.name).write_bytes(f.read_bytes().rstrip() + b"\n\nGrowth copy.\n")
+    # the new files join the big warehouse's seeds folder (a run adds what is new there)
+    shutil.copytree(new, base / "big" / "zz_new")
+    into_big = run_flow(base / "big", base / "big.ducklake", 2)
+    into_empty = run_flow(new, base / "empty.ducklake", 2)
+    return {"ratio": into_big["flow_s"] / into_empty["flow_s"], "warehouse_articles": articles,
+            "into_big_flow_s": into_big["flow_s"], "into_empty_flow_s": into_empty["flow_s"],
+            "into_big_load_s": into_big["stages"].get("load", 0.0),
+            "into_empty_load_s": into_empty["stages"].get("load", 0.0),
+            "big_stages": into_big["stages"], "empty_stages": into_empty["stages"]}
+
+
 def extraction_cpu(stages: dict) -> float:
     return sum(stages.get(k, 0.0) for k in EXTRACTION)
 
@@ -81,6 +101,8 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--copies", type=int, default=10)
     ap.add_argument("--big-copies", type=int, default=48, help="copies for the memory row (48: 100,560 articles)")
+    ap.add_argument("--growth-copies", type=int,
+                    help="copies in the warehouse the growth row adds to (default --copies; 48: 100,560 articles)")
     ap.add_argument("--soak-runs", type=int, default=300)
     ap.add_argument("--skip", nargs="*", default=[], choices=ROWS)
     ap.add_argument("--json", action="store_true")
@@ -90,26 +112,21 @@ def main() -> None:
     try:
         seed = run_flow(ROOT / "seeds", base / "seed.ducklake", 1)
         startup_cpu = sum(seed["cpu_s"].values())
-        if "overhead" not in args.skip or "growth" not in args.skip:
+        growth_copies = args.growth_copies or args.copies
+        if "overhead" not in args.skip or ("growth" not in args.skip and growth_copies == args.copies):
             n, _ = build_corpus(args.corpus, base / "big", args.copies)
             big = run_flow(base / "big", base / "big.ducklake", 2)
+        if "overhead" not in args.skip:
             ext = extraction_cpu(big["stages"])
             total = sum(big["cpu_s"].values())
             out["overhead"] = {"ratio": (total - startup_cpu - ext) / ext, "tree_cpu_s": total,
                                "startup_cpu_s": startup_cpu, "extraction_cpu_s": ext, "articles": n,
                                "cpu_by_process": big["cpu_s"], "stages": big["stages"]}
         if "growth" not in args.skip:
-            new = base / "new"
-            new.mkdir()
-            for f in sorted(args.corpus.rglob("*.txt")):  # 2,095 articles neither warehouse has
-                (new / f.name).write_bytes(f.read_bytes().rstrip() + b"\n\nGrowth copy.\n")
-            # the new files join the big warehouse's seeds folder (a run adds what is new there)
-            shutil.copytree(new, base / "big" / "zz_new")
-            into_big = run_flow(base / "big", base / "big.ducklake", 2)
-            into_empty = run_flow(new, base / "empty.ducklake", 2)
-            out["growth"] = {"ratio": into_big["flow_s"] / into_empty["flow_s"], "into_big_flow_s": into_big["flow_s"],
-                             "into_empty_flow_s": into_empty["flow_s"], "big_stages": into_big["stages"],
-                             "empty_stages": into_empty["stages"]}
+            if growth_copies != args.copies:  # a warehouse of its own size for this row
+                n, _ = build_corpus(args.corpus, base / "big", growth_copies)
+                run_flow(base / "big", base / "big.ducklake", 2)
+            out["growth"] = growth(args.corpus, base, n)
         if "nothing" not in args.skip:
             first = run_flow(args.corpus, base / "bbc.ducklake", 2)
             again = run_flow(args.corpus, base / "bbc.ducklake", 2)
