@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.newsetl-installed
 NATIVE := build/native/manifest.json
 
-.PHONY: setup native run test lint bench instructions lock clean server serve train
+.PHONY: setup native run test lint bench instructions lock clean server serve train scheduler worker
 
 setup: $(STAMP) $(NATIVE)
 
@@ -50,6 +50,24 @@ server: $(STAMP)
 serve: $(STAMP)
 	PREFECT_API_URL=http://127.0.0.1:$(PREFECT_PORT)/api $(BIN)/newsetl serve --cron "0 * * * *"
 
+# A Dask cluster for `newsetl run --cluster tcp://HOST:8786` (docs/cluster.md). On each worker
+# machine, in a checkout of the same commit on the shared storage's paths:
+#   make worker SCHEDULER=tcp://HOST:8786
+# sets up the same .venv (compiled transforms, lexicon cache) and starts one single-threaded
+# worker process per core with newsetl preloaded. `make scheduler` starts the scheduler.
+DASK_PORT ?= 8786
+DASK_HOST ?= 127.0.0.1
+WORKERS   ?= $(shell nproc 2>/dev/null || echo 1)
+
+scheduler: $(STAMP)
+	$(BIN)/dask scheduler --host $(DASK_HOST) --port $(DASK_PORT) --no-dashboard --no-show
+
+worker: setup
+	@test -n "$(SCHEDULER)" || { echo "make worker needs SCHEDULER=tcp://HOST:PORT (the address make scheduler printed)" >&2; exit 2; }
+	$(BIN)/python -c 'from flows.lexicon_cache import context; context()'
+	$(BIN)/dask worker $(SCHEDULER) --nworkers $(WORKERS) --nthreads 1 --preload flows.dask_worker \
+	  --no-dashboard $(if $(WORKER_HOST),--host $(WORKER_HOST),)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -57,11 +75,13 @@ lint: $(STAMP)
 
 # Extraction on one core in memory, then the real flow over the BBC corpus copied tenfold
 # (about 21,000 articles) with 1 and 2 worker processes: articles/s, stages, peak RSS, start-up;
-# then the performance ratios (overhead, growth, nothing to do, serve, soak, memory at 100k).
+# then the performance ratios (overhead, growth, nothing to do, serve, soak, memory at 100k);
+# then the flow on a local Dask cluster of 1 and 2 workers (docs/scaling.md).
 bench: setup
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_flow.py --copies 10 --workers 1 2
 	$(BIN)/python benchmarks/bench_ratios.py
+	$(BIN)/python benchmarks/bench_cluster.py --workers 1 2
 
 # CPU instructions per article of the extraction (needs valgrind): repeats within 0.5%
 instructions: setup

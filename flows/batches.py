@@ -151,6 +151,9 @@ class BatchResult:
     held: int
     blocked: bool  # a critical expectation failed: nothing was staged, the run must stop
     seconds: dict[str, float] = field(default_factory=dict)
+    worker: str = "local"  # where it ran: a Dask worker's address on a cluster
+    cpu_seconds: float = 0.0  # CPU of its extraction, checks and staging
+    wall_seconds: float = 0.0
 
 
 def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Callable[[int], None]) -> ExtractedBatch:
@@ -175,7 +178,7 @@ def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str,
     """
     batch = extracted.batch
     seconds = dict(extracted.seconds)
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.thread_time()
     raw = extracted.frames()
     frames = drop_duplicate_articles(raw, validator.run_id, now, seen)
     if frames.articles.height or validate_empty:
@@ -198,5 +201,9 @@ def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str,
         seconds["stage"] = time.perf_counter() - t
     articles = dict(zip(frames.articles["article_id"], frames.articles["source_path"], strict=True))
     loaded = [] if blocked else kept.articles["source_path"].to_list()
+    extraction_cpu = sum(secs for name, secs in seconds.items() if name.startswith("cpu_"))
+    check_cpu = time.thread_time() - cpu
+    wall = seconds.get("extract", 0.0) + seconds.get("validate", 0.0) + seconds.get("stage", 0.0)
     return BatchResult(batch, staged, rows, quarantine, kept.rejected, articles, loaded, raw.articles.height,
-                       extracted.unchanged, extracted.held, blocked, seconds)
+                       extracted.unchanged, extracted.held, blocked, seconds,
+                       cpu_seconds=round(extraction_cpu + check_cpu, 3), wall_seconds=round(wall, 3))

@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
                                full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,
                                batch_size=args.batch_size, data_path=args.data_path,
-                               follow_symlinks=args.follow_symlinks)
+                               follow_symlinks=args.follow_symlinks, cluster=args.cluster)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
@@ -338,9 +338,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.pipeline import newsetl_flow
 
     loc = _location(args)
-    params = {"seeds_dir": str(Path(args.seeds).resolve()), "db_path": loc.db, "data_path": args.data_path}
+    params = {"seeds_dir": str(Path(args.seeds).resolve()), "db_path": loc.db, "data_path": args.data_path,
+              "cluster": args.cluster}
+    on = f", batches on the Dask cluster {args.cluster}" if args.cluster else ""
     print(f"serving deployment newsetl/{args.name}: cron {args.cron!r} ({args.timezone}), "
-          f"seeds {params['seeds_dir']} -> {params['db_path']}", flush=True)
+          f"seeds {params['seeds_dir']} -> {params['db_path']}{on}", flush=True)
     newsetl_flow.serve(name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
                        description="newsetl: seeds folder -> checked DuckDB warehouse", tags=["newsetl"])
     return 0
@@ -438,6 +440,16 @@ def count(text: str) -> int:
     return value
 
 
+def cluster(text: str) -> str:
+    """A Dask cluster for ``--cluster``: ``tcp://HOST:PORT`` or ``local:N``."""
+    from flows.settings import ClusterSpec
+
+    try:
+        return str(ClusterSpec.parse(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _warehouse_args(p: argparse.ArgumentParser, default_db: str) -> None:
     """--db and --data-path, the same on every command that touches the warehouse."""
     p.add_argument("--db", default=default_db,
@@ -503,6 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="processes extracting chunks in parallel (default: one per core; 1: in the flow's process)")
     run.add_argument("--follow-symlinks", action="store_true",
                      help="read links that lead out of the seeds folder (by default rejected: outside_seeds)")
+    run.add_argument("--cluster", type=cluster, default=settings.default_cluster(), metavar="tcp://HOST:PORT|local:N",
+                     help="run the batches on a Dask cluster: a running scheduler's address, or local:N worker "
+                          "processes (default: $NEWSETL_CLUSTER, else this process's pool; docs/cluster.md)")
     run.add_argument("--summary-json", metavar="FILE", help="also write the run summary to FILE as JSON")
     run.set_defaults(func=cmd_run)
 
@@ -538,6 +553,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seeds", default=settings.DEFAULT_SEEDS)
     _warehouse_args(serve, default_db)
     serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
+    serve.add_argument("--cluster", type=cluster, default=None, metavar="tcp://HOST:PORT|local:N",
+                       help="run each scheduled run's batches on this Dask cluster (default: $NEWSETL_CLUSTER "
+                            "when the run starts, else the serving process's pool)")
     serve.set_defaults(func=cmd_serve)
 
     rep = sub.add_parser("report", help="refresh the data-quality report and print its path (--open shows it)",

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 
 import polars as pl
 from prefect import flow, get_run_logger, task
@@ -26,8 +27,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
+from expectations.gate import check_batch as run_frame_suites
 from expectations.gate import check_run, merge_batches
-from expectations.runner import Validator, raise_on_critical
+from expectations.runner import Validator, critical_failures, raise_on_critical
+from expectations.suites import SUITES
+from flows import cluster as dask_cluster
 from flows import io, settings
 from flows.batches import (
     STAGED,
@@ -43,6 +47,7 @@ from flows.batches import (
 from flows.extract import Extractor
 from flows.runbook import BACKEND, RunBook, RunFailed, RunRefused, RunSummary
 from flows.settings import RunSettings
+from transforms.frames import ChunkFrames
 from transforms.schema import QUARANTINE, REJECTED_FILES
 from transforms.vocab import ARTICLE_SET_ASIDE
 from warehouse.connection import LOAD_MEMORY_LIMIT, Location, connect
@@ -128,6 +133,46 @@ def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, 
         con.close()
 
 
+def cluster_batches(plan: RunPlan, runner, cfg: RunSettings, staging: str, book: RunBook) -> list[BatchResult]:
+    """Every batch on the Dask cluster at once, each extracted, checked and staged by a worker;
+    taken back in batch order, copies across batches dropped, GX results stored beside the
+    warehouse; stop at a batch that failed a critical check (the others are cancelled)."""
+    assert book.validator is not None
+    summary = book.summary
+    known, held = plan.known, frozenset(plan.held)
+    seen = runner.client.scatter(plan.seen, broadcast=True) if plan.seen else {}  # once per worker, not per batch
+    futures = []
+    for batch in plan.batches:
+        files = [p for chunk in batch.chunks for p in chunk]
+        job = dask_cluster.BatchJob(summary.run_id, summary.started_at, book.validator.run_time, cfg.max_bytes,
+                               {p: known[p] for p in files if p in known}, held & set(files), staging)
+        futures.append(runner.submit(dask_cluster.batch_task, parameters={"batch": batch, "job": job, "seen": seen}))
+    t = time.perf_counter()
+    dedupe = dask_cluster.RunDedupe(summary.run_id, summary.started_at, staging)
+    results: list[BatchResult] = []
+    try:
+        for future in futures:
+            done: dask_cluster.ClusterBatch = future.result()
+            book.validator.adopt(done.stored, SUITES)
+            result = dedupe.apply(done.result, done.extracted)
+            results.append(result)
+            book.summary.add_batch(result)
+            book.log.info("%s: done on %s in %.1f s", result.batch.label, result.worker, result.wall_seconds)
+            if result.blocked:
+                book.log.error("a critical expectation failed on %s: not checking further", result.batch.label)
+                break
+    finally:
+        for future in futures:
+            future.wrapped_future.cancel()  # a no-op for the batches already done
+    if not any(r.rows.height for r in results) and results and not plan.quiet and not results[-1].blocked:
+        # No article in the whole run: its last batch is checked empty, as on one machine.
+        last = results[-1]
+        verdict = run_frame_suites(book.validator, ChunkFrames.concat([]), summary.started_at, last.batch.part)
+        results[-1] = replace(last, rows=verdict.rows, blocked=critical_failures(verdict.rows).height > 0)
+    summary.clock("batches", time.perf_counter() - t)  # the distributed phase, wall seconds
+    return results
+
+
 def check_batches(plan: RunPlan, extractor: Extractor, staging: str, book: RunBook) -> list[BatchResult]:
     """Extract and check the batches in order, extracting the next while checking the current;
     stop at a batch that failed a critical check."""
@@ -159,7 +204,8 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
                  chunk_size: int = settings.DEFAULT_CHUNK, max_bytes: int = settings.DEFAULT_MAX_BYTES,
                  full_refresh: bool = False, lock_wait: float = settings.DEFAULT_LOCK_WAIT,
                  workers: int | None = None, batch_size: int = settings.DEFAULT_BATCH,
-                 data_path: str | None = None, follow_symlinks: bool = False) -> RunSummary:
+                 data_path: str | None = None, follow_symlinks: bool = False,
+                 cluster: str | None = None) -> RunSummary:
     """Extract the seed files, check them with GX and load them into the warehouse.
 
     Incremental by default: files loaded before with the same bytes are skipped (not decoded,
@@ -168,13 +214,20 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
     ``full_refresh`` rebuilds the warehouse's data from this folder alone. One run at a time
     holds a warehouse: another waits up to ``lock_wait`` seconds, then fails naming it.
     ``workers`` processes extract chunks in parallel (default: one per core). Links leading
-    out of the seeds folder are rejected unless ``follow_symlinks``.
+    out of the seeds folder are rejected unless ``follow_symlinks``. ``cluster``
+    (``tcp://HOST:PORT`` or ``local:N``) runs the batches on a Dask cluster instead
+    (flows/cluster.py); its default comes from ``NEWSETL_CLUSTER``.
     """
     cfg = RunSettings(seeds_dir, db_path, chunk_size, batch_size, max_bytes, full_refresh, lock_wait, workers,
-                      data_path, follow_symlinks)
+                      data_path, follow_symlinks, cluster or settings.default_cluster())
     summary = RunSummary.begin(cfg, str(flow_run.get_id() or ""))
+    summary.cluster = cfg.cluster
     log = get_run_logger()
-    with RunBook(summary, cfg, log) as book:
+    with RunBook(summary, cfg, log) as book, ExitStack() as stack:
+        runner = None
+        if cfg.cluster:  # reached and its workers checked before any file is read
+            runner = stack.enter_context(dask_cluster.connected(settings.ClusterSpec.parse(cfg.cluster)))
+            log.info("batches run on the Dask cluster %s", cfg.cluster)
         found = discover_task(cfg.seeds_dir, cfg.follow_symlinks)
         paths = found.paths
         summary.files_seen = len(paths) + len(found.refused)
@@ -187,13 +240,20 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             summary.notes.append(f"no *.txt files under {cfg.seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
         plan = plan_run(cfg, paths, book.known, book.held, book.flagged)
-        with Extractor(plan.workers, summary.run_id, summary.started_at, cfg.max_bytes, plan.known,
+        pool = 0 if runner is not None else plan.workers  # on a cluster, the workers extract
+        with Extractor(pool, summary.run_id, summary.started_at, cfg.max_bytes, plan.known,
                        plan.held) as extractor, \
                 StagingArea(summary.location.local, summary.run_id, shared=summary.location.is_postgres) as staging:
-            log.info("extract: %d files in %d batch(es), %d worker process(es)", len(paths), len(plan.batches),
-                     plan.workers)
-            results = check_batches(plan, extractor, str(staging.root), book)
+            if runner is not None:
+                log.info("extract: %d files in %d batch(es) on the cluster %s", len(paths), len(plan.batches),
+                         cfg.cluster)
+                results = cluster_batches(plan, runner, cfg, str(staging.root), book)
+            else:
+                log.info("extract: %d files in %d batch(es), %d worker process(es)", len(paths),
+                         len(plan.batches), plan.workers)
+                results = check_batches(plan, extractor, str(staging.root), book)
             extractor.close()  # the workers' memory is given back before the load
+            stack.close()  # and a cluster's connection (a local:N cluster's processes) too
             rejected = [refused_rows(found.refused, summary.run_id, summary.started_at), *(r.rejected for r in results)]
             if plan.quiet and not any(r.extracted for r in results):
                 # Every file unchanged (or rejected): the warehouse stays as the run that loaded
@@ -203,7 +263,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             t = time.perf_counter()
             gate = gate_task([r.rows for r in results], [r.quarantine for r in results], rejected,
                              sum(r.extracted for r in results), book.validator, book.unattributed_baseline)
-            summary.clock("validate", time.perf_counter() - t)
+            summary.clock("gate", time.perf_counter() - t)  # the run-level checks, in the flow's process
             book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)
             t = time.perf_counter()
             staged = {table: StagedTable.concat(table, (r.staged[table] for r in results)) for table in STAGED}

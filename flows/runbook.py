@@ -78,6 +78,10 @@ class RunSummary(RunRecord):
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # (path, reason, detail)
     notes: list[str] = field(default_factory=list)
+    cluster: str | None = None  # the Dask cluster the batches ran on (--cluster); None: this process's pool
+    #: One line per batch: where it ran ("local", or a Dask worker's address), its files and
+    #: articles, CPU and wall seconds; what the scaling model of docs/scaling.md is checked with.
+    batches: list[dict] = field(default_factory=list)
 
     @classmethod
     def begin(cls, settings: RunSettings, flow_run_id: str | None = None) -> RunSummary:
@@ -108,6 +112,9 @@ class RunSummary(RunRecord):
         self.files_skipped += result.unchanged
         self.files_held += result.held
         self.files_extracted += result.extracted
+        self.batches.append({"batch": result.batch.index + 1, "worker": result.worker,
+                             "files": sum(len(c) for c in result.batch.chunks), "articles": result.extracted,
+                             "cpu_seconds": result.cpu_seconds, "wall_seconds": result.wall_seconds})
 
     def count_files(self, loaded: list[str], known: dict[str, str], missing: list[str],
                     rejected: pl.DataFrame, quarantine: pl.DataFrame) -> None:

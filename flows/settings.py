@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,8 @@ class RunSettings:
     data_path: str | None = None
     #: Read links that lead out of the seeds folder (by default they are rejected, ``outside_seeds``).
     follow_symlinks: bool = False
+    #: Run the batches on a Dask cluster: ``tcp://HOST:PORT`` or ``local:N`` (flows/cluster.py).
+    cluster: str | None = None
 
     @property
     def location(self) -> Location:
@@ -57,3 +61,36 @@ class RunSettings:
         chunks = self.chunks(paths)
         per = max(1, self.batch_size // max(1, self.chunk_size))
         return [chunks[i:i + per] for i in range(0, len(chunks), per)] or [[]]
+
+
+def default_cluster() -> str | None:
+    """The Dask cluster runs use unless told otherwise: ``NEWSETL_CLUSTER`` (``tcp://HOST:PORT``
+    or ``local:N``), so a served deployment finds its cluster in its environment; None: none."""
+    return os.environ.get("NEWSETL_CLUSTER") or None
+
+
+_CLUSTER = re.compile(r"^(?:(?P<local>local:(?P<n>[0-9]+))|(?P<address>(?:tcp|tls)://[^\s/]+:[0-9]+))$")
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """``tcp://HOST:PORT`` of a running scheduler, or ``local:N``: N worker processes here."""
+
+    address: str | None = None
+    local_workers: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> ClusterSpec:
+        m = _CLUSTER.match(text.strip())
+        if not m:
+            raise ValueError(f"{text!r} is neither tcp://HOST:PORT (a running Dask scheduler) nor local:N "
+                             "(N worker processes on this machine)")
+        if m["local"]:
+            n = int(m["n"])
+            if n < 1:
+                raise ValueError(f"{text!r}: a local cluster needs at least one worker")
+            return cls(local_workers=n)
+        return cls(address=m["address"])
+
+    def __str__(self) -> str:
+        return self.address or f"local:{self.local_workers}"
