@@ -317,11 +317,14 @@ def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
     the same check, its query over the rows the load wrote (``scoped_invariants``), which finds
     the same violations at the cost of what the load brought in."""
     queries = {name: sql for name, (_, sql) in warehouse_invariants(keys_enforced).items()}
-    scoped = scoped_invariants(keys_enforced)
+    if not _has_scope(con):
+        return queries
+    [(articles_run,)] = con.execute(f"SELECT articles_run FROM {LOAD_BASIS}").fetchall()
+    scoped = scoped_invariants(keys_enforced, articles_run)
     passed = {name for (name,) in con.execute(f"""
         SELECT check_name FROM dq_results
         WHERE table_name = 'warehouse' AND run_id IN (SELECT run_id FROM {LOAD_BASIS})
-        GROUP BY check_name HAVING bool_and(success)""").fetchall()} if _has_scope(con) else set()
+        GROUP BY check_name HAVING bool_and(success)""").fetchall()}
     return {name: scoped[name] if name in scoped and name in passed else sql for name, sql in queries.items()}
 
 

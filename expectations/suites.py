@@ -243,7 +243,7 @@ def _scoped_unique_sql(table: str, column: str) -> str:
         GROUP BY {column} HAVING count(*) > 1"""
 
 
-def scoped_invariants(enforced: bool) -> dict[str, str]:
+def scoped_invariants(enforced: bool, articles_run: str | None = None) -> dict[str, str]:
     """The critical invariants that judge only the rows of the load's articles (``LOAD_SCOPE``)
     when the same check passed on the rows the basis left: the SQL of each finds exactly the
     violations (and the examples) the whole-warehouse SQL of :func:`warehouse_invariants` finds
@@ -251,20 +251,25 @@ def scoped_invariants(enforced: bool) -> dict[str, str]:
     scope, and the article body it slices, are as they were when the basis passed the check, and
     a value repeated or an offset broken now involves a row the load wrote.
 
+    ``articles_run``: the ``run_id`` that every article of the scope carries, if the load knows
+    one; the bodies are then read from that run's data files only, not from every article's.
+
     The rest (references, whose targets a load also deletes; entities, derived across
     articles; the warning on duplicated bodies, which counts what the basis kept) always
     judge the whole warehouse."""
+    bodies = "articles" if articles_run is None else (
+        "(SELECT * FROM articles WHERE run_id = '" + articles_run.replace("'", "''") + "')")
     out = {f"{t.name}.{t.row_key} unique": _scoped_unique_sql(t.name, t.row_key)
            for t in ARTICLE_TABLES if not enforced and t.row_key is not None}
     out |= {f"{t.name}.{c.name} unique": _scoped_unique_sql(t.name, c.name)
             for t in ARTICLE_TABLES for c in t.columns if c.unique}
     out["quote offsets slice body"] = f"""
-        SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN articles a USING (article_id)
+        SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN {bodies} a USING (article_id)
         WHERE {_in_scope("q.")} AND {_in_scope("a.")}
           AND substr(a.body, q.char_start + 1, q.char_end - q.char_start) IS DISTINCT FROM q.text"""
     out["body mention offsets slice body"] = f"""
         SELECT a.source_path || ': mention ' || m.mention_id AS example
-        FROM mentions m JOIN articles a USING (article_id)
+        FROM mentions m JOIN {bodies} a USING (article_id)
         WHERE m.field = 'body' AND {_in_scope("m.")} AND {_in_scope("a.")}
           AND substr(a.body, m.char_start + 1, m.char_end - m.char_start) IS DISTINCT FROM m.text"""
     return out

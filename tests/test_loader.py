@@ -1,5 +1,7 @@
 """The loader on real DuckDB files: idempotent reruns, replaced files, vetoed commits."""
 
+import dataclasses
+
 import polars as pl
 import pytest
 
@@ -144,45 +146,61 @@ def test_only_a_checked_load_is_a_basis(con, seed_text):
     assert checked_basis(con) is None
 
 
+class Vetoed(Exception):
+    pass
+
+
 def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_path):
     """After a checked load, the next load's warehouse checks judge the rows it wrote only; with
     broken offsets and keys repeated across the old and new rows they report the same counts,
-    examples and verdicts as the same checks over the whole warehouse."""
+    examples and verdicts as the same checks over the whole warehouse: reading the bodies of
+    the load's run only when all its rows point at its own articles, else of every article."""
     from functools import partial
 
     from expectations.runner import Validator, invariant_queries
     from expectations.suites import warehouse_invariants
 
-    first = frames_for([("/s/a.txt", seed_text)])
+    def frames(run, files):
+        f = frames_for(files)
+        return dataclasses.replace(f, articles=f.articles.with_columns(pl.lit(run).alias("run_id")))
+
+    first = frames("r1", [("/s/a.txt", seed_text)])
     load_run(con, first.articles, first.mentions, first.quotes, first.rejected, DQ_RESULTS.empty(),
              partial(Validator(tmp_path / "gx" / "w.duckdb", "r1").validate_warehouse, keys_enforced=False),
              run_id="r1")  # the checks' results name the run
-    validator = Validator(tmp_path / "gx" / "w.duckdb", "r2")
-    f = frames_for([("/s/b.txt", "Kerry again\n\nJohn Kerry flew to Geneva, said \"we are fine and well\".")])
-    new_id = f.articles["article_id"][0]
-    broken = (pl.col("field") == "body") & (pl.col("char_start") == pl.col("char_start").filter(
-        pl.col("field") == "body").min())
-    mentions = pl.concat([
-        f.mentions.with_columns(pl.when(broken).then(pl.col("char_start") + 1).otherwise(pl.col("char_start"))
-                                .alias("char_start")),
-        first.mentions.head(1).with_columns(pl.lit(new_id).alias("article_id")),  # an old mention_id again
-    ])
-    quotes = f.quotes.with_columns((pl.col("char_end") - 1).alias("char_end"))
-    found = {}
+    old = first.mentions.filter(pl.col("field") == "body").head(1)
+    scoped_names = {"mentions.mention_id unique", "quote offsets slice body", "body mention offsets slice body"}
+    for run, points_elsewhere in (("r2", False), ("r3", True)):
+        text = f"Kerry {run}\n\nJohn Kerry flew to Geneva, said \"we are fine and well\"."
+        f = frames(run, [(f"/s/{run}.txt", text)])
+        new_id = f.articles["article_id"][0]
+        broken = (pl.col("field") == "body") & (pl.col("char_start") == pl.col("char_start").filter(
+            pl.col("field") == "body").min())
+        mentions = pl.concat([
+            f.mentions.with_columns(pl.when(broken).then(pl.col("char_start") + 1).otherwise(pl.col("char_start"))
+                                    .alias("char_start")),
+            old.with_columns(pl.lit(new_id).alias("article_id")),  # an old mention_id again
+        ])
+        if points_elsewhere:  # a mention of this run with a broken offset into an article of the first
+            mentions = pl.concat([mentions, old.with_columns(pl.lit(f"{run}-m").alias("mention_id"),
+                                                             (pl.col("char_end") + 1).alias("char_end"))])
+        quotes = f.quotes.with_columns((pl.col("char_end") - 1).alias("char_end"))
+        validator = Validator(tmp_path / "gx" / "w.duckdb", run)
+        found = {}
 
-    def both(c):
-        scoped = invariant_queries(c, False)
-        whole = {name: sql for name, (_, sql) in warehouse_invariants(False).items()}
-        assert {n for n in whole if scoped[n] != whole[n]} >= {
-            "mentions.mention_id unique", "quote offsets slice body", "body mention offsets slice body"}
-        found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)
-        c.execute("DROP TABLE temp.load_basis")  # no basis: the checks judge the whole warehouse
-        found["whole"] = validator.validate_warehouse(c, keys_enforced=False)
-        return found["whole"]
+        def both(c, run=run, points_elsewhere=points_elsewhere, validator=validator, found=found):
+            scoped = invariant_queries(c, False)
+            whole = {name: sql for name, (_, sql) in warehouse_invariants(False).items()}
+            assert {n for n in whole if scoped[n] != whole[n]} >= scoped_names
+            assert (f"run_id = '{run}'" in scoped["quote offsets slice body"]) is not points_elsewhere
+            found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)
+            c.execute("DROP TABLE temp.load_basis")  # no basis: the checks judge the whole warehouse
+            found["whole"] = validator.validate_warehouse(c, keys_enforced=False)
+            raise Vetoed  # rolled back: each load builds on the first, which passed
 
-    load_run(con, f.articles, mentions, quotes, f.rejected, DQ_RESULTS.empty(), both, run_id="r2")
-    cols = ["table_name", "check_name", "success", "unexpected_count", "unexpected_examples"]
-    scoped, whole = (found[k].select(cols).sort("table_name", "check_name") for k in ("scoped", "whole"))
-    assert scoped.equals(whole)
-    failed = set(whole.filter(~pl.col("success"))["check_name"])
-    assert {"mentions.mention_id unique", "quote offsets slice body", "body mention offsets slice body"} <= failed
+        with pytest.raises(Vetoed):
+            load_run(con, f.articles, mentions, quotes, f.rejected, DQ_RESULTS.empty(), both, run_id=run)
+        cols = ["table_name", "check_name", "success", "unexpected_count", "unexpected_examples"]
+        scoped, whole = (found[k].select(cols).sort("table_name", "check_name") for k in ("scoped", "whole"))
+        assert scoped.equals(whole)
+        assert scoped_names <= set(whole.filter(~pl.col("success"))["check_name"])

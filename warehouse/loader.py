@@ -265,9 +265,10 @@ def _load_scope(con: duckdb.DuckDBPyConnection, articles: Rows, mentions: Rows, 
                 basis: str | None) -> None:
     """For the warehouse checks: ``temp.load_scope`` holds the article_id of every article,
     mention and quote this load wrote, and ``temp.load_basis`` the run whose checked load left
-    every other row as it stands (:func:`checked_basis`). A check may then judge the rows of
-    those articles only, where that finds every violation (see
-    ``expectations.suites.SCOPED_INVARIANTS``). Without a basis no scope is made, and every
+    every other row as it stands (:func:`checked_basis`), and the ``run_id`` all the articles
+    of the scope carry if they carry one (a filter on it skips the data files of other runs). A
+    check may then judge the rows of those articles only, where that finds every violation (see
+    ``expectations.suites.scoped_invariants``). Without a basis no scope is made, and every
     check scans the whole warehouse. Also adds the entities of the inserted mentions to
     ``touched_entities``."""
     with ExitStack() as stack:
@@ -276,12 +277,19 @@ def _load_scope(con: duckdb.DuckDBPyConnection, articles: Rows, mentions: Rows, 
                     "EXCEPT SELECT entity_id FROM touched_entities")
         if basis is None:
             return
-        art = _source(con, stack, "articles", articles, "article_id")
+        art = _source(con, stack, "articles", articles, "article_id", "run_id")
         quo = _source(con, stack, "quotes", quotes, "article_id")
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE load_scope AS
             SELECT article_id FROM {art} UNION SELECT article_id FROM {men} UNION SELECT article_id FROM {quo}""")
-    con.execute("CREATE OR REPLACE TEMP TABLE load_basis AS SELECT ? AS run_id", [basis])
+        # The run_id every article of the scope carries, when one does: the articles the load
+        # wrote carry it, and no mention or quote points at another (the usual case).
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE load_basis AS
+            SELECT ? AS run_id, CASE WHEN count(DISTINCT run_id) = 1 AND count(run_id) = count(*)
+                AND NOT EXISTS (SELECT article_id FROM load_scope EXCEPT SELECT article_id FROM {art})
+                THEN min(run_id) END AS articles_run
+            FROM {art}""", [basis])
 
 
 def _drop_scope(con: duckdb.DuckDBPyConnection) -> None:
