@@ -178,7 +178,7 @@ def run_batch(batch: Batch, job: BatchJob, seen: dict[str, str]) -> ClusterBatch
     return ClusterBatch(result, extracted.staged["articles"], stored)
 
 
-@task(name="batch", task_run_name="batch {batch.index}", retries=1, cache_policy=NO_CACHE)
+@task(name="batch", task_run_name="{batch.label}", retries=1, cache_policy=NO_CACHE)
 def batch_task(batch: Batch, job: BatchJob, seen: dict[str, str]) -> ClusterBatch:
     """One batch on a Dask worker: extract, frame suites, stage (:func:`run_batch`)."""
     return run_batch(batch, job, seen)

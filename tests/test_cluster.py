@@ -179,5 +179,5 @@ def test_a_served_deployment_runs_its_batches_on_the_cluster(seeds, local_run, t
         logs = cluster.log("w1") + cluster.log("w2")  # the workers' own logs: the batches ran there
     assert dep.parameters["cluster"] == cluster.address
     assert final == "COMPLETED"
-    assert "Task run 'batch 1' - Finished in state Completed()" in logs
+    assert "Task run 'run' - Finished in state Completed()" in logs  # one batch: the default size
     assert fingerprint(db, seeds) == local_run["tables"]
