@@ -32,7 +32,7 @@ from transforms.attribution import (
 )
 from transforms.parse import Block
 from transforms.quote_marks import SPEAKER_LABEL, QuoteSpan, find_spans
-from transforms.ranker import Candidate, agree_key, features
+from transforms.ranker import ArticleFacts, Candidate, agree_key, features
 from transforms.resolve import ArticleEntities, Resolved
 from transforms.sentences import sentence_end, sentence_start
 from transforms.speakers import SpeakerResolver
@@ -209,9 +209,22 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
     m = _last(_WHO_CUE, body, sent_lo, sp.open_pos)
     if m is not None:
         found.append(("who", m.group(1), m.start(1), m.end(1), m.group("cue")))
+    m = _last(_RELATIVE_PRONOUN, body, sent_lo, sp.open_pos)
+    if m is not None:
+        found.append(("rel", m.group(1), m.start(1), m.end(1), ""))
     m = _POSSESSIVE_BEFORE.search(body, max(sent_lo, sp.open_pos - _POSSESSIVE_CHARS), sp.open_pos)
     if m is not None:
         found.append(("poss", m.group(1), m.start(1), m.end(1), ""))
+    m = _NAME_POSSESSIVE_BEFORE.search(body, max(sent_lo, sp.open_pos - _POSSESSIVE_CHARS), sp.open_pos)
+    if m is not None:  # 'Mitt Romney’s "47 percent" comment'
+        found.append(("nameposs", m.group(1), m.start(1), m.end(1), ""))
+    if (sp.close_pos is not None and sp.last_block + 1 < len(blocks)
+            and not body[sp.close_pos + 1:blocks[sp.last_block].end].strip(" .,")):
+        # a quote standing alone, signed in the next paragraph: '"..." / - Bernie Sanders.'
+        nb = blocks[sp.last_block + 1]
+        m = _DASH_SIGNATURE.match(body, nb.start, nb.end)
+        if m is not None:
+            found.append(("signed", m.group("np"), m.start("np"), m.end("np"), "—"))
     m = _last(_PRONOUN, body, sent_lo, sp.open_pos)
     if m is not None:
         found.append(("pronbefore", m.group(1), m.start(1), m.end(1), ""))
@@ -227,6 +240,21 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
             e2 = with_appositive(body, n0.end, seg_end)
             if e2 > n0.end:
                 found.append(("nextnamedapp", body[n0.start:e2], n0.start, e2, ""))
+    if sp.close_pos is not None:
+        # the attribution that ends the quote's sentence, past other words and quotes: 'Trump
+        # is "..." in his approach, he said.', '... "...," according to officials with ...'
+        full_end = sentence_end(body, sp.close_pos + 1, blocks[sp.last_block].end)
+        tail = body[sp.close_pos + 1:full_end]
+        m = _last(_ACCORDING_ANYWHERE, tail, 0, len(tail))
+        if m is None:
+            m = _SENTENCE_TAIL.search(tail)
+        if m is not None:
+            g = "inp" if m.re is _SENTENCE_TAIL and m.group("np") is None else "np"
+            np = m.group(g).rstrip(" .")
+            cue = "according to" if m.re is _ACCORDING_ANYWHERE else m.group("icue" if g == "inp" else "cue")
+            if np:
+                np_start = sp.close_pos + 1 + m.start(g)
+                found.append(("tail", np, np_start, np_start + len(np), cue))
     named = resolver.named_in(sent_start, sp.open_pos)
     if named:
         found.append(("firstnamed", named[0].text, named[0].start, named[0].end, ""))
@@ -237,7 +265,13 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
         if (s, e) in seen or not text.strip():
             continue
         seen.add((s, e))
-        speaker, eid = resolver.resolve(text, s, e, learn=False)
+        if src in ("who", "rel"):
+            # "Beck, who has described Trump as '...'": who is the name before it
+            ante = resolver.last_named_in(sent_start, s)
+            speaker, eid = ((ante.name, ante.entity_id) if ante is not None and ante.end >= s - _ANTECEDENT_GAP
+                            else (None, None))
+        else:
+            speaker, eid = resolver.resolve(text, s, e, learn=False)
         out.append((src, text, s, e, cue, speaker, eid))
     return out
 
@@ -254,6 +288,20 @@ def _all_agree(cands: list[Candidate]) -> bool:
 #: Characters before a quote read for a possessive pronoun ('his promise to be "neutral"').
 _POSSESSIVE_CHARS: Final = 60
 _WHO_CUE: Final = re.compile(r"\b(who|which)\s+(?:\w+ly\s+|has\s+|had\s+|have\s+)?(?P<cue>" + CUE_ALT + r")\b")
+#: An attribution at the end of a sentence: ", he said.", ", Smith wrote in a memo.", ", said
+#: Smith, a lawyer." (its noun phrase up to the next comma), "according to X".
+_SENTENCE_TAIL: Final = re.compile(
+    r",\s+(?:(?P<np>he|she|they|I|we|(?:the|a|an|its|his|her|their)\s+[\w-]+(?:\s+[\w-]+){0,3}|"
+    r"[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+(?:\w+ly\s+)?(?P<cue>" + CUE_ALT + r")\b[^\"“”,;]{0,60}"
+    r"|(?P<icue>said|says|wrote|writes|added|adds)\s+(?P<inp>[A-Z][^,;:!?\"“”]{0,60}))[.,;]?\s*$")
+_ACCORDING_ANYWHERE: Final = re.compile(r"\baccording to (?P<np>[^,;:!?\"“”]{2,80})")
+#: A relative pronoun of the quote's sentence ("Franklin Graham, who has vowed not to ...
+#: because of its '...'"), and the characters between it and the name it stands for.
+_RELATIVE_PRONOUN: Final = re.compile(r"\b(who|which)\b")
+_ANTECEDENT_GAP: Final = 3
+_NAME_POSSESSIVE_BEFORE: Final = re.compile(r"\b([A-Z][\w.\-]*(?:\s+[A-Z][\w.\-]*){0,3}[’']s)\s+(?:[\w-]+\s+){0,4}?"
+                                            r"(?:of|for|about|to be|as|on|that)?\s*$")
+_DASH_SIGNATURE: Final = re.compile(r"\s*[-–—]+\s*(?P<np>[A-Z][^,.;:!?\"“”\n]{1,60}?)\s*[,.]?\s*(?:,[^\n]{0,40})?$")
 _POSSESSIVE_BEFORE: Final = re.compile(r"\b([Hh]is|[Hh]er|[Tt]heir)\s+(?:\w+\s+){0,4}?[\w-]+\s+"
                                        r"(?:of|for|about|to be|as|on|that)?\s*$")
 
@@ -265,6 +313,43 @@ def _last(pattern: re.Pattern[str], text: str, lo: int, hi: int) -> re.Match[str
         pass
     return found
 _PRONOUN: Final = re.compile(r"\b([Hh]e|[Ss]he|[Tt]hey|I|[Ww]e)\b")
+
+
+#: A speech verb, and a word opening a clause: before a candidate in its sentence, its words
+#: are reported by someone else ('Lewandowski quashed rumors by tweeting that "..."').
+_CUE_WORD: Final = re.compile(r"\b(?:" + CUE_ALT + r"|according to)\b")
+_SUBORDINATE: Final = re.compile(r"\b(?:that|by|when|after|because|while|if|whether|of)\s")
+
+
+def _embedding(body: str, c: Candidate, sent_start: int, open_pos: int, par_start: int) -> list[str]:
+    """Whether a candidate before the quote in its sentence stands after a speech verb or a
+    subordinating word of that sentence; else whether it is in an earlier paragraph."""
+    if not sent_start <= c[2] < open_pos:
+        return ["otherpar"] if c[2] < par_start else []
+    out = []
+    if _CUE_WORD.search(body, sent_start, c[2]):
+        out.append("cuebefore")
+    if _SUBORDINATE.search(body, sent_start, c[2]):
+        out.append("subordbefore")
+    if c[3] <= open_pos and _CUE_WORD.search(body, c[3], open_pos):
+        out.append("cueafter")
+    return out
+
+
+def _article_facts(entities: ArticleEntities, quotes: list[Quote]) -> ArticleFacts:
+    """The entities' types and body mentions, and the speakers of the quotes so far."""
+    types: dict[str, str] = {}
+    mentions: dict[str, int] = {}
+    for r in entities.resolved:
+        types.setdefault(r.entity_id, r.entity_type)
+        if r.field == BODY:
+            mentions[r.entity_id] = mentions.get(r.entity_id, 0) + 1
+    facts = ArticleFacts(types, mentions)
+    for q in quotes:
+        if q.speaker_text is not None:
+            key = agree_key(("", q.speaker_text, 0, 0, "", q.speaker, None))
+            facts.quoted[key] = facts.quoted.get(key, 0) + 1
+    return facts
 
 
 def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
@@ -284,6 +369,7 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
     prev: Quote | None = None
     prev_span: QuoteSpan | None = None
     first_by_id: dict[str, Resolved] | None = None  # entity id -> its first mention, built when needed
+    facts: ArticleFacts | None = None  # for the ranker, built when needed
     for k, sp in enumerate(spans):
         text = body[sp.start:sp.end]
         stripped = text.strip()
@@ -405,8 +491,11 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
                     qf = ["how=" + how if chosen >= 0 else "how=none", "kind=" + kind,
                           "short" if words <= SHORT_WORDS else "long",
                           "opens" if sp.open_pos == blk_first.start else "inside"]
+                    if facts is None:
+                        facts = _article_facts(entities, quotes)
                     feats = features(cands, chosen, sp.open_pos,
-                                     sp.close_pos if sp.close_pos is not None else sp.end, qf)
+                                     sp.close_pos if sp.close_pos is not None else sp.end, qf, facts,
+                                     [_embedding(body, c, sent_start, sp.open_pos, blk_first.start) for c in cands])
                     if collect is not None:
                         collect.append((q, cands, feats))
                     if ranker is not None and how not in _RULES_FINAL:
@@ -421,6 +510,9 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
                     q.cue = c[4]
         quotes.append(q)
         prev, prev_span = q, sp
+        if facts is not None and q.speaker_text is not None:
+            key = agree_key(("", q.speaker_text, 0, 0, "", q.speaker, None))
+            facts.quoted[key] = facts.quoted.get(key, 0) + 1
         if q.speaker_entity_id:
             if first_by_id is None:
                 first_by_id = {}

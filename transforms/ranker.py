@@ -46,6 +46,16 @@ class RankerModel:
         return s
 
 
+class ArticleFacts:
+    """What an article tells of speaker candidates: entity id -> its type and number of
+    mentions; ``agree_key`` -> how many of its quotes so far were given to that speaker."""
+
+    def __init__(self, types: dict[str, str], mentions: dict[str, int]):
+        self.types = types
+        self.mentions = mentions
+        self.quoted: dict[str, int] = {}
+
+
 def load_ranker(name: str = "ranker.json") -> RankerModel | None:
     """The committed weights, or None when there are none (then the rules' pick stands)."""
     data = committed_weights(name)
@@ -75,9 +85,11 @@ def _bucket(d: int) -> str:
 
 
 def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
-             quote_feats: list[str]) -> list[list[str]]:
+             quote_feats: list[str], article: ArticleFacts | None = None,
+             extra: list[list[str]] | None = None) -> list[list[str]]:
     """The features of each candidate of one quote; ``chosen`` is the index of the rules'
-    pick (-1: none)."""
+    pick (-1: none); ``article``: what the article tells of each candidate (its entity's
+    type and mentions, its quotes so far)."""
     keys = [agree_key(c) for c in cands]
     counts: dict[str, int] = {}
     srcs: dict[str, set[str]] = {}
@@ -95,6 +107,10 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
     rank = [0] * len(cands)
     for r, i in enumerate(order):
         rank[i] = min(r, 3)
+    group_nearest: dict[str, int] = {}
+    for k, d in zip(keys, dists, strict=True):
+        if d < group_nearest.get(k, d + 1):
+            group_nearest[k] = d
     chosen_cue = "chosencue=" + fold(cands[chosen][4]) + "&src=" if chosen >= 0 and cands[chosen][4] else ""
     out = []
     for i, c in enumerate(cands):
@@ -128,7 +144,22 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
             f.append(("closer&shape=" if dists[i] < dists[chosen] else "farther&shape=") + shape)
         if chosen < 0:
             f.append("nochoice&src=" + src)
+        if dists[i] == group_nearest[keys[i]]:
+            f.append("groupnearest&src=" + src)
+        if article is not None:
+            etype = article.types.get(c[6], "none") if c[6] else "none"
+            f.append("etype=" + etype)
+            f.append("etype=" + etype + "&src=" + src)
+            m = article.mentions.get(c[6], 0) if c[6] else 0
+            f.append("mentions=" + ("0" if m == 0 else "1" if m == 1 else "2" if m <= 3 else "4" if m <= 7 else "8"))
+            n = article.quoted.get(keys[i], 0)
+            f.append("quoted=" + str(min(n, 3)))
+            f.append("quoted=" + str(min(n, 3)) + "&src=" + src)
         for q in quote_feats:
             f.append(q + "&src=" + src)
+        if extra is not None:
+            for x in extra[i]:
+                f.append(x)
+                f.append(x + "&src=" + src)
         out.append(f)
     return out
