@@ -38,13 +38,14 @@ from warehouse.staging import StagedTable
 Rows = pl.DataFrame | StagedTable
 
 #: One ``entities`` row per entity of the mentions in ``{source}``: the one definition of an
-#: entity, for the whole table and for the entities a load touched alike.
+#: entity, for the whole table and for the entities a load touched alike. (``list(DISTINCT
+#: text)`` is ``list_distinct(list(text))`` for a column that is never NULL, at 2/3 the cost.)
 ENTITY_ROWS = """
 SELECT
     entity_id,
     mode(entity_name) AS name,
     any_value(entity_type) AS entity_type,
-    list_sort(list_distinct(list(text))) AS aliases,
+    list_sort(list(DISTINCT text)) AS aliases,
     count(*) AS mention_count,
     count(DISTINCT article_id) AS article_count
 FROM {source}
@@ -53,10 +54,9 @@ GROUP BY entity_id
 
 ENTITIES_REBUILD = "DELETE FROM entities;\nINSERT INTO entities BY NAME" + ENTITY_ROWS.format(source="mentions") + ";\n"
 
-#: The mentions of the entities in ``touched_entities`` (a NULL entity_id is an entity too, as
-#: ``GROUP BY`` has it, so the match is ``IS NOT DISTINCT FROM``).
-TOUCHED_MENTIONS = """(SELECT * FROM mentions m WHERE EXISTS (
-    SELECT 1 FROM touched_entities t WHERE t.entity_id IS NOT DISTINCT FROM m.entity_id))"""
+#: The mentions of the entities in ``touched_entities`` (``entity_id`` is NOT NULL in the
+#: store, so ``IN`` misses no group).
+TOUCHED_MENTIONS = "(SELECT * FROM mentions WHERE entity_id IN (SELECT entity_id FROM touched_entities))"
 
 #: Tables whose rows a load replaces and the warehouse checks judge: a commit that changes one
 #: of them and is not a load leaves a state no check has seen.
@@ -230,8 +230,7 @@ def _update_entities(con: duckdb.DuckDBPyConnection, rebuild: bool) -> None:
     if rebuild:
         con.execute(ENTITIES_REBUILD)
         return
-    con.execute("""DELETE FROM entities WHERE EXISTS (
-        SELECT 1 FROM touched_entities t WHERE t.entity_id IS NOT DISTINCT FROM entities.entity_id)""")
+    con.execute("DELETE FROM entities WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
     con.execute("INSERT INTO entities BY NAME" + ENTITY_ROWS.format(source=TOUCHED_MENTIONS))
 
 
