@@ -170,6 +170,18 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
             body, sp.close_pos + 1, next_open, not body[sent_lo:sp.open_pos].strip())
         if a is not None:
             found.append(("after", a.speaker_text, a.start, a.end, a.cue))
+            if a.cue in body[sp.close_pos + 1:a.start]:
+                # '," said Steven Brill, author of "America's Bitter Pill," a history of ...':
+                # the source as written runs to the end of the sentence
+                full_end = sentence_end(body, a.end, blocks[sp.last_block].end)
+                rest = body[a.end:full_end].rstrip().rstrip(".")
+                if (rest[:1] in ",(" and len(rest) > 2 and not _CUE_WORD.search(rest)
+                        and not _PARTICIPLE_CLAUSE.match(rest)):
+                    found.append(("afterlong", body[a.start:a.end + len(rest)], a.start, a.end + len(rest), a.cue))
+        else:
+            m = _LOWER_NP_CUE.match(body, sp.close_pos + 1, next_open)
+            if m is not None:  # '"...," federal prosecutors wrote in seeking ...'
+                found.append(("afternp", m.group("np"), m.start("np"), m.end("np"), m.group("cue")))
     b = known["before"] if "before" in known else before_attribution(body, sent_lo, sp.open_pos, sent_start)
     if b is not None:
         found.append(("before", b.speaker_text, b.start, b.end, b.cue))
@@ -288,10 +300,15 @@ def _all_agree(cands: list[Candidate]) -> bool:
 #: Characters before a quote read for a possessive pronoun ('his promise to be "neutral"').
 _POSSESSIVE_CHARS: Final = 60
 _WHO_CUE: Final = re.compile(r"\b(who|which)\s+(?:\w+ly\s+|has\s+|had\s+|have\s+)?(?P<cue>" + CUE_ALT + r")\b")
+_PARTICIPLE_CLAUSE: Final = re.compile(r",\s+\w+ing\b")
+#: A noun phrase in lowercase right after a quote and before its cue: '"...," federal
+#: prosecutors wrote'.
+_LOWER_NP_CUE: Final = re.compile(r"[\s,]*(?P<np>[a-z][\w’'\-]*(?:\s+[\w’'\-]+){0,5}?)\s+(?:\w+ly\s+)?(?P<cue>"
+                                  + CUE_ALT + r")\b")
 #: An attribution at the end of a sentence: ", he said.", ", Smith wrote in a memo.", ", said
 #: Smith, a lawyer." (its noun phrase up to the next comma), "according to X".
 _SENTENCE_TAIL: Final = re.compile(
-    r",\s+(?:(?P<np>he|she|they|I|we|(?:the|a|an|its|his|her|their)\s+[\w-]+(?:\s+[\w-]+){0,3}|"
+    r",[”\"’]?\s+(?:(?P<np>he|she|they|I|we|(?:the|a|an|its|his|her|their)\s+[\w-]+(?:\s+[\w-]+){0,3}|"
     r"[A-Z][\w.’'\-]*(?:\s+[A-Z][\w.’'\-]*){0,3})\s+(?:\w+ly\s+)?(?P<cue>" + CUE_ALT + r")\b[^\"“”,;]{0,60}"
     r"|(?P<icue>said|says|wrote|writes|added|adds)\s+(?P<inp>[A-Z][^,;:!?\"“”]{0,60}))[.,;]?\s*$")
 _ACCORDING_ANYWHERE: Final = re.compile(r"\baccording to (?P<np>[^,;:!?\"“”]{2,80})")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from transforms.lexicons import fold
+from transforms.lexicons import ORG_HEADS, fold
 from transforms.typer import committed_weights
 
 #: A candidate speaker: (rule that found it, speaker phrase as written, start, end, cue,
@@ -24,6 +24,14 @@ from transforms.typer import committed_weights
 Candidate = tuple[str, str, int, int, str, str | None, str | None]
 
 _PRONOUNS: Final = frozenset("he she they we i it you".split())
+#: Nouns that head a description of a source: "a campaign spokesman", "the report".
+_SOURCE_NOUNS: Final = ORG_HEADS | frozenset("""
+spokesman spokeswoman spokesperson official officials source sources aide aides adviser advisers advisor
+strategist strategists analyst analysts expert experts lawmaker lawmakers leader leaders president
+director chairman chairwoman senator governor candidate nominee secretary minister member members
+campaign statement report poll survey ad letter memo email tweet post video editorial study
+supporters critics voters people residents protesters crowd audience group
+""".split())
 _DETERMINERS: Final = frozenset("the a an his her their its our one".split())
 #: Upper bounds (characters between a candidate and its quote) of the distance buckets.
 _DISTANCES: Final = (0, 20, 60, 150, 400, 1000)
@@ -144,6 +152,8 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
             f.append(("closer&shape=" if dists[i] < dists[chosen] else "farther&shape=") + shape)
         if chosen < 0:
             f.append("nochoice&src=" + src)
+        if words and len(words) > 1 and words[-1].islower():
+            f.append("srcnoun&src=" + src if fold(words[-1]) in _SOURCE_NOUNS else "othernoun&src=" + src)
         if dists[i] == group_nearest[keys[i]]:
             f.append("groupnearest&src=" + src)
         if article is not None:
