@@ -21,7 +21,7 @@ from warehouse import upkeep
 from warehouse.connection import LAKE, Location, WarehouseUnavailable, attach, connect
 from warehouse.ddl import ensure_schema
 from warehouse.loader import record_run_end, record_run_start, table_counts, transaction
-from warehouse.runlock import run_lock
+from warehouse.runlock import warehouse_lock
 from warehouse.search import ensure_indexes, sync_indexes
 from warehouse.snapshots import restore, runs_with_snapshots, snapshot_after
 from warehouse.upkeep import Upkeep
@@ -38,7 +38,7 @@ def writing(loc: Location, wait: float, what: str, create: bool = False) -> Iter
     """The lake open for writing under the run lock; yields the connection and when the lock
     was taken."""
     run_id, started = _new_run_id(what)
-    with run_lock(loc.local, run_id, started.isoformat(timespec="seconds"), wait):
+    with warehouse_lock(loc, run_id, started.isoformat(timespec="seconds"), wait):
         locked_at = dt.datetime.now(dt.UTC)
         con = connect(loc, create=create)
         try:

@@ -45,7 +45,7 @@ from warehouse.loader import (
     record_run_start,
     table_counts,
 )
-from warehouse.runlock import run_lock
+from warehouse.runlock import warehouse_lock
 from warehouse.snapshots import load_committed
 
 if TYPE_CHECKING:
@@ -207,8 +207,8 @@ class RunBook:
         s = self.summary
         try:
             # One run at a time per warehouse; then record the run as started.
-            self._lock = run_lock(s.location.local, s.run_id, s.started_at.isoformat(timespec="seconds"),
-                                  self.settings.lock_wait)
+            self._lock = warehouse_lock(s.location, s.run_id, s.started_at.isoformat(timespec="seconds"),
+                                        self.settings.lock_wait)
             self._lock.__enter__()
             self.locked_at = dt.datetime.now(dt.UTC)
             con = self._connect()

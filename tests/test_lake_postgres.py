@@ -104,3 +104,40 @@ def test_a_missing_catalog_database_is_never_made_anew_over_existing_data(postgr
     again = newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data))
     assert again.returncode == 1 and "holds Parquet files" in again.stderr
     assert sorted(data.rglob("*.parquet")) == files  # nothing deleted
+
+
+HOLD = """
+import sys, time
+from warehouse.connection import Location
+from warehouse.runlock import catalog_lock
+with catalog_lock(Location(sys.argv[1], sys.argv[2]), "run-on-machine-b", "2026-12-07T00:00:00", 10):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_runs_on_two_machines_exclude_each_other_through_the_catalog(postgres, team, tmp_path):
+    """Another machine's run holds the catalog (its lock file, on its own disk, is not ours):
+    a run here waits --wait seconds and names it; once that run's process dies (SIGKILL: its
+    connection drops), the next run goes ahead."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    url, seeds, data = team
+    elsewhere = tmp_path / "machine-b" / "lake"  # the same share, mounted elsewhere there
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, url, str(elsewhere)], cwd=ROOT, stdout=subprocess.PIPE,
+                              text=True, start_new_session=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        blocked = newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data), "--wait", "2")
+        assert blocked.returncode == 1
+        assert "is being loaded by run run-on-machine-b" in blocked.stderr and "waited 2 s" in blocked.stderr
+        assert f"pid {holder.pid}, from 127.0.0.1 since " in blocked.stderr
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)
+        holder.wait(30)
+    done = newsetl("run", "--seeds", str(seeds), "--db", url, "--data-path", str(data), "--wait", "30")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert count(url) == 1
