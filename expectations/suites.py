@@ -221,7 +221,8 @@ def _unique_sql(table: str, column: str) -> str:
 
 
 #: Temp tables a load leaves for the warehouse suite (``warehouse.loader``): ``load_scope``
-#: lists the article_id of every article, mention and quote the load wrote; ``load_basis``
+#: lists the article_id of every article, mention and quote the load wrote and of every
+#: article it deleted; ``load_basis``
 #: names the run whose load, checked, left every other row as it stands. Absent: the load
 #: knows of no such run, and every check judges the whole warehouse.
 LOAD_SCOPE = "load_scope"
@@ -249,20 +250,26 @@ def scoped_invariants(enforced: bool, articles_run: str | None = None) -> dict[s
     violations (and the examples) the whole-warehouse SQL of :func:`warehouse_invariants` finds
     there. It can, because a load replaces an article with all of its rows: a row outside the
     scope, and the article body it slices, are as they were when the basis passed the check, and
-    a value repeated or an offset broken now involves a row the load wrote.
+    a value repeated, an offset broken or an article gone from under a mention or quote now
+    involves a row the load wrote or an article it deleted.
 
     ``articles_run``: the ``run_id`` that every article of the scope carries, if the load knows
     one; the bodies are then read from that run's data files only, not from every article's.
 
-    The rest (references, whose targets a load also deletes; entities, derived across
-    articles; the warning on duplicated bodies, which counts what the basis kept) always
-    judge the whole warehouse."""
+    The rest (references to entities, which are derived across articles; the warning on
+    duplicated bodies, which counts what the basis kept too) always judge the whole warehouse."""
     bodies = "articles" if articles_run is None else (
         "(SELECT * FROM articles WHERE run_id = '" + articles_run.replace("'", "''") + "')")
     out = {f"{t.name}.{t.row_key} unique": _scoped_unique_sql(t.name, t.row_key)
            for t in ARTICLE_TABLES if not enforced and t.row_key is not None}
     out |= {f"{t.name}.{c.name} unique": _scoped_unique_sql(t.name, c.name)
             for t in ARTICLE_TABLES for c in t.columns if c.unique}
+    for t in ARTICLE_TABLES:
+        key = t.row_key or t.key[0]
+        out |= {f"{t.name}.{c.name} points at articles": f"""
+        SELECT {key} || ' -> {c.name} ' || {c.name} AS example FROM {t.name}
+        WHERE {c.name} IS NOT NULL AND {_in_scope()} AND {c.name} NOT IN (SELECT article_id FROM articles)"""
+                for c in t.columns if c.name == "article_id" and c.references == "articles.article_id"}
     out["quote offsets slice body"] = f"""
         SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN {bodies} a USING (article_id)
         WHERE {_in_scope("q.")} AND {_in_scope("a.")}

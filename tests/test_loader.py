@@ -181,9 +181,11 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
                                     .alias("char_start")),
             old.with_columns(pl.lit(new_id).alias("article_id")),  # an old mention_id again
         ])
-        if points_elsewhere:  # a mention of this run with a broken offset into an article of the first
+        if points_elsewhere:  # mentions of this run: a broken offset into an article of the first; no article
             mentions = pl.concat([mentions, old.with_columns(pl.lit(f"{run}-m").alias("mention_id"),
-                                                             (pl.col("char_end") + 1).alias("char_end"))])
+                                                             (pl.col("char_end") + 1).alias("char_end")),
+                                  old.with_columns(pl.lit(f"{run}-o").alias("mention_id"),
+                                                   pl.lit("nowhere").alias("article_id"))])
         quotes = f.quotes.with_columns((pl.col("char_end") - 1).alias("char_end"))
         validator = Validator(tmp_path / "gx" / "w.duckdb", run)
         found = {}
@@ -191,7 +193,8 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
         def both(c, run=run, points_elsewhere=points_elsewhere, validator=validator, found=found):
             scoped = invariant_queries(c, False)
             whole = {name: sql for name, (_, sql) in warehouse_invariants(False).items()}
-            assert {n for n in whole if scoped[n] != whole[n]} >= scoped_names
+            judged_in_scope = scoped_names | {"mentions.article_id points at articles"}
+            assert {n for n in whole if scoped[n] != whole[n]} >= judged_in_scope
             assert (f"run_id = '{run}'" in scoped["quote offsets slice body"]) is not points_elsewhere
             found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)
             c.execute("DROP TABLE temp.load_basis")  # no basis: the checks judge the whole warehouse
@@ -203,4 +206,6 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
         cols = ["table_name", "check_name", "success", "unexpected_count", "unexpected_examples"]
         scoped, whole = (found[k].select(cols).sort("table_name", "check_name") for k in ("scoped", "whole"))
         assert scoped.equals(whole)
-        assert scoped_names <= set(whole.filter(~pl.col("success"))["check_name"])
+        failed = set(whole.filter(~pl.col("success"))["check_name"])
+        assert scoped_names <= failed
+        assert ("mentions.article_id points at articles" in failed) is points_elsewhere

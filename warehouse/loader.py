@@ -260,13 +260,14 @@ def checked_basis(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
-def _load_scope(con: duckdb.DuckDBPyConnection, articles: Rows, mentions: Rows, quotes: Rows,
+def _load_scope(con: duckdb.DuckDBPyConnection, replaced: str, articles: Rows, mentions: Rows, quotes: Rows,
                 basis: str | None) -> None:
     """For the warehouse checks: ``temp.load_scope`` holds the article_id of every article,
-    mention and quote this load wrote, and ``temp.load_basis`` the run whose checked load left
-    every other row as it stands (:func:`checked_basis`), and the ``run_id`` all the articles
-    of the scope carry if they carry one (a filter on it skips the data files of other runs). A
-    check may then judge the rows of those articles only, where that finds every violation (see
+    mention and quote this load wrote and of every article it deleted (``replaced``), and
+    ``temp.load_basis`` the run whose checked load left every other row as it stands
+    (:func:`checked_basis`) with the ``run_id`` that every article of the scope still there
+    carries, if one does (a filter on it skips the data files of other runs). A check may then
+    judge the rows of those articles only, where that finds every violation (see
     ``expectations.suites.scoped_invariants``). Without a basis no scope is made, and every
     check scans the whole warehouse. Also adds the entities of the inserted mentions to
     ``touched_entities``."""
@@ -278,15 +279,17 @@ def _load_scope(con: duckdb.DuckDBPyConnection, articles: Rows, mentions: Rows, 
             return
         art = _source(con, stack, "articles", articles, "article_id", "run_id")
         quo = _source(con, stack, "quotes", quotes, "article_id")
+        written = f"SELECT article_id FROM {men} UNION SELECT article_id FROM {quo}"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE load_scope AS
-            SELECT article_id FROM {art} UNION SELECT article_id FROM {men} UNION SELECT article_id FROM {quo}""")
-        # The run_id every article of the scope carries, when one does: the articles the load
-        # wrote carry it, and no mention or quote points at another (the usual case).
+            SELECT article_id FROM {art} UNION {written} UNION SELECT article_id FROM {replaced}""")
+        # The run_id every article of the scope that still exists carries, when one does: the
+        # articles the load wrote carry it, and no mention or quote points at another (the
+        # usual case); the replaced articles that did not come back are gone.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE load_basis AS
             SELECT ? AS run_id, CASE WHEN count(DISTINCT run_id) = 1 AND count(run_id) = count(*)
-                AND NOT EXISTS (SELECT article_id FROM load_scope EXCEPT SELECT article_id FROM {art})
+                AND NOT EXISTS ({written} EXCEPT SELECT article_id FROM {art})
                 THEN min(run_id) END AS articles_run
             FROM {art}""", [basis])
 
@@ -357,7 +360,7 @@ def load_run(
         n_art = _insert(con, "articles", articles)
         n_men = _insert(con, "mentions", mentions)
         n_quo = _insert(con, "quotes", quotes)
-        _load_scope(con, articles, mentions, quotes, None if rebuild else basis)
+        _load_scope(con, "replaced", articles, mentions, quotes, None if rebuild else basis)
         if rebuild or articles.height:
             # Nothing derived changes when no article came in: a no-change rerun skips this.
             _update_entities(con, rebuild)
