@@ -271,6 +271,14 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
     if named:
         found.append(("firstnamed", named[0].text, named[0].start, named[0].end, ""))
         found.append(("lastnamed", named[-1].text, named[-1].start, named[-1].end, ""))
+    for src, _text, st, en, cue in list(found):
+        m = _PARTY_STATE.match(body, en)
+        if m is not None:  # "Sen. Chuck Grassley (R-Iowa)": the party and state are part of it
+            found.append(("paren", body[st:m.end()], st, m.end(), cue))
+        if src in ("subject", "before") and en < sp.open_pos:
+            m = _NOUNS_BEFORE_VERB.match(body, en, sp.open_pos)
+            if m is not None:  # "Legal observers", "The Sanders campaign", "Band member Flea"
+                found.append((src + "np", body[st:m.end()], st, m.end(), cue))
     out: list[Candidate] = []
     seen: set[tuple[int, int]] = set()
     for src, text, s, e, cue in found:
@@ -300,6 +308,13 @@ def _all_agree(cands: list[Candidate]) -> bool:
 #: Characters before a quote read for a possessive pronoun ('his promise to be "neutral"').
 _POSSESSIVE_CHARS: Final = 60
 _WHO_CUE: Final = re.compile(r"\b(who|which)\s+(?:\w+ly\s+|has\s+|had\s+|have\s+)?(?P<cue>" + CUE_ALT + r")\b")
+_PARTY_STATE: Final = re.compile(r"\s*\([A-Z]-[^()\n]{1,20}\)")
+#: The rest of a noun phrase a rule cut at its first lowercase word, up to a verb: "The
+#: Sanders| campaign projects that", "Corporate| lobbyists describe".
+_NOUNS_BEFORE_VERB: Final = re.compile(
+    r"(?:\s+(?!(?:" + CUE_ALT + r"|and|or|but|who|which|that|is|are|was|were|has|have|had|will|would|can|could|"
+    r"may|might|should|does|did|do)\b)[\w’'\-]+){1,3}?(?=\s+(?:\w+ly\s+)?(?:" + CUE_ALT + r"|[a-z]{2,}ed|is|are|was|"
+    r"were|has|have|had|will|would|can|could|may|might|should|does|did|[a-z]{3,}s(?=\s+(?:that\b|[“\"])))\b)")
 _PARTICIPLE_CLAUSE: Final = re.compile(r",\s+\w+ing\b")
 #: A noun phrase in lowercase right after a quote and before its cue: '"...," federal
 #: prosecutors wrote'.

@@ -24,6 +24,9 @@ from transforms.typer import committed_weights
 Candidate = tuple[str, str, int, int, str, str | None, str | None]
 
 _PRONOUNS: Final = frozenset("he she they we i it you".split())
+#: Words a noun phrase does not end with: a rule's pick that ends so is cut ("a book by").
+_DANGLING: Final = frozenset("by of to for with from in on at as and or but that which who he she they it the a an "
+                             "his her their its".split())
 #: Nouns that head a description of a source: "a campaign spokesman", "the report".
 _SOURCE_NOUNS: Final = ORG_HEADS | frozenset("""
 spokesman spokeswoman spokesperson official officials source sources aide aides adviser advisers advisor
@@ -152,6 +155,8 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
             f.append(("closer&shape=" if dists[i] < dists[chosen] else "farther&shape=") + shape)
         if chosen < 0:
             f.append("nochoice&src=" + src)
+        if len(words) > 1 and fold(words[-1]) in _DANGLING:
+            f.append("dangling&src=" + src)
         if words and len(words) > 1 and words[-1].islower():
             f.append("srcnoun&src=" + src if fold(words[-1]) in _SOURCE_NOUNS else "othernoun&src=" + src)
         if dists[i] == group_nearest[keys[i]]:
