@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from expectations.paths import report_path
+from expectations import docs_retention
+from expectations.paths import gx_root, report_path
 from expectations.runner import DataQualityError, Validator, critical_failures, raise_on_critical
 from expectations.suites import MIN_QUOTES_FOR_TREND
 from flows.extract import extractor_version
@@ -414,6 +415,8 @@ class RunBook:
         if self.validator is not None and not self.nothing_to_do:
             t = time.perf_counter()
             try:
+                docs_retention.limit_index(self.validator.context)
+                docs_retention.prune(gx_root(s.location.local), docs_retention.keep_runs())
                 self.validator.build_docs()
                 s.stage_seconds["docs"] = round(time.perf_counter() - t, 3)
             except Exception as exc:  # the report must not hide the run's own outcome
