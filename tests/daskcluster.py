@@ -52,13 +52,17 @@ class DaskCluster:
                            "--local-directory", str(self.folder / name)])
 
     def __enter__(self) -> DaskCluster:
-        self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard",
-                                  "--no-show"])
-        self.wait_for_log("scheduler", r"Scheduler at:")
-        for k in range(self.count):
-            self.start_worker(f"w{k + 1}")
-        if self.count:
-            self.wait_for_workers(self.count)
+        try:
+            self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--no-dashboard", "--no-show"])
+            self.wait_for_log("scheduler", r"Scheduler at:")
+            for k in range(self.count):
+                self.start_worker(f"w{k + 1}")
+            if self.count:
+                self.wait_for_workers(self.count)
+        except BaseException:
+            self.__exit__()  # nothing started is left running
+            raise
         return self
 
     def log(self, name: str) -> str:
