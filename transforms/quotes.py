@@ -227,7 +227,9 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
     m = _POSSESSIVE_BEFORE.search(body, max(sent_lo, sp.open_pos - _POSSESSIVE_CHARS), sp.open_pos)
     if m is not None:
         found.append(("poss", m.group(1), m.start(1), m.end(1), ""))
-    m = _NAME_POSSESSIVE_BEFORE.search(body, max(sent_lo, sp.open_pos - _POSSESSIVE_CHARS), sp.open_pos)
+    lo = max(sent_lo, sp.open_pos - _POSSESSIVE_CHARS)
+    m = (_NAME_POSSESSIVE_BEFORE.search(body, lo, sp.open_pos)
+         if body.find("s ", lo, sp.open_pos) >= 0 else None)
     if m is not None:  # 'Mitt Romney’s "47 percent" comment'
         found.append(("nameposs", m.group(1), m.start(1), m.end(1), ""))
     if (sp.close_pos is not None and sp.last_block + 1 < len(blocks)
@@ -257,8 +259,8 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
         # is "..." in his approach, he said.', '... "...," according to officials with ...'
         full_end = sentence_end(body, sp.close_pos + 1, blocks[sp.last_block].end)
         tail = body[sp.close_pos + 1:full_end]
-        m = _last(_ACCORDING_ANYWHERE, tail, 0, len(tail))
-        if m is None:
+        m = _last(_ACCORDING_ANYWHERE, tail, 0, len(tail)) if "according to" in tail else None
+        if m is None and "," in tail:
             m = _SENTENCE_TAIL.search(tail)
         if m is not None:
             g = "inp" if m.re is _SENTENCE_TAIL and m.group("np") is None else "np"
@@ -272,7 +274,7 @@ def _candidates(body: str, blocks: list[Block], sp: QuoteSpan, next_open: int, s
         found.append(("firstnamed", named[0].text, named[0].start, named[0].end, ""))
         found.append(("lastnamed", named[-1].text, named[-1].start, named[-1].end, ""))
     for src, _text, st, en, cue in list(found):
-        m = _PARTY_STATE.match(body, en)
+        m = _PARTY_STATE.match(body, en) if body.startswith(" (", en) else None
         if m is not None:  # "Sen. Chuck Grassley (R-Iowa)": the party and state are part of it
             found.append(("paren", body[st:m.end()], st, m.end(), cue))
         if src in ("subject", "before") and en < sp.open_pos:
@@ -353,30 +355,27 @@ _CUE_WORD: Final = re.compile(r"\b(?:" + CUE_ALT + r"|according to)\b")
 _SUBORDINATE: Final = re.compile(r"\b(?:that|by|when|after|because|while|if|whether|of)\s")
 
 
-def _embedding(body: str, c: Candidate, sent_start: int, open_pos: int, par_start: int) -> list[str]:
+def _embedding(c: Candidate, sent_start: int, open_pos: int, par_start: int, cues: list[tuple[int, int]],
+               subordinate_end: int) -> list[str]:
     """Whether a candidate before the quote in its sentence stands after a speech verb or a
-    subordinating word of that sentence; else whether it is in an earlier paragraph."""
+    subordinating word of that sentence (``cues``: the speech verbs of the sentence before the
+    quote; ``subordinate_end``: where its first subordinating word ends), whether a speech verb
+    follows it before the quote; else whether it is in an earlier paragraph."""
     if not sent_start <= c[2] < open_pos:
         return ["otherpar"] if c[2] < par_start else []
     out = []
-    if _CUE_WORD.search(body, sent_start, c[2]):
+    if cues and cues[0][1] <= c[2]:
         out.append("cuebefore")
-    if _SUBORDINATE.search(body, sent_start, c[2]):
+    if subordinate_end <= c[2]:
         out.append("subordbefore")
-    if c[3] <= open_pos and _CUE_WORD.search(body, c[3], open_pos):
+    if c[3] <= open_pos and cues and cues[-1][0] >= c[3]:
         out.append("cueafter")
     return out
 
 
-def _article_facts(entities: ArticleEntities, quotes: list[Quote]) -> ArticleFacts:
-    """The entities' types and body mentions, and the speakers of the quotes so far."""
-    types: dict[str, str] = {}
-    mentions: dict[str, int] = {}
-    for r in entities.resolved:
-        types.setdefault(r.entity_id, r.entity_type)
-        if r.field == BODY:
-            mentions[r.entity_id] = mentions.get(r.entity_id, 0) + 1
-    facts = ArticleFacts(types, mentions)
+def _article_facts(quotes: list[Quote]) -> ArticleFacts:
+    """The speakers of the quotes so far."""
+    facts = ArticleFacts()
     for q in quotes:
         if q.speaker_text is not None:
             key = agree_key(("", q.speaker_text, 0, 0, "", q.speaker, None))
@@ -524,10 +523,14 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
                           "short" if words <= SHORT_WORDS else "long",
                           "opens" if sp.open_pos == blk_first.start else "inside"]
                     if facts is None:
-                        facts = _article_facts(entities, quotes)
+                        facts = _article_facts(quotes)
+                    cue_spans = [(m.start(), m.end()) for m in _CUE_WORD.finditer(body, sent_start, sp.open_pos)]
+                    sub = _SUBORDINATE.search(body, sent_start, sp.open_pos)
+                    sub_end = sub.end() if sub is not None else sp.open_pos + 1
                     feats = features(cands, chosen, sp.open_pos,
                                      sp.close_pos if sp.close_pos is not None else sp.end, qf, facts,
-                                     [_embedding(body, c, sent_start, sp.open_pos, blk_first.start) for c in cands])
+                                     [_embedding(c, sent_start, sp.open_pos, blk_first.start, cue_spans, sub_end)
+                                      for c in cands])
                     if collect is not None:
                         collect.append((q, cands, feats))
                     if ranker is not None and how not in _RULES_FINAL:

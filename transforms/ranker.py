@@ -58,12 +58,10 @@ class RankerModel:
 
 
 class ArticleFacts:
-    """What an article tells of speaker candidates: entity id -> its type and number of
-    mentions; ``agree_key`` -> how many of its quotes so far were given to that speaker."""
+    """What an article tells of speaker candidates: ``agree_key`` -> how many of its quotes so
+    far were given to that speaker."""
 
-    def __init__(self, types: dict[str, str], mentions: dict[str, int]):
-        self.types = types
-        self.mentions = mentions
+    def __init__(self) -> None:
         self.quoted: dict[str, int] = {}
 
 
@@ -99,8 +97,8 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
              quote_feats: list[str], article: ArticleFacts | None = None,
              extra: list[list[str]] | None = None) -> list[list[str]]:
     """The features of each candidate of one quote; ``chosen`` is the index of the rules'
-    pick (-1: none); ``article``: what the article tells of each candidate (its entity's
-    type and mentions, its quotes so far)."""
+    pick (-1: none); ``article``: what the article tells of each candidate (its quotes so
+    far); ``extra``: more features of each candidate, each also joined with its rule."""
     keys = [agree_key(c) for c in cands]
     counts: dict[str, int] = {}
     srcs: dict[str, set[str]] = {}
@@ -126,6 +124,7 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
     out = []
     for i, c in enumerate(cands):
         src, text = c[0], c[1]
+        sfx = "&src=" + src
         words = text.split()
         first = fold(words[0]) if words else ""
         shape = ("pron=" + first if first in _PRONOUNS and len(words) == 1 else
@@ -135,12 +134,12 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
         f = ["src=" + src, "shape=" + shape, "n=" + str(min(len(words), 6)), "agree=" + str(agree),
              "src=" + src + "&shape=" + shape, "dist=" + dist, "src=" + src + "&dist=" + dist,
              "resolved" if c[5] else "unresolved", "entity" if c[6] else "no-entity"]
-        f.append("rank=" + str(rank[i]) + "&src=" + src)
+        f.append("rank=" + str(rank[i]) + sfx)
         if chosen_cue:
             f.append(chosen_cue + src)
         if c[4]:
             f.append("cue=" + fold(c[4]))
-            f.append("cue=" + fold(c[4]) + "&src=" + src)
+            f.append("cue=" + fold(c[4]) + sfx)
         for other in sorted(srcs.get(keys[i], set())):
             if other != src:
                 f.append("with=" + other)
@@ -162,19 +161,13 @@ def features(cands: list[Candidate], chosen: int, open_pos: int, close_pos: int,
         if dists[i] == group_nearest[keys[i]]:
             f.append("groupnearest&src=" + src)
         if article is not None:
-            etype = article.types.get(c[6], "none") if c[6] else "none"
-            f.append("etype=" + etype)
-            f.append("etype=" + etype + "&src=" + src)
-            m = article.mentions.get(c[6], 0) if c[6] else 0
-            f.append("mentions=" + ("0" if m == 0 else "1" if m == 1 else "2" if m <= 3 else "4" if m <= 7 else "8"))
             n = article.quoted.get(keys[i], 0)
-            f.append("quoted=" + str(min(n, 3)))
-            f.append("quoted=" + str(min(n, 3)) + "&src=" + src)
+            f.append("quoted=" + str(min(n, 3)) + sfx)
         for q in quote_feats:
-            f.append(q + "&src=" + src)
+            f.append(q + sfx)
         if extra is not None:
             for x in extra[i]:
                 f.append(x)
-                f.append(x + "&src=" + src)
+                f.append(x + sfx)
         out.append(f)
     return out
