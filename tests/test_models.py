@@ -6,6 +6,8 @@ train`` from the shared training splits and committed; these tests need no share
 
 from __future__ import annotations
 
+import pytest
+
 from transforms.context import ExtractionContext, build_context
 from transforms.quotes import extract_quotes
 from transforms.ranker import load_ranker
@@ -63,3 +65,28 @@ def test_cross_validation_folds_are_fixed_by_the_seed():
     from training.evaluate import fold_of
 
     assert [fold_of(n) for n in ("a.txt", "b.txt", "conll_train_000.txt")] == [4, 0, 0]
+
+
+@pytest.mark.parametrize(("text", "src", "speaker_text", "speaker"), [
+    # a quote signed in the next paragraph
+    ('T\n\nThe claims were checked.\n\n"Boeing and GE pay zero taxes."\n\n- Bernie Sanders.',
+     "signed", "Bernie Sanders", "Bernie Sanders"),
+    # a name's possessive before the quote
+    ('T\n\nMitt Romney spoke in May. Mitt Romney’s "47 percent" comment was dismissive.',
+     "nameposs", "Mitt Romney’s", "Mitt Romney"),
+    # a relative pronoun of the sentence stands for the name before it
+    ('T\n\nGlenn Beck, who has postured as the "law and order candidate," spoke in Iowa.',
+     "rel", "who", "Glenn Beck"),
+    # the party and state after a name are part of the source as written
+    ('T\n\nSen. Chuck Grassley (R-Iowa) said the nomination was "dead on arrival."',
+     "paren", "Chuck Grassley (R-Iowa)", "Chuck Grassley"),
+])
+def test_the_ranker_is_offered_the_sources_the_rules_cut_or_miss(extraction, text, src, speaker_text, speaker):
+    from transforms.parse import parse_article
+
+    a = parse_article(text)
+    got: list = []
+    extract_quotes(a.body, a.blocks, resolve_article({"title": a.title, "standfirst": None, "body": a.body},
+                                                     extraction), got)
+    offered = {(c[0], c[1], c[5]) for _, cands, _ in got for c in cands}
+    assert (src, speaker_text, speaker) in offered, offered
