@@ -68,6 +68,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch-size", type=int, default=200, help="files per batch (a Dask task each)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--predict", type=int, nargs="+", default=[1, 2, 4, 16, 64],
+                    help="worker counts the model predicts for (default %(default)s)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="newsetl-bench-cluster-"))
     try:
@@ -77,8 +79,9 @@ def main() -> None:
         base = rows[0]["distributed_s"]
         for row in rows:
             row["distributed_speedup"] = round(base / max(row["distributed_s"], 1e-9), 2)
+        model = predict(rows[0], args.predict)
         if args.json:
-            print(json.dumps(rows, indent=1))
+            print(json.dumps({"runs": rows, "model": model}, indent=1))
             return
         for row in rows:
             print(f"{row['workers']} worker(s): {row['articles']} articles in {row['batches']} batches "
@@ -90,8 +93,26 @@ def main() -> None:
                   f"{row['extraction_cpu_ms_per_article']}); committer {row['committer_s']} s = "
                   f"{row['committer_ms_per_article']} ms/article; fixed {row['fixed_s']} s; "
                   f"peak {row['peak_tree_mb']} MB")
+        print(f"model (Amdahl, from the {rows[0]['workers']}-worker run): w = {model['w_ms']} ms of worker CPU per "
+              f"article, s = {model['s_ms']} ms of committer per article, F = {model['F_s']} s per run")
+        for n, per_s in model["articles_per_s"].items():
+            print(f"  {n:>3} workers: {per_s} articles/s for a run of {model['run_articles']:,} articles")
+        print(f"  ceiling (the committer alone): {model['ceiling_articles_per_s']} articles/s")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def predict(base: dict, workers: list[int], run_articles: int = 100_000) -> dict:
+    """Articles/s of a run of ``run_articles`` on N workers: T(N) = F + A*s + A*w/N, with w the
+    workers' CPU per article, s the committer's serial seconds per article and F the fixed
+    seconds per run, all measured by the run ``base`` (docs/scaling.md)."""
+    w = base["worker_cpu_ms_per_article"] / 1000
+    s = base["committer_ms_per_article"] / 1000
+    f = base["fixed_s"]
+    a = run_articles
+    return {"w_ms": round(w * 1000, 3), "s_ms": round(s * 1000, 3), "F_s": f, "run_articles": a,
+            "articles_per_s": {n: round(a / (f + a * s + a * w / n)) for n in workers},
+            "ceiling_articles_per_s": round(1 / s) if s else None}
 
 
 if __name__ == "__main__":
