@@ -18,7 +18,7 @@ Rows (each printed with its parts, nothing asserted):
 * **serve**: in one long-lived process (as ``newsetl serve`` runs the flow), the second run of
   the same 2,095 files against the first;
 * **soak**: ``--soak-runs`` consecutive small runs in one long-lived process (each adds 5 new
-  articles), run N against run 10;
+  articles), the median of the last ten against the median of runs 6 to 15;
 * **memory**: peak resident MB of the process tree at ``--big-copies`` x 2,095 articles.
 
 Scaled corpora are written as ``bench_flow.build_corpus`` does (each copy after the first one
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,8 +60,9 @@ if __name__ == "__main__":
             Path(seeds, f"soak{k:04d}-{j}.txt").write_bytes(f.read_bytes().rstrip() + f"\n\nSoak {k}.{j}.\n".encode())
         t = time.perf_counter()
         s = newsetl_flow(seeds_dir=seeds, db_path=db, workers=1)
+        rss_mb = int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20  # pages of 4 KiB
         print(json.dumps({"run": k + 1, "wall_s": time.perf_counter() - t, "flow_s": s.seconds,
-                          "loaded": s.files_loaded}), flush=True)
+                          "loaded": s.files_loaded, "rss_mb": round(rss_mb)}), flush=True)
 """
 
 
@@ -141,10 +143,14 @@ def main() -> None:
             seeds = base / "soak"
             seeds.mkdir()
             runs = long_lived(seeds, base / "soak.ducklake", args.soak_runs, add=5, source=args.corpus)
-            last = runs[-1]
-            out["soak"] = {"ratio": last["wall_s"] / runs[9]["wall_s"], "run_10_s": runs[9]["wall_s"],
-                           f"run_{last['run']}_s": last["wall_s"],
-                           "every_50th_s": [round(r["wall_s"], 2) for r in runs[::50]]}
+            # medians of ten runs around run 10 and of the last ten: one run alone swings with
+            # whatever else the machine does
+            walls = [r["wall_s"] for r in runs]
+            early, late = statistics.median(walls[5:15]), statistics.median(walls[-10:])
+            out["soak"] = {"ratio": late / early, "median_runs_6_to_15_s": early,
+                           f"median_runs_{len(walls) - 9}_to_{len(walls)}_s": late,
+                           "every_50th_s": [round(w, 2) for w in walls[::50]],
+                           "rss_mb_run_10": runs[9]["rss_mb"], "rss_mb_last": runs[-1]["rss_mb"]}
         if "memory" not in args.skip:
             n, _ = build_corpus(args.corpus, base / "huge", args.big_copies)
             huge = run_flow(base / "huge", base / "huge.ducklake", 2)
