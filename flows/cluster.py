@@ -41,11 +41,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from expectations.runner import StoredResult, Validator
-from flows.batches import STAGED, Batch, BatchResult, check_batch, extract_batch
+from flows.batches import Batch, BatchResult, check_batch, extract_batch
 from flows.extract import Extractor, extractor_version
 from flows.settings import ClusterSpec
-from transforms.schema import REJECTED_FILES
-from transforms.vocab import DUPLICATE_CONTENT, STEP_DEDUPE
+from transforms.frames import duplicate_rejections
 from warehouse.staging import StagedTable, stage
 
 #: How long the flow waits for a scheduler to answer, and for its first worker.
@@ -205,34 +204,24 @@ class RunDedupe:
         if not again:
             self.first.update(kept)
             return result
-        dropped_paths = set(again.values())
         ids = pl.Series(list(again), dtype=pl.Utf8).implode()
-        staged: dict[str, StagedTable] = {}
-        for table in STAGED:
-            frame = result.staged[table].frame() if table in result.staged else None
-            if frame is None:
-                continue
-            kept_rows = frame.filter(~pl.col("article_id").is_in(ids))
-            staged[table] = stage(self.staging, table, result.batch.index, kept_rows, step="deduped")
-        rows = [{"run_id": self.run_id, "source_path": path, "reason": DUPLICATE_CONTENT,
-                 "detail": f"same bytes as {self.first[aid]}", "step": STEP_DEDUPE, "rejected_at": self.now}
-                for aid, path in sorted(again.items(), key=lambda kv: kv[1])]
-        extra = REJECTED_FILES.conform(_with_file_facts(pl.DataFrame(rows), extracted.frame(), again))
+        dropped = set(again.values())
+        staged = {table: stage(self.staging, table, result.batch.index,
+                               part.frame().filter(~pl.col("article_id").is_in(ids)), step="deduped")
+                  for table, part in result.staged.items()}
+        # the size and hash of each copy from its article as extracted (before any check: a
+        # copy that was set aside has them too)
+        copies = extracted.frame().filter(pl.col("source_path").is_in(list(dropped))).sort("source_path")
+        extra = duplicate_rejections(copies.with_columns(
+            pl.col("article_id").replace_strict(self.first, return_dtype=pl.Utf8).alias("kept_path")),
+            self.run_id, self.now)
         # a copy inside this batch of an article dropped here names the first path of the run
         renamed = {f"same bytes as {path}": f"same bytes as {self.first[aid]}" for aid, path in again.items()}
         earlier = result.rejected.with_columns(pl.col("detail").replace(renamed))
         self.first.update(kept)
         return replace(result, staged=staged, rejected=pl.concat([earlier, extra]),
                        quarantine=result.quarantine.filter(~pl.col("article_id").is_in(ids)),
-                       articles=kept, loaded=[p for p in result.loaded if p not in dropped_paths])
-
-
-def _with_file_facts(rows: pl.DataFrame, articles: pl.DataFrame, again: dict[str, str]) -> pl.DataFrame:
-    """The rejection rows with the size and hash of each dropped copy, from its article as
-    extracted (before any check: a copy that was set aside has them too)."""
-    facts = articles.filter(pl.col("source_path").is_in(list(again.values()))).select(
-        "source_path", "size_bytes", "content_sha256")
-    return rows.join(facts, on="source_path", how="left")
+                       articles=kept, loaded=[p for p in result.loaded if p not in dropped])
 
 
 __all__ = ["BatchJob", "ClusterBatch", "ClusterSpec", "ClusterUnavailable", "RunDedupe",

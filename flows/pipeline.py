@@ -156,7 +156,7 @@ def cluster_batches(plan: RunPlan, runner, cfg: RunSettings, staging: str, book:
             book.validator.adopt(done.stored, SUITES)
             result = dedupe.apply(done.result, done.extracted)
             results.append(result)
-            book.summary.add_batch(result)
+            summary.add_batch(result)
             book.log.info("%s: done on %s in %.1f s", result.batch.label, result.worker, result.wall_seconds)
             if result.blocked:
                 book.log.error("a critical expectation failed on %s: not checking further", result.batch.label)

@@ -236,6 +236,17 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
                        REJECTED_FILES.frame(rejected), dict(seconds), unchanged)
 
 
+def duplicate_rejections(dupes: pl.DataFrame, run_id: str, now: dt.datetime) -> pl.DataFrame:
+    """``rejected_files`` rows of articles dropped as copies: ``dupes`` holds each copy's
+    article row (``source_path``, ``size_bytes``, ``content_sha256``) and ``kept_path``, the
+    path of the copy that stays."""
+    return REJECTED_FILES.conform(dupes.select(
+        pl.lit(run_id).alias("run_id"), "source_path", pl.lit(DUPLICATE_CONTENT).alias("reason"),
+        (pl.lit("same bytes as ") + pl.col("kept_path")).alias("detail"), pl.lit(STEP_DEDUPE).alias("step"),
+        "size_bytes", "content_sha256", pl.lit(now).alias("rejected_at"),
+    ))
+
+
 def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime,
                             loaded: dict[str, str] | None = None) -> ChunkFrames:
     """Keep one article per content hash; later copies become ``duplicate_content`` rejections.
@@ -254,11 +265,7 @@ def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime,
     if dupes.height == 0:
         return frames
     keep = arts.join(dupes.select("source_path"), on="source_path", how="anti")
-    rej = dupes.select(
-        pl.lit(run_id).alias("run_id"), "source_path", pl.lit(DUPLICATE_CONTENT).alias("reason"),
-        (pl.lit("same bytes as ") + pl.col("kept_path")).alias("detail"), pl.lit(STEP_DEDUPE).alias("step"),
-        "size_bytes", "content_sha256", pl.lit(now).alias("rejected_at"),
-    )
+    rej = duplicate_rejections(dupes, run_id, now)
     ids = keep.get_column("article_id")
     return ChunkFrames(
         keep,
@@ -266,7 +273,7 @@ def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime,
         .filter(pl.col("article_id").is_in(ids.implode())),
         frames.quotes.unique(subset="quote_id", keep="first", maintain_order=True)
         .filter(pl.col("article_id").is_in(ids.implode())),
-        pl.concat([frames.rejected, REJECTED_FILES.conform(rej)]),
+        pl.concat([frames.rejected, rej]),
         frames.seconds,
         frames.unchanged,
     )
