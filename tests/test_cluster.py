@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, NEWSETL, ROOT, SHARED, newsetl, query, stop
+from tests.conftest import NEWSETL, ROOT, SHARED, newsetl, query
 from tests.daskcluster import DaskCluster
 from tests.golden import KEYS, digest
 from tests.pgserver import free_port
-from tests.test_schedule import run_served
+from tests.test_schedule import serve_once
 
 BBC = SHARED / "corpus" / "bbc"
 #: Small batches, so a few hundred articles make enough of them for two workers.
@@ -165,17 +165,10 @@ def test_the_cluster_comes_from_the_environment_when_no_flag_names_one(seeds, tm
 def test_a_served_deployment_runs_its_batches_on_the_cluster(seeds, local_run, tmp_path, prefect_server):
     """``newsetl serve --cluster``: a scheduled run started from the Prefect server uses the
     workers, and loads what a local run loads."""
-    url, env = prefect_server
     db = tmp_path / "w.ducklake"
     with DaskCluster(workers=2) as cluster:
-        serve = subprocess.Popen([str(BIN / "newsetl"), "serve", "--seeds", str(seeds), "--db", str(db),
-                                  "--name", "on-the-cluster", "--cluster", cluster.address],
-                                 cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
-        try:
-            dep, final = run_served(url, serve, "on-the-cluster")
-        finally:
-            stop(serve)
+        dep, final = serve_once(prefect_server, "on-the-cluster", "--seeds", str(seeds), "--db", str(db),
+                                "--cluster", cluster.address)
         logs = cluster.log("w1") + cluster.log("w2")  # the workers' own logs: the batches ran there
     assert dep.parameters["cluster"] == cluster.address
     assert final == "COMPLETED"

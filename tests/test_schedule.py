@@ -14,8 +14,21 @@ from warehouse.connection import connect
 pytestmark = pytest.mark.integration
 
 
-def run_served(url: str, serve: subprocess.Popen, name: str):
-    """Wait for ``newsetl serve`` to register deployment ``newsetl/<name>``, run it once from the
+def serve_once(prefect_server: tuple[str, dict], name: str, *args: str):
+    """Start ``newsetl serve --name <name> ARGS`` against the Prefect server, run deployment
+    ``newsetl/<name>`` once from the server, stop serving; the deployment and the run's final
+    state type."""
+    url, env = prefect_server
+    serve = subprocess.Popen([str(BIN / "newsetl"), "serve", "--name", name, *args], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        return _run_served(url, serve, name)
+    finally:
+        stop(serve)
+
+
+def _run_served(url: str, serve: subprocess.Popen, name: str):
+    """Wait for ``serve`` to register deployment ``newsetl/<name>``, run it once from the
     server, and return the deployment and the run's final state type."""
     from prefect.client.orchestration import PrefectClient
 
@@ -49,18 +62,10 @@ def run_served(url: str, serve: subprocess.Popen, name: str):
 
 
 def test_served_deployment_has_its_schedule_and_a_run_of_it_loads_the_warehouse(tmp_path, prefect_server):
-    url, env = prefect_server
     seeds, db = tmp_path / "seeds", tmp_path / "wh" / "news.duckdb"
     copy_seed(seeds)
-    serve = subprocess.Popen([str(BIN / "newsetl"), "serve", "--cron", "30 6 * * 1-5", "--timezone", "Europe/Paris",
-                              "--seeds", str(seeds), "--db", str(db), "--name", "weekday-mornings"],
-                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             start_new_session=True)
-
-    try:
-        dep, final = run_served(url, serve, "weekday-mornings")
-    finally:
-        stop(serve)
+    dep, final = serve_once(prefect_server, "weekday-mornings", "--cron", "30 6 * * 1-5", "--timezone",
+                            "Europe/Paris", "--seeds", str(seeds), "--db", str(db))
     schedule = dep.schedules[0].schedule
     assert (schedule.cron, schedule.timezone) == ("30 6 * * 1-5", "Europe/Paris")
     assert dep.parameters == {"seeds_dir": str(seeds.resolve()), "db_path": str(db.resolve()), "data_path": None,
