@@ -153,6 +153,13 @@ def test_straight_quotes_pair_like_curly():
     assert [a.body[s.start:s.end] for s in spans] == ["one two three four five", "six seven eight nine ten"]
 
 
+def test_the_marks_of_a_tag_running_over_a_line_break_are_no_quotes(quotes_of):
+    # the tag's attributes ('"@tedcruz"', '"January 19, 2016\n"') run over two paragraphs
+    _, qs = quotes_of('T\n\nCruz took the news in stride.\n\n<tweet tweet-author="@tedcruz" tweet-date="January 19, '
+                      '2016\n">I love @SarahPalinUSA. I will always be a fan.<tweet/>.\n\n"We will win," Cruz said.')
+    assert [q.text for q in qs] == ["We will win,"]
+
+
 def test_transcript_turns_are_separate_quotes_with_their_speakers(quotes_of):
     _, qs = quotes_of('T\n\nThe exchange went like this:\n\n"WALLACE: Will Gennifer Flowers be there?\n\n'
                       '"PENCE: Gennifer Flowers will not be attending the debate tomorrow night."')

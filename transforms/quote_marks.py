@@ -23,7 +23,9 @@ SPEAKER_LABEL: Final = re.compile(r"(?P<label>[A-Z][A-Z.'\- ]{1,30}[A-Z]):\s")
 _OPENING_MARK: Final = re.compile(r'“|(?:^|(?<=\s))"(?=\S)')
 _MARKS: Final = re.compile('["“”«»„]')
 # Markup that survived into the text (<tweet author="x">): its quotation marks are not speech.
-_MARKUP: Final = re.compile(r"<[^<>\n]{0,800}>")
+# A tag with attributes may run over a line break, so over two paragraphs ('<tweet
+# tweet-author="@tedcruz" tweet-date="January 19, 2016\n">I love ...').
+_MARKUP: Final = re.compile(r"<[^<>\n]{0,800}>|<[A-Za-z][\w-]*\s+[\w-]+=[\"'][^<>]{0,800}>")
 
 
 @dataclass
@@ -53,6 +55,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
     """Pair the double quotation marks of a body into quote spans (see module docstring)."""
     spans: list[QuoteSpan] = []
     carry: tuple[int, int] | None = None  # (open_pos, first_block) of a quote running on
+    markup = [(m.start(), m.end()) for m in _MARKUP.finditer(body)] if "<" in body else []
     for bi, blk in enumerate(blocks):
         lo, hi = blk.start, blk.end
         stack: list[str] = []  # expected closing marks, outermost first
@@ -67,7 +70,7 @@ def find_spans(body: str, blocks: list[Block]) -> list[QuoteSpan]:
             carry = None
         elif _is_blockquote_marker(body, lo, hi):
             lo += 1
-        tags = [(m.start(), m.end()) for m in _MARKUP.finditer(body, lo, hi)] if "<" in body[lo:hi] else []
+        tags = [(a, b) for a, b in markup if a < hi and b > lo] if markup else []
         for mark in _MARKS.finditer(body, lo, hi):
             i, ch = mark.start(), mark.group()
             if tags and any(a < i < b for a, b in tags):
