@@ -333,8 +333,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "  PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/newsetl serve --cron \"0 * * * *\"",
               file=sys.stderr)
         return 2
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron
 
+    from flows.maintenance import compact_flow
     from flows.pipeline import newsetl_flow
 
     loc = _location(args)
@@ -343,8 +346,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     on = f", batches on the Dask cluster {args.cluster}" if args.cluster else ""
     print(f"serving deployment newsetl/{args.name}: cron {args.cron!r} ({args.timezone}), "
           f"seeds {params['seeds_dir']} -> {params['db_path']}{on}", flush=True)
-    newsetl_flow.serve(name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
-                       description="newsetl: seeds folder -> checked DuckDB warehouse", tags=["newsetl"])
+    deployments: list[RunnerDeployment] = [newsetl_flow.to_deployment(  # type: ignore[list-item]
+        name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
+        description="newsetl: seeds folder -> checked DuckDB warehouse", tags=["newsetl"])]
+    if args.compact_cron:
+        # The lake's upkeep, scheduled: without a merge now and then, every run's queries open
+        # more small files (flows/maintenance.py).
+        print(f"serving deployment newsetl-compact/{args.name}: cron {args.compact_cron!r} ({args.timezone}), "
+              f"merges {params['db_path']}'s small files", flush=True)
+        deployments.append(compact_flow.to_deployment(  # type: ignore[arg-type]
+            name=args.name, schedule=Cron(args.compact_cron, timezone=args.timezone),
+            parameters={"db_path": loc.db, "data_path": args.data_path},
+            description="newsetl compact: merge the lake's small files, expire old snapshots", tags=["newsetl"]))
+    serve(*deployments)
     return 0
 
 
@@ -553,6 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seeds", default=settings.DEFAULT_SEEDS)
     _warehouse_args(serve, default_db)
     serve.add_argument("--name", default="scheduled", help="deployment name (default %(default)s)")
+    serve.add_argument("--compact-cron", default=settings.DEFAULT_COMPACT_CRON, metavar="CRON",
+                       help="also serve the lake's upkeep (newsetl compact) on this schedule, in --timezone "
+                            "(default: nightly, %(default)r; '' serves none)")
     serve.add_argument("--cluster", type=cluster, default=None, metavar="tcp://HOST:PORT|local:N",
                        help="run each scheduled run's batches on this Dask cluster (default: $NEWSETL_CLUSTER "
                             "when the run starts, else the serving process's pool)")

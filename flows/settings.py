@@ -22,6 +22,9 @@ DEFAULT_BATCH = 5000
 DEFAULT_LOCK_WAIT = 30.0
 #: Seconds ``newsetl sql`` / ``search`` wait for a run holding the warehouse file.
 DEFAULT_READ_WAIT = 5.0
+#: When ``newsetl serve`` runs the lake's upkeep (``newsetl compact``): nightly, at an hour
+#: when the hourly run is done (flows/maintenance.py says why it must run at all).
+DEFAULT_COMPACT_CRON = "30 3 * * *"
 
 
 @dataclass(frozen=True)
