@@ -10,6 +10,7 @@ defaults of ``transforms.decode``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import shutil
@@ -79,19 +80,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         return idle
     from flows.pipeline import RunFailed, newsetl_flow
 
+    temporary = None
     if server is not None:
         import great_expectations  # noqa: F401  (every run validates: import it while the server boots)
 
         try:
-            server.adopt()
+            temporary = server.adopt()
         except RuntimeError as exc:
             print(f"newsetl run: {exc}", file=sys.stderr)
             return 1
     try:
-        summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
-                               full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,
-                               batch_size=args.batch_size, data_path=args.data_path,
-                               follow_symlinks=args.follow_symlinks, cluster=args.cluster)
+        with _no_heartbeats() if temporary else contextlib.nullcontext():
+            summary = newsetl_flow(seeds_dir=args.seeds, db_path=args.db, chunk_size=args.chunk_size,
+                                   full_refresh=args.full_refresh, lock_wait=args.wait, workers=args.workers,
+                                   batch_size=args.batch_size, data_path=args.data_path,
+                                   follow_symlinks=args.follow_symlinks, cluster=args.cluster)
     except RunFailed as exc:
         _print_summary(exc.summary, sys.stderr)
         _write_summary_json(exc.summary, args.summary_json)
@@ -99,6 +102,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     _print_summary(summary)
     _write_summary_json(summary, args.summary_json)
     return 0
+
+
+def _no_heartbeats():
+    """Prefect settings without flow-run heartbeats, for a run on its own temporary server.
+
+    Heartbeats let a server that outlives a run mark it crashed when they stop; a temporary
+    server dies with the run, so nobody reads them. Their thread sleeps in 1 s steps and the
+    flow waits for it to wake before it returns: on average half a second of every run."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 def _idle_run(args: argparse.Namespace) -> int | None:
