@@ -8,9 +8,9 @@ retried forever. Sizes are checked before reading, so a huge file costs nothing.
 from __future__ import annotations
 
 import errno
-import functools
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,12 +55,10 @@ def discover(seeds_dir: str | Path, follow_symlinks: bool = False) -> Found:
     if not root.is_dir():
         raise SeedsNotFound(f"seeds path {root} is not a folder")
     root = root.resolve()
-    found: dict[str, Path] = {}  # as found (the folder resolved, the names as they are) -> target
-    for p in root.rglob("*.txt"):
-        if p.is_file():  # follows a link; a dangling link or a folder named *.txt is no file
-            found[str(p)] = p.resolve() if p.is_symlink() or _linked(p.parent, root) else p
+    top = str(root)
+    found = dict(_walk(top))  # as found (the folder resolved, the names as they are) -> target
     # Each file is read once: under its own name when the folder has it, else by its first link.
-    claimed = {t: path for path, t in found.items() if Path(path) == t}
+    claimed = {t: path for path, t in found.items() if path == t}
     paths: list[str] = []
     refused: list[tuple[str, RejectReason, str]] = []
     for path in sorted(found):
@@ -69,10 +67,10 @@ def discover(seeds_dir: str | Path, follow_symlinks: bool = False) -> Found:
         if shown != path:
             refused.append((shown, BAD_NAME, "the file name is not valid UTF-8 (its odd bytes are shown as \\xNN): "
                                              "rename the file"))
-        elif Path(path) == target:
+        elif path == target:
             paths.append(path)
-        elif not target.is_relative_to(root) and not follow_symlinks:
-            refused.append((path, OUTSIDE_SEEDS, f"a link to {printable(str(target))}, outside the seeds folder: "
+        elif not (target + os.sep).startswith(top + os.sep) and not follow_symlinks:
+            refused.append((path, OUTSIDE_SEEDS, f"a link to {printable(target)}, outside the seeds folder: "
                                                  "not followed (newsetl run --follow-symlinks follows it)"))
         elif claimed.setdefault(target, path) != path:
             refused.append((path, DUPLICATE_CONTENT, f"another name of {claimed[target]}, which this run reads"))
@@ -81,13 +79,33 @@ def discover(seeds_dir: str | Path, follow_symlinks: bool = False) -> Found:
     return Found(paths, refused)
 
 
-@functools.lru_cache(maxsize=4096)
-def _linked(folder: Path, root: Path) -> bool:
-    """Whether ``folder`` or one between it and ``root`` is a link (``rglob`` does not descend
-    into linked folders on Python 3.11, but may on later versions)."""
-    if folder == root or not folder.is_relative_to(root):
+def _walk(top: str) -> Iterator[tuple[str, str]]:
+    """(path, target) of every ``*.txt`` file under ``top``: the target is the file a link leads
+    to, else the path itself. Linked folders are not entered (their files would be second names
+    of files elsewhere), unreadable ones are passed over, as ``Path.rglob`` does on Python 3.11.
+
+    ``os.scandir`` rather than ``rglob`` + ``is_file``: the directory entries already say what
+    is a file, a folder or a link, so a plain file costs no ``stat``; over 23,045 files discovery
+    took 0.8 s with pathlib, which every run paid however few files were new."""
+    folders = [top]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    if entry.name.endswith(".txt") and _is_file(entry):
+                        yield entry.path, os.path.realpath(entry.path) if entry.is_symlink() else entry.path
+        except PermissionError:
+            continue
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """A file, or a link to one (a dangling link, a folder, a socket are not), as ``Path.is_file``."""
+    try:
+        return entry.is_file()
+    except OSError:
         return False
-    return folder.is_symlink() or _linked(folder.parent, root)
 
 
 def read_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES, attempts: int = 3,
