@@ -203,10 +203,12 @@ CONTENT_INVARIANTS: dict[str, tuple[vocab.Severity, str]] = {
         FROM mentions m JOIN articles a USING (article_id)
         WHERE m.field = 'body'
           AND substr(a.body, m.char_start + 1, m.char_end - m.char_start) IS DISTINCT FROM m.text"""),
+    # every article but the first (by path) of each body held more than once; grouped by the
+    # body itself, not its md5: no hash to compute over every body (70 ms against 145 ms at
+    # 21,000 articles)
     "no duplicated bodies": (WARNING, """
-        SELECT source_path || ' repeats ' || first AS example FROM (
-            SELECT source_path, first_value(source_path) OVER w AS first, row_number() OVER w AS k FROM articles
-            WINDOW w AS (PARTITION BY md5(body) ORDER BY source_path)) WHERE k > 1"""),
+        SELECT unnest(list(source_path ORDER BY source_path)[2:]) || ' repeats ' || min(source_path) AS example
+        FROM articles GROUP BY body HAVING count(*) > 1"""),
 }
 
 #: The tables the warehouse suite checks: what analysts query.

@@ -258,8 +258,10 @@ def drop_duplicate_articles(frames: ChunkFrames, run_id: str, now: dt.datetime,
     """
     arts = frames.articles.sort("source_path")
     first = arts.unique(subset="article_id", keep="first", maintain_order=True)
-    kept_path = pl.col("article_id").replace_strict(loaded or {}, default=pl.col("source_path"),
-                                                    return_dtype=pl.Utf8)
+    # Only this batch's entries of ``loaded``, which holds every article of the warehouse: a
+    # mapping is turned into a frame at each call, and a run calls this once per batch.
+    known = {} if not loaded else {a: loaded[a] for a in first.get_column("article_id").to_list() if a in loaded}
+    kept_path = pl.col("article_id").replace_strict(known, default=pl.col("source_path"), return_dtype=pl.Utf8)
     keep_map = first.select("article_id", kept_path.alias("kept_path"))
     dupes = arts.join(keep_map, on="article_id").filter(pl.col("source_path") != pl.col("kept_path"))
     if dupes.height == 0:
