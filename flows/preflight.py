@@ -48,6 +48,8 @@ def idle_plan(cfg: RunSettings) -> RunPlan | None:
     if not plan.quiet:
         return None
     known = plan.known
+    if not known.keys() >= set(found.paths):
+        return None  # a new file: no need to read the others to know the run has work
     for path in found.paths:
         raw = io.read_file(path, cfg.max_bytes)
         if raw.data is None or known.get(path) != sha256_hex(raw.data):
