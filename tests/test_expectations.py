@@ -347,3 +347,13 @@ def test_a_store_without_keys_gets_the_key_checks(tmp_path, validator):
     lake_names = set(loose["check_name"])
     assert not {c for c in lake_names if c.endswith(" not null")}
     con.close()
+
+
+def test_gx_stores_no_fingerprint_of_each_batch(frames):
+    """GX hashed every checked frame whole for a batch marker nobody reads (a quarter of the
+    validation CPU): the validator turns that off (expectations/runner.py); every check runs."""
+    detached = Validator(None, "fingerprint")
+    result = detached.validate("articles", SUITES["articles"], frames.articles)
+    assert result.rows.height == len(SUITES["articles"])
+    markers = detached.detached_results[0].result.meta["batch_markers"]
+    assert "ge_load_time" in markers and "pandas_data_fingerprint" not in markers
