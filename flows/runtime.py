@@ -28,6 +28,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: (``prefect.server.api.server.SubprocessASGIServer._run_uvicorn_command``, Prefect 3.9;
 #: tests/test_cli.py compares the two, so an upgrade that changes it fails a test).
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+#: Services of the temporary server that only serve what outlives a run (stored events,
+#: automations, the database's own cleanup): it dies with the run, so they would only poll.
+#: Measured idle: 0.5 s CPU per 20 s with them, 0.29 without. Task runs are still recorded
+#: (the task-run recorder stays). A value set in the environment wins.
+IDLE_SERVICES_OFF = {f"PREFECT_SERVER_SERVICES_{name}_ENABLED": "false"
+                     for name in ("EVENT_PERSISTER", "EVENT_LOGGER", "TRIGGERS", "DB_VACUUM")}
 #: uvicorn's exit status when its port was taken in the meantime: retry on another port.
 PORT_IN_USE = 3
 #: prctl(2) option: the signal a process gets when its parent dies.
@@ -131,7 +137,8 @@ class TemporaryServer:
         # Its own session: a Ctrl-C at the terminal goes to newsetl's process group, and the run
         # needs its API server to wind down (record the run, roll back) after one; the kernel
         # still stops the server when newsetl dies (_die_with_parent), atexit when it exits.
-        self.process = subprocess.Popen(server_command(self.port), env={**os.environ, **SERVER_ENV},
+        env = {**IDLE_SERVICES_OFF, **os.environ, **SERVER_ENV}
+        self.process = subprocess.Popen(server_command(self.port), env=env,
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent(),
                                         start_new_session=True)

@@ -95,6 +95,22 @@ def test_temporary_server_is_the_one_prefect_would_start(monkeypatch):
     assert {k: seen["env"][k] for k in SERVER_ENV} == SERVER_ENV
 
 
+def test_the_services_the_temporary_server_leaves_off_are_prefect_s_settings(monkeypatch):
+    """Each name in IDLE_SERVICES_OFF switches a service of Prefect's server off (a renamed
+    setting would be ignored without a word, and the server would poll again)."""
+    from prefect.settings import Settings
+
+    from flows.runtime import IDLE_SERVICES_OFF
+
+    before = Settings().server.services
+    assert before.event_persister.enabled and before.triggers.enabled
+    for key, value in IDLE_SERVICES_OFF.items():
+        monkeypatch.setenv(key, value)
+    s = Settings().server.services
+    assert not (s.event_persister.enabled or s.event_logger.enabled or s.triggers.enabled or s.db_vacuum.enabled)
+    assert s.task_run_recorder.enabled  # task runs are still recorded
+
+
 def test_sql_prints_a_table(cli_warehouse):
     db, _ = cli_warehouse
     proc = newsetl("sql", "--db", str(db), "SELECT speaker, count(*) AS n FROM quotes GROUP BY ALL ORDER BY n DESC")
