@@ -146,7 +146,9 @@ def cluster_batches(plan: RunPlan, runner, cfg: RunSettings, staging: str, book:
         files = [p for chunk in batch.chunks for p in chunk]
         job = dask_cluster.BatchJob(summary.run_id, summary.started_at, book.validator.run_time, cfg.max_bytes,
                                {p: known[p] for p in files if p in known}, held & set(files), staging)
-        params = {"batch": quote(batch), "job": quote(job), "seen": seen}  # quoted: see check_batches
+        # not quoted (see check_batches): on a Dask worker Prefect names the task run from the
+        # batch before it unquotes parameters, and hands the task a quoted job as it is
+        params = {"batch": batch, "job": job, "seen": seen}
         futures.append(runner.submit(dask_cluster.batch_task, parameters=params))
     t = time.perf_counter()
     dedupe = dask_cluster.RunDedupe(summary.run_id, summary.started_at, staging)
