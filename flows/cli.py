@@ -347,8 +347,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "  PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/newsetl serve --cron \"0 * * * *\"",
               file=sys.stderr)
         return 2
-    from prefect import serve
-    from prefect.deployments.runner import RunnerDeployment
+    import asyncio
+
+    from prefect.runner import Runner
     from prefect.schedules import Cron
 
     from flows.maintenance import compact_flow
@@ -360,19 +361,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     on = f", batches on the Dask cluster {args.cluster}" if args.cluster else ""
     print(f"serving deployment newsetl/{args.name}: cron {args.cron!r} ({args.timezone}), "
           f"seeds {params['seeds_dir']} -> {params['db_path']}{on}", flush=True)
-    deployments: list[RunnerDeployment] = [newsetl_flow.to_deployment(  # type: ignore[list-item]
-        name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
-        description="newsetl: seeds folder -> checked DuckDB warehouse", tags=["newsetl"])]
+    # One runner holding the flows themselves, as ``Flow.serve`` does: a run executes the
+    # imported flow (flows.pipeline), whose tasks a Dask worker can unpickle; a deployment
+    # loaded from its file would name the module "pipeline", which no worker can import.
+    runner = Runner(name=args.name)
+    runner.add_flow(newsetl_flow, name=args.name, schedule=Cron(args.cron, timezone=args.timezone),
+                    parameters=params, description="newsetl: seeds folder -> checked DuckDB warehouse",
+                    tags=["newsetl"])
     if args.compact_cron:
         # The lake's upkeep, scheduled: without a merge now and then, every run's queries open
         # more small files (flows/maintenance.py).
         print(f"serving deployment newsetl-compact/{args.name}: cron {args.compact_cron!r} ({args.timezone}), "
               f"merges {params['db_path']}'s small files", flush=True)
-        deployments.append(compact_flow.to_deployment(  # type: ignore[arg-type]
-            name=args.name, schedule=Cron(args.compact_cron, timezone=args.timezone),
-            parameters={"db_path": loc.db, "data_path": args.data_path},
-            description="newsetl compact: merge the lake's small files, expire old snapshots", tags=["newsetl"]))
-    serve(*deployments)
+        runner.add_flow(compact_flow, name=args.name, schedule=Cron(args.compact_cron, timezone=args.timezone),
+                        parameters={"db_path": loc.db, "data_path": args.data_path},
+                        description="newsetl compact: merge the lake's small files, expire old snapshots",
+                        tags=["newsetl"])
+    from prefect.exceptions import TerminationSignal
+
+    try:
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal):
+        print("newsetl serve: stopped", file=sys.stderr)
     return 0
 
 
