@@ -175,11 +175,16 @@ class Validator:
         each batch's results under the run's id with that suffix.
         """
         key = ROW_KEYS.get(suite_name)
+        # SUMMARY: counts and five examples per expectation. Every failing row is asked for
+        # (COMPLETE) only of a quarantine check that failed, in a second pass below: listing
+        # them for every check (a warning such as "most quotes have a speaker" fails on
+        # thousands of rows by design) cost a fifth of the frame suites' time, and stored
+        # results of megabytes that Data Docs read back at every build.
         result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
         if key is not None and frame.height:
             # Name failing rows by article (and file, for articles) so examples point somewhere.
             index = ["article_id", key, *(["source_path"] if "source_path" in frame.columns else [])]
-            result_format = {"result_format": "COMPLETE", "partial_unexpected_count": 5,
+            result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 5,
                              "unexpected_index_column_names": list(dict.fromkeys(index)),
                              "return_unexpected_index_query": False}
         definition = self._definition(suite_name, checks)
@@ -189,7 +194,12 @@ class Validator:
             ValidationResultIdentifier,
         )
 
-        pdf = frame.with_columns(pl.col(*NARROW_INTS).cast(pl.Int64)).to_pandas(use_pyarrow_extension_array=False)
+        # Only the columns the suite looks at (and those naming failing rows) go to pandas:
+        # every string of a column no expectation reads was made a Python object for nothing
+        # (a quote's speaker text and cue, an article's standfirst and dateline).
+        wanted = _checked_columns(checks) | set(result_format.get("unexpected_index_column_names", ()))
+        pdf = (frame.select([c for c in frame.columns if c in wanted] or frame.columns)  # none: row counts
+               .with_columns(pl.col(*NARROW_INTS).cast(pl.Int64)).to_pandas(use_pyarrow_extension_array=False))
         run_name = f"{self.run_id} {part}" if part else self.run_id
         run_id = RunIdentifier(run_name=run_name, run_time=self.run_time)
         vr = definition.run(batch_parameters={"dataframe": pdf}, result_format=result_format, run_id=run_id)
@@ -221,14 +231,26 @@ class Validator:
             })
             if severity == QUARANTINE and not r.success and key is not None:
                 reason = meta.get("notes") or check_name
+                hits = self._every_failing_row(definition, pdf, checks, check_name, suite_name, result_format)
                 flagged += [{"table_name": suite_name, "check_name": check_name,
                              "expectation": r.expectation_config.type, "reason": reason,
                              "article_id": hit.get("article_id"), "row_key": str(hit.get(key))}
-                            for hit in res.get("unexpected_index_list") or []]
+                            for hit in hits]
         self._store_escaped(vr, result_id, suite_id)
         if self.db_path is None:
             self.detached_results.append(StoredResult(suite_name, run_name, str(vr.batch_id), vr))
         return SuiteResult(DQ_RESULTS.frame(rows), pl.DataFrame(flagged, schema=FLAGGED_SCHEMA))
+
+    def _every_failing_row(self, definition, pdf, checks: list[Check], check_name: str, suite_name: str,
+                           result_format: dict) -> list[dict]:
+        """Every row failing one quarantine check (its index columns), from GX: the check
+        validated again alone on the same batch, with ``COMPLETE`` results. Not stored: the
+        suite's result holds the check's counts and examples already."""
+        check = next(c for c in checks if c.name == check_name)
+        batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": pdf})
+        result = batch.validate(self._expectation(check, suite_name),
+                                result_format={**result_format, "result_format": "COMPLETE"})
+        return list((result.result or {}).get("unexpected_index_list") or [])
 
     def _store_escaped(self, vr, result_id, suite_id) -> None:
         """Store the result Data Docs render with its data HTML-escaped.
@@ -332,6 +354,16 @@ class Validator:
             vr = store.get(key)
             if _escape_results(vr):
                 store.set(key, vr)
+
+
+def _checked_columns(checks: list[Check]) -> set[str]:
+    """The columns the checks' expectations name (``column``, ``column_A``, ``column_list``...)."""
+    found: set[str] = set()
+    for check in checks:
+        for name, value in check.kwargs.items():
+            if name.startswith("column"):
+                found.update([value] if isinstance(value, str) else value)
+    return found
 
 
 def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
