@@ -5,6 +5,7 @@ message names the expectation. Every quarantine expectation: the bad article is 
 with its reason (queryable) and the good one loads. Warnings load and are reported.
 """
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -23,6 +24,7 @@ from expectations.suites import (
     RUN_CHECKS,
     SUITES,
     entity_checks,
+    prepare_quotes,
     run_metrics,
     warehouse_invariants,
 )
@@ -357,3 +359,37 @@ def test_gx_stores_no_fingerprint_of_each_batch(frames):
     assert result.rows.height == len(SUITES["articles"])
     markers = detached.detached_results[0].result.meta["batch_markers"]
     assert "ge_load_time" in markers and "pandas_data_fingerprint" not in markers
+
+
+def test_each_expectation_is_configured_once_per_validation_with_the_same_results(frames, monkeypatch):
+    """GX rebuilds an expectation's configuration at every lookup (about 120 per expectation
+    and validation); the validator keeps the first one while it validates. Counted, and the
+    results compared with GX's own behaviour (the property as GX defines it)."""
+    from great_expectations.expectations.expectation import Expectation
+
+    import expectations.runner as runner
+
+    detached = Validator(None, "configured")
+    keeper = Expectation.__dict__["configuration"].fget
+    assert getattr(keeper, "newsetl_kept", False), "the validator did not install the kept configurations"
+    builds = []
+    built_by_gx = keeper.built_by_gx
+
+    def counted(self):
+        builds.append(id(self))
+        return built_by_gx(self)
+
+    frame = prepare_quotes(frames.quotes, frames.articles, frames.mentions)
+    first = pl.int_range(pl.len()) == 0
+    frame = frame.with_columns(pl.when(first).then(pl.lit("bogus")).otherwise(pl.col("kind")).alias("kind"),
+                               pl.when(first).then(-5).otherwise(pl.col("char_start")).alias("char_start"))
+    monkeypatch.setattr(keeper, "built_by_gx", counted)
+    kept = detached.validate("quotes", SUITES["quotes"], frame).rows
+    per_expectation = len(builds) / len(SUITES["quotes"])
+    builds.clear()
+    with monkeypatch.context() as m:  # GX as it comes: a build at every lookup
+        m.setattr(runner, "_configurations_kept", contextlib.nullcontext)
+        rebuilt = detached.validate("quotes", SUITES["quotes"], frame).rows
+    assert 4 * per_expectation < len(builds) / len(SUITES["quotes"]), (per_expectation, len(builds))
+    assert kept.drop("evaluated_at").equals(rebuilt.drop("evaluated_at"))
+    assert kept.filter(~pl.col("success")).height  # the comparison includes failing checks' examples
