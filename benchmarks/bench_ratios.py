@@ -12,7 +12,8 @@ Rows (each printed with its parts, nothing asserted):
   extraction CPU the run reports (``cpu_decode + cpu_parse + cpu_mentions + cpu_quotes``),
   divided by that extraction CPU;
 * **growth**: flow seconds to add 2,095 new articles to that warehouse (or to one of
-  ``--growth-copies`` x 2,095 articles), divided by adding the same files to an empty one;
+  ``--growth-copies`` x 2,095 articles), divided by adding the same files to an empty one
+  (medians of three, each into a fresh copy of the warehouse);
 * **nothing to do**: wall seconds of a no-change rerun of the 2,095 BBC files from the shell,
   divided by their first run's;
 * **serve**: in one long-lived process (as ``newsetl serve`` runs the flow), the second run of
@@ -84,23 +85,34 @@ def long_lived(seeds: Path, db: Path, runs: int, add: int = 0, source: Path = DE
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
-def growth(corpus: Path, base: Path, articles: int) -> dict:
+def growth(corpus: Path, base: Path, articles: int, repeat: int = 3) -> dict:
     """Add the corpus's articles, made new (one more closing line), to the warehouse
     ``base/big.ducklake`` loaded from ``base/big``, then the same files to an empty warehouse:
-    flow seconds of the one against the other."""
+    the median flow seconds of the one against the other's, ``repeat`` times each (a fresh
+    copy of the big warehouse each time: one run alone swings by 5-10% here)."""
     new = base / "new"
     new.mkdir()
     for f in sorted(corpus.rglob("*.txt")):  # 2,095 articles neither warehouse has
         (new / f.name).write_bytes(f.read_bytes().rstrip() + b"\n\nGrowth copy.\n")
     # the new files join the big warehouse's seeds folder (a run adds what is new there)
     shutil.copytree(new, base / "big" / "zz_new")
-    into_big = run_flow(base / "big", base / "big.ducklake", 2)
-    into_empty = run_flow(new, base / "empty.ducklake", 2)
-    return {"ratio": into_big["flow_s"] / into_empty["flow_s"], "warehouse_articles": articles,
-            "into_big_flow_s": into_big["flow_s"], "into_empty_flow_s": into_empty["flow_s"],
-            "into_big_load_s": into_big["stages"].get("load", 0.0),
-            "into_empty_load_s": into_empty["stages"].get("load", 0.0),
-            "big_stages": into_big["stages"], "empty_stages": into_empty["stages"]}
+    parts = [p for p in base.iterdir() if p.name.startswith("big.")]  # the lake, its files, its GX
+    bigs, empties = [], []
+    for k in range(repeat):
+        into = base / f"growth{k}"
+        into.mkdir()
+        for part in parts:
+            (shutil.copytree if part.is_dir() else shutil.copy2)(part, into / part.name)
+        bigs.append(run_flow(base / "big", into / "big.ducklake", 2))
+        empties.append(run_flow(new, into / "empty.ducklake", 2))
+        shutil.rmtree(into)
+    big = statistics.median(r["flow_s"] for r in bigs)
+    empty = statistics.median(r["flow_s"] for r in empties)
+    return {"ratio": big / empty, "warehouse_articles": articles, "repeat": repeat,
+            "into_big_flow_s": [r["flow_s"] for r in bigs], "into_empty_flow_s": [r["flow_s"] for r in empties],
+            "into_big_load_s": [r["stages"].get("load", 0.0) for r in bigs],
+            "into_empty_load_s": [r["stages"].get("load", 0.0) for r in empties],
+            "big_stages": bigs[-1]["stages"], "empty_stages": empties[-1]["stages"]}
 
 
 def extraction_cpu(stages: dict) -> float:
