@@ -420,14 +420,19 @@ class Validator:
 
 def _checked_columns(checks: list[Check]) -> set[str] | None:
     """The columns the checks' expectations name (``column``, ``column_A``, ``column_list``...);
-    None if one has a condition (``row_condition`` names columns in an expression)."""
+    None if one has a condition (``row_condition`` names columns in an expression). Other
+    arguments whose names start so (``column_index``, a number) name no column."""
     found: set[str] = set()
     for check in checks:
         if "row_condition" in check.kwargs:
             return None
         for name, value in check.kwargs.items():
-            if name.startswith("column"):
-                found.update([value] if isinstance(value, str) else value)
+            if not name.startswith("column"):
+                continue
+            if isinstance(value, str):
+                found.add(value)
+            elif isinstance(value, list | tuple | set):
+                found.update(v for v in value if isinstance(v, str))
     return found
 
 
