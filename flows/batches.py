@@ -74,6 +74,7 @@ class RunPlan:
     workers: int  # extraction processes worth starting
     returning: list[str] = field(default_factory=list)  # files flagged gone that are back
     full_refresh: bool = False
+    unread: list[str] = field(default_factory=list)  # loaded files that stat as when loaded: not read
 
     @property
     def quiet(self) -> bool:
@@ -93,22 +94,34 @@ class RunPlan:
 
 
 def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: dict[str, str] | None = None,
-             flagged: set[str] | None = None) -> RunPlan:
+             flagged: set[str] | None = None, stats: dict[str, str] | None = None,
+             loaded_stats: dict[str, str] | None = None) -> RunPlan:
     """Batches, and what the warehouse already holds of these files (``loaded``: source_path ->
     sha256 of every loaded article; ``held``: of the files quarantined by a run of the same
     extractor, not loaded since; ``flagged``: loaded files flagged gone). A full refresh skips
-    nothing and replaces everything."""
+    nothing and replaces everything.
+
+    ``stats`` (path -> ``io.file_stat`` now) and ``loaded_stats`` (the ``articles.file_stat``
+    recorded when each was read): a loaded file that stats the same is the file loaded, and
+    goes in no batch (``unread``), so a run over a large folder reads only what changed; any
+    other file is read, and skipped there if its bytes hash as loaded."""
     root = str(Path(cfg.seeds_dir).resolve()) + "/"
     present = set(paths)
     missing = [] if cfg.full_refresh else sorted(p for p in loaded if p.startswith(root) and p not in present)
     loaded = {} if cfg.full_refresh else loaded
     held = {} if cfg.full_refresh or held is None else {p: sha for p, sha in held.items() if p not in loaded}
     seen = {sha[:16]: path for path, sha in loaded.items() if path in present}
+    now, then = stats or {}, loaded_stats or {}
+    unread = [p for p in paths if p in loaded and p in then and now.get(p) == then[p]]
+    if unread:
+        skip = set(unread)
+        paths = [p for p in paths if p not in skip]
     chunked = cfg.batches(paths)
     batches = [Batch(k, len(chunked), chunks) for k, chunks in enumerate(chunked)]
     workers = max(1, min(cfg.workers or os.cpu_count() or 1, sum(len(c) for c in chunked)))
     returning = sorted(present & (flagged or set()))
-    return RunPlan(batches, sorted(present), missing, loaded, held, seen, workers, returning, cfg.full_refresh)
+    return RunPlan(batches, sorted(present), missing, loaded, held, seen, workers, returning, cfg.full_refresh,
+                   unread)
 
 
 def refused_rows(refused: list[tuple[str, RejectReason, str]], run_id: str, now: dt.datetime) -> pl.DataFrame:

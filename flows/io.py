@@ -20,6 +20,11 @@ from transforms.vocab import BAD_NAME, DUPLICATE_CONTENT, OUTSIDE_SEEDS, RejectR
 
 #: errno values worth another try: the device or share may come back.
 TRANSIENT = {errno.EAGAIN, errno.EINTR, errno.EIO, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
+#: How long before its read a file must have last changed for its stat to vouch for the bytes
+#: read: a write in the same tick of the file system's clock as the one before the read would
+#: leave size and times as they were ("racy" files, as git calls them; the tick is a few ms
+#: on a local disk, the margin also covers a file server's clock a little behind ours).
+SETTLED_NS = 1_000_000_000
 
 
 class SeedsNotFound(FileNotFoundError):
@@ -32,6 +37,21 @@ class Found:
 
     paths: list[str]  # absolute, in a stable order
     refused: list[tuple[str, RejectReason, str]] = field(default_factory=list)  # path, reason, detail
+    stats: dict[str, str] = field(default_factory=dict)  # path -> file_stat() now (files that stat)
+
+
+def file_stat(st: os.stat_result) -> str:
+    """A file's size, modification and change times (ns) and inode, as ``articles.file_stat``
+    keeps them. A write changes the times; the change time cannot be set back by hand (a copy
+    that keeps the modification time still gets a new one), so equal stats mean the bytes
+    loaded are the bytes there, short of a write racing the read (see :data:`SETTLED_NS`)."""
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def settled_stat(st: os.stat_result, now_ns: int) -> str | None:
+    """:func:`file_stat` of a file about to be read at ``now_ns``, or None when it changed too
+    recently for the stat to vouch for what is read (the next run reads it again)."""
+    return file_stat(st) if max(st.st_mtime_ns, st.st_ctime_ns) < now_ns - SETTLED_NS else None
 
 
 def printable(path: str) -> str:
@@ -76,7 +96,20 @@ def discover(seeds_dir: str | Path, follow_symlinks: bool = False) -> Found:
             refused.append((path, DUPLICATE_CONTENT, f"another name of {claimed[target]}, which this run reads"))
         else:
             paths.append(path)
-    return Found(paths, refused)
+    return Found(paths, refused, _stats(paths))
+
+
+def _stats(paths: list[str]) -> dict[str, str]:
+    """:func:`file_stat` of each file (of its target, for a link): one ``stat`` each, so a run
+    reads only the files that stat otherwise than when they were loaded. A file that cannot
+    be stat'ed is left out: it is read, and its error reported, as before."""
+    out = {}
+    for path in paths:
+        try:
+            out[path] = file_stat(os.stat(path))
+        except OSError:
+            continue
+    return out
 
 
 def _walk(top: str) -> Iterator[tuple[str, str]]:
@@ -114,13 +147,15 @@ def read_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES, attempts: int = 3,
     last: OSError | None = None
     for attempt in range(attempts):
         try:
-            size = os.stat(path).st_size
+            now = time.time_ns()
+            st = os.stat(path)  # before the read: a write after it leaves another stat
+            size = st.st_size
             if size > max_bytes:
                 # Never read it: no news article is that big.
                 return RawFile(path, None, f"{size} bytes is over the limit of {max_bytes} bytes",
                                "too_large", size)
             with open(path, "rb") as fh:
-                return RawFile(path, fh.read())
+                return RawFile(path, fh.read(), stat=settled_stat(st, now))
         except OSError as exc:
             last = exc
             if exc.errno not in TRANSIENT:

@@ -246,7 +246,8 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
         if not summary.files_seen:
             summary.notes.append(f"no *.txt files under {cfg.seeds_dir}: nothing to load")
             log.warning("no *.txt files under %s: nothing to load", cfg.seeds_dir)
-        plan = plan_run(cfg, paths, book.known, book.held, book.flagged)
+        plan = plan_run(cfg, paths, book.known, book.held, book.flagged, found.stats, book.stats)
+        summary.files_skipped += len(plan.unread)  # loaded, and stat as they did: not even read
         pool = 0 if runner is not None else plan.workers  # on a cluster, the workers extract
         with Extractor(pool, summary.run_id, summary.started_at, cfg.max_bytes, plan.known,
                        plan.held) as extractor, \

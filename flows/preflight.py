@@ -3,8 +3,9 @@
 Most scheduled runs find every file as it was loaded. Inside the flow such a run checks and
 loads nothing (``flows.pipeline``), but from the shell it would still pay for Prefect's
 temporary API server, the imports of Prefect and Great Expectations and a flow run: about ten
-seconds to learn that nothing changed. ``newsetl run`` asks here first: the files are found
-and hashed as the flow would, and compared with what the warehouse holds, read-only. When
+seconds to learn that nothing changed. ``newsetl run`` asks here first: the files are found,
+stat'ed and (those that stat otherwise than when loaded) hashed as the flow would, and compared
+with what the warehouse holds, read-only. When
 every file is loaded with these very bytes (or set aside with them by this extractor) and none
 is gone, back or turned away, the run is recorded in the warehouse as the flow records an idle
 run (its ``runs`` row, under the run lock, with upkeep and the report) but without a Prefect
@@ -24,7 +25,7 @@ from flows.settings import RunSettings
 from transforms.decode import sha256_hex
 from transforms.schema import REJECTED_FILES
 from warehouse.connection import connect
-from warehouse.loader import flagged_missing, held_files, known_files
+from warehouse.loader import flagged_missing, held_files, known_files, known_stats
 from warehouse.staging import remove_stale
 
 log = logging.getLogger("newsetl.run")
@@ -42,7 +43,7 @@ def idle_plan(cfg: RunSettings) -> RunPlan | None:
         if "articles" not in {t for (t,) in con.execute("SHOW TABLES").fetchall()}:
             return None
         plan = plan_run(cfg, found.paths, known_files(con), held_files(con, extractor_version()),
-                        flagged_missing(con))
+                        flagged_missing(con), found.stats, known_stats(con))
     finally:
         con.close()
     if not plan.quiet:
@@ -50,7 +51,10 @@ def idle_plan(cfg: RunSettings) -> RunPlan | None:
     known = plan.known
     if not known.keys() >= set(found.paths):
         return None  # a new file: no need to read the others to know the run has work
+    unread = set(plan.unread)  # stat as when loaded: the bytes are the ones loaded
     for path in found.paths:
+        if path in unread:
+            continue
         raw = io.read_file(path, cfg.max_bytes)
         if raw.data is None or known.get(path) != sha256_hex(raw.data):
             return None

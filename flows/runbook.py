@@ -41,6 +41,7 @@ from warehouse.loader import (
     flagged_missing,
     held_files,
     known_files,
+    known_stats,
     record_diagnostics,
     record_run_end,
     record_run_start,
@@ -187,6 +188,7 @@ class RunBook:
         self.checks = checks  # False: a run known to have nothing to check (no GX context opened)
         self.t0 = time.perf_counter()
         self.known: dict[str, str] = {}  # source_path -> sha256 of every loaded file
+        self.stats: dict[str, str] = {}  # source_path -> file_stat of the loaded files that have one
         self.held: dict[str, str] = {}  # source_path -> sha256 of files quarantined by this extractor
         self.flagged: set[str] = set()  # loaded files flagged gone from their seeds folder
         self.nothing_to_do = False  # every file unchanged: nothing checked, nothing loaded
@@ -219,6 +221,7 @@ class RunBook:
                 record_run_start(con, s)
                 self.started = True
                 self.known = known_files(con)
+                self.stats = known_stats(con)
                 self.held = held_files(con, s.extractor_version)
                 self.flagged = flagged_missing(con)
                 self.unattributed_baseline = history.unattributed_baseline(con, MIN_QUOTES_FOR_TREND)

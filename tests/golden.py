@@ -47,7 +47,7 @@ KEYS = {
     "dq_results": ["table_name", "check_name"],
 }
 VOLATILE = {"run_id", "loaded_at", "rejected_at", "quarantined_at", "evaluated_at", "missing_since", "row_json",
-            "details"}
+            "details", "file_stat"}  # file_stat: the copy's inode and times
 
 
 def digest(df: pl.DataFrame, key: list[str], root: str = "") -> str:

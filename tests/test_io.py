@@ -95,3 +95,21 @@ def test_read_only_warehouse_path_gives_a_clear_error():
     with pytest.raises(WarehouseUnavailable, match=r"cannot write the warehouse at /sys/news\.duckdb"), \
             run_lock("/sys/news.duckdb", "r", "now", 1):
         pass
+
+
+def test_a_stat_vouches_for_the_bytes_only_once_the_file_has_settled(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("Title\n\nBody.")
+    st = os.stat(f)
+    changed = max(st.st_mtime_ns, st.st_ctime_ns)
+    assert io.settled_stat(st, changed + io.SETTLED_NS // 2) is None  # a write in the same tick would not show
+    assert io.settled_stat(st, changed + io.SETTLED_NS + 1) == io.file_stat(st)
+    assert io.file_stat(st) == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+    assert io.read_file(str(f)).stat is None  # just written: read, and read again next run
+
+
+def test_discovery_stats_the_files_it_finds(tmp_path):
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")  # a second name: refused, not stat'ed
+    found = io.discover(tmp_path)
+    assert found.stats == {str(tmp_path / "a.txt"): io.file_stat(os.stat(tmp_path / "a.txt"))}

@@ -54,6 +54,9 @@ class RawFile:
     error: str | None = None
     reason: RejectReason = UNREADABLE
     size_bytes: int | None = None
+    #: what ``os.stat`` said before the read, as ``articles.file_stat`` keeps it (None: the
+    #: file had changed too recently for its stat to vouch for these bytes)
+    stat: str | None = None
 
 
 @dataclass
@@ -100,7 +103,7 @@ def article_row(parsed: ParsedArticle, f: RawFile, sha: str, size: int, encoding
         "standfirst": parsed.standfirst, "body": parsed.body, "body_offset": parsed.body_offset,
         "headings": parsed.headings, "published_at": parsed.published_at,
         "word_count": parsed.word_count, "paragraph_count": len(parsed.blocks),
-        "run_id": run_id, "loaded_at": now,
+        "run_id": run_id, "loaded_at": now, "file_stat": f.stat,
     }
 
 

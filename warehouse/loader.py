@@ -172,6 +172,16 @@ def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
 
 
+def known_stats(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """source_path -> ``file_stat`` of the loaded articles that have one: a file that stats the
+    same now is the file loaded, and a run need not read it. Empty for a warehouse from before
+    the column (read-only, not yet brought up to date: its files are read and hashed)."""
+    try:
+        return dict(con.execute("SELECT source_path, file_stat FROM articles WHERE file_stat IS NOT NULL").fetchall())
+    except duckdb.BinderException:
+        return {}
+
+
 def flagged_missing(con: duckdb.DuckDBPyConnection) -> set[str]:
     """source_path of the loaded articles flagged gone from their seeds folder."""
     return {p for (p,) in con.execute("SELECT source_path FROM articles WHERE missing_since IS NOT NULL").fetchall()}
