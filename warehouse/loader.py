@@ -4,9 +4,10 @@ Idempotence comes from replacing, not appending: before the new rows go in, ever
 article whose ``source_path`` or ``article_id`` is being loaded is deleted (with its mentions
 and quotes), so a rerun over the same files leaves identical row counts and a changed file
 replaces its old rows. ``entities`` follows the mentions inside the same transaction: the
-entities whose mentions the load deleted or inserted are aggregated again from their mentions
-(the rest cannot have changed), so a load costs what it brings in, not the warehouse's size;
-a full refresh or a new warehouse rebuilds them all (``ENTITIES_REBUILD``). A check callback
+entities whose mentions the load deleted are aggregated again from their mentions, those that
+only gained mentions fold the new ones into their rows, and the rest cannot have changed, so a
+load costs what it brings in, not the warehouse's size; a full refresh or a new warehouse
+rebuilds them all (``ENTITIES_REBUILD``). A check callback
 runs inside the transaction before the commit; if it raises, everything is rolled back and
 the warehouse stays exactly as it was.
 """
@@ -57,6 +58,21 @@ ENTITIES_REBUILD = "DELETE FROM entities;\nINSERT INTO entities BY NAME" + ENTIT
 #: The mentions of the entities in ``touched_entities`` (``entity_id`` is NOT NULL in the
 #: store, so ``IN`` misses no group).
 TOUCHED_MENTIONS = "(SELECT * FROM mentions WHERE entity_id IN (SELECT entity_id FROM touched_entities))"
+
+#: The ``entities`` rows of the entities that only gained mentions, the incoming ones (``{delta}``,
+#: ENTITY_ROWS over them) folded into the rows they had: counts add up, aliases join. Exactly
+#: what ENTITY_ROWS over all their mentions gives: an ``entity_id`` hashes its type and name
+#: (``transforms.resolve.entity_id``), so both are the same in every mention of it (the mode is
+#: the one name), and the incoming mentions belong to articles no mention had before (a load
+#: first deletes every article with the same path or id), so ``article_count`` adds up too.
+ENTITY_MERGE = """
+CREATE OR REPLACE TEMP TABLE entity_merge AS
+SELECT d.entity_id, coalesce(e.name, d.name) AS name, coalesce(e.entity_type, d.entity_type) AS entity_type,
+       list_sort(list_distinct(list_concat(coalesce(e.aliases, []), d.aliases))) AS aliases,
+       coalesce(e.mention_count, 0) + d.mention_count AS mention_count,
+       coalesce(e.article_count, 0) + d.article_count AS article_count
+FROM ({delta}) d LEFT JOIN entities e USING (entity_id)
+"""
 
 #: Tables whose rows a load replaces and the warehouse checks judge: a commit that changes one
 #: of them and is not a load leaves a state no check has seen.
@@ -218,8 +234,9 @@ def record_diagnostics(con: duckdb.DuckDBPyConnection, run_id: str, rejected: pl
 
 
 def _touched_entities(con: duckdb.DuckDBPyConnection, replaced: str) -> None:
-    """Start ``touched_entities`` with the entities of the mentions about to be deleted (those
-    of the ``replaced`` articles): their counts and aliases change, or they go."""
+    """``touched_entities``: the entities of the mentions about to be deleted (those of the
+    ``replaced`` articles): their counts and aliases change, or they go, so each is counted
+    again from all of its mentions."""
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE touched_entities AS
         SELECT DISTINCT entity_id FROM mentions WHERE article_id IN (SELECT article_id FROM {replaced})""")
@@ -233,15 +250,25 @@ def _source(con: duckdb.DuckDBPyConnection, stack: ExitStack, table: str, rows: 
     return stack.enter_context(registered(con, f"incoming_{table}", TABLES[table].conform(rows).select(*columns)))
 
 
-def _update_entities(con: duckdb.DuckDBPyConnection, rebuild: bool) -> None:
-    """Bring ``entities`` in line with ``mentions``: all of it for a ``rebuild``, else only the
-    entities in ``touched_entities`` (those of the mentions deleted and inserted), each
-    aggregated from all of its mentions, so the rows equal what ``ENTITIES_REBUILD`` gives."""
+def _update_entities(con: duckdb.DuckDBPyConnection, rebuild: bool, mentions: Rows) -> None:
+    """Bring ``entities`` in line with ``mentions``: all of it for a ``rebuild``; else the
+    entities in ``touched_entities`` (those of the deleted mentions) aggregated again from all
+    of their mentions, and the other entities of the incoming ``mentions`` updated with those
+    alone (``ENTITY_MERGE``): a load of new articles reads none of the mentions already in the
+    warehouse (0.2 s at 23,000 articles when it re-aggregated them). Either way the rows equal
+    what ``ENTITIES_REBUILD`` gives."""
     if rebuild:
         con.execute(ENTITIES_REBUILD)
         return
-    con.execute("DELETE FROM entities WHERE entity_id IN (SELECT entity_id FROM touched_entities)")
+    with ExitStack() as stack:
+        men = _source(con, stack, "mentions", mentions, "entity_id", "entity_name", "entity_type", "text", "article_id")
+        gained = f"(SELECT * FROM {men} WHERE entity_id NOT IN (SELECT entity_id FROM touched_entities))"
+        con.execute(ENTITY_MERGE.format(delta=ENTITY_ROWS.format(source=gained)))
+    con.execute("DELETE FROM entities WHERE entity_id IN (SELECT entity_id FROM touched_entities) "
+                "OR entity_id IN (SELECT entity_id FROM entity_merge)")
+    con.execute("INSERT INTO entities BY NAME SELECT * FROM entity_merge")
     con.execute("INSERT INTO entities BY NAME" + ENTITY_ROWS.format(source=TOUCHED_MENTIONS))
+    con.execute("DROP TABLE entity_merge")
 
 
 def checked_basis(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -279,14 +306,11 @@ def _load_scope(con: duckdb.DuckDBPyConnection, replaced: str, articles: Rows, m
     carries, if one does (a filter on it skips the data files of other runs). A check may then
     judge the rows of those articles only, where that finds every violation (see
     ``expectations.suites.scoped_invariants``). Without a basis no scope is made, and every
-    check scans the whole warehouse. Also adds the entities of the inserted mentions to
-    ``touched_entities``."""
+    check scans the whole warehouse."""
+    if basis is None:
+        return
     with ExitStack() as stack:
-        men = _source(con, stack, "mentions", mentions, "article_id", "entity_id")
-        con.execute(f"INSERT INTO touched_entities SELECT DISTINCT entity_id FROM {men} "
-                    "EXCEPT SELECT entity_id FROM touched_entities")
-        if basis is None:
-            return
+        men = _source(con, stack, "mentions", mentions, "article_id")
         art = _source(con, stack, "articles", articles, "article_id", "run_id")
         quo = _source(con, stack, "quotes", quotes, "article_id")
         written = f"SELECT article_id FROM {men} UNION SELECT article_id FROM {quo}"
@@ -373,7 +397,7 @@ def load_run(
         _load_scope(con, "replaced", articles, mentions, quotes, None if rebuild else basis)
         if rebuild or articles.height:
             # Nothing derived changes when no article came in: a no-change rerun skips this.
-            _update_entities(con, rebuild)
+            _update_entities(con, rebuild, mentions)
             # Full-text search always matches the tables: the indexes follow the rows changed.
             sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
         con.execute("DROP TABLE replaced")
