@@ -134,6 +134,27 @@ def test_entities_kept_incrementally_equal_a_rebuild(con, seed_text):
     assert {r[1] for r in _entities(con)} >= {"Jane Roe", "Bob Smith"}
 
 
+def test_entities_kept_incrementally_follow_the_spelling_most_mentions_use(con):
+    """An entity's id hashes its folded name, so its mentions may spell it differently; its
+    ``name`` is the spelling most of them use, after an incremental load as after a rebuild."""
+    text = "Deal\n\nPayPal said on Monday it had agreed the deal, said Jane Roe in London."
+
+    def respelled(files, spelling):  # the same entity, spelled otherwise by these mentions
+        f = frames_for(files)
+        name = pl.when(pl.col("entity_name") == "PayPal").then(pl.lit(spelling)).otherwise(pl.col("entity_name"))
+        return dataclasses.replace(f, mentions=f.mentions.with_columns(name.alias("entity_name")))
+
+    loads = [respelled([("/s/a.txt", text)], "Paypal"),
+             respelled([("/s/b.txt", text.replace("Deal", "Deal two")),
+                        ("/s/c.txt", text.replace("Deal", "Deal three"))], "PayPal"),  # two against one
+             respelled([("/s/d.txt", text.replace("Deal", "Deal four"))], "PayPal")]
+    for k, f in enumerate(loads, 1):
+        load_run(con, f.articles, f.mentions, f.quotes, f.rejected, DQ_RESULTS.empty(), run_id=f"r{k}")
+        assert _entities(con) == _rebuilt(con), f"after load {k}"
+    names = {r[0] for r in con.execute("SELECT name FROM entities WHERE lower(name) = 'paypal'").fetchall()}
+    assert names == {"PayPal"}
+
+
 def test_only_a_checked_load_is_a_basis(con, seed_text):
     """The checks may trust the rows a load left only while no other commit changed them."""
     f = frames_for([("/s/a.txt", seed_text)])
