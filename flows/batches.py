@@ -143,6 +143,7 @@ class ExtractedBatch:
     unchanged: int  # files loaded (or set aside) before with these very bytes: not extracted again
     held: int  # of those, files set aside before: not retried
     seconds: dict[str, float] = field(default_factory=dict)
+    restat: dict[str, str] = field(default_factory=dict)  # path -> file_stat of unchanged files (ChunkFrames)
 
     def frames(self) -> ChunkFrames:
         return ChunkFrames(*(self.staged[t].frame() for t in STAGED), self.rejected)
@@ -167,6 +168,7 @@ class BatchResult:
     worker: str = "local"  # where it ran: a Dask worker's address on a cluster
     cpu_seconds: float = 0.0  # CPU of its extraction, checks and staging
     wall_seconds: float = 0.0
+    restat: dict[str, str] = field(default_factory=dict)  # path -> file_stat of unchanged files, for the load
 
 
 def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Callable[[int], None]) -> ExtractedBatch:
@@ -177,7 +179,7 @@ def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Calla
     staged = {t_: stage(root, t_, batch.index, getattr(frames, t_), step="extracted") for t_ in STAGED}
     seconds["extract"] = time.perf_counter() - t
     held = sum(p in extractor.held for p in frames.unchanged)
-    return ExtractedBatch(batch, staged, frames.rejected, len(frames.unchanged), held, seconds)
+    return ExtractedBatch(batch, staged, frames.rejected, len(frames.unchanged), held, seconds, frames.restat)
 
 
 def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str, str], root: str,
@@ -219,4 +221,5 @@ def check_batch(extracted: ExtractedBatch, validator: Validator, seen: dict[str,
     wall = seconds.get("extract", 0.0) + seconds.get("validate", 0.0) + seconds.get("stage", 0.0)
     return BatchResult(batch, staged, rows, quarantine, kept.rejected, articles, loaded, raw.articles.height,
                        extracted.unchanged, extracted.held, blocked, seconds,
-                       cpu_seconds=round(extraction_cpu + check_cpu, 3), wall_seconds=round(wall, 3))
+                       cpu_seconds=round(extraction_cpu + check_cpu, 3), wall_seconds=round(wall, 3),
+                       restat=extracted.restat)

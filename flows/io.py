@@ -22,9 +22,9 @@ from transforms.vocab import BAD_NAME, DUPLICATE_CONTENT, OUTSIDE_SEEDS, RejectR
 TRANSIENT = {errno.EAGAIN, errno.EINTR, errno.EIO, errno.EBUSY, errno.ETIMEDOUT, errno.ESTALE}
 #: How long before its read a file must have last changed for its stat to vouch for the bytes
 #: read: a write in the same tick of the file system's clock as the one before the read would
-#: leave size and times as they were ("racy" files, as git calls them; the tick is a few ms
-#: on a local disk, the margin also covers a file server's clock a little behind ours).
-SETTLED_NS = 1_000_000_000
+#: leave size and times as they were ("racy" files, as git calls them). The tick is a few ms
+#: on a local disk but 2 s on FAT, and a file server's clock may run a little behind ours.
+SETTLED_NS = 3_000_000_000
 
 
 class SeedsNotFound(FileNotFoundError):

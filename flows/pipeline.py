@@ -115,7 +115,8 @@ def gate_task(batch_rows: list[pl.DataFrame], quarantine: list[pl.DataFrame], re
 
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, location: Location, run_id: str,
-              full_refresh: bool, present: list[str], missing: list[str]) -> tuple[LoadResult, pl.DataFrame]:
+              full_refresh: bool, present: list[str], missing: list[str],
+              restat: dict[str, str]) -> tuple[LoadResult, pl.DataFrame]:
     """The staged batches into the warehouse in one transaction, checked before the commit."""
 
     def check(con):
@@ -128,7 +129,7 @@ def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, 
     try:
         return load_run(con, staged["articles"], staged["mentions"], staged["quotes"], gate.rejected, gate.dq_rows,
                         check, full_refresh=full_refresh, present_paths=present, missing_paths=missing,
-                        quarantine=gate.quarantine, run_id=run_id)
+                        quarantine=gate.quarantine, run_id=run_id, restat=restat)
     finally:
         con.close()
 
@@ -275,8 +276,9 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)
             t = time.perf_counter()
             staged = {table: StagedTable.concat(table, (r.staged[table] for r in results)) for table in STAGED}
+            restat = {path: stat for r in results for path, stat in r.restat.items()}
             loaded, post_rows = load_task(quote(staged), quote(gate), book.validator, summary.location, summary.run_id,
-                                          cfg.full_refresh, quote(plan.present), quote(plan.missing))
+                                          cfg.full_refresh, quote(plan.present), quote(plan.missing), quote(restat))
             book.loaded(loaded, post_rows)
             summary.clock("load", time.perf_counter() - t)
     return summary

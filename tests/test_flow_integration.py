@@ -209,10 +209,12 @@ def test_files_that_stat_as_when_loaded_are_not_read_again_and_a_changed_one_is(
     import os
     import time
 
+    from flows import io
+
     seeds = tmp_path / "seeds"
     copy_seed(seeds, "a.txt")
     (seeds / "b.txt").write_text('Zoo\n\nLONDON - "The penguins are fine," said Ann Keeper.')
-    time.sleep(1.2)  # settled: written over a second before the run reads them (io.SETTLED_NS)
+    time.sleep(io.SETTLED_NS / 1e9 + 0.2)  # settled: written long enough before the run reads them
     db = tmp_path / "news.duckdb"
     first = flow(seeds_dir=str(seeds), db_path=str(db))
     assert first.files_loaded == 2
@@ -234,6 +236,22 @@ def test_files_that_stat_as_when_loaded_are_not_read_again_and_a_changed_one_is(
     assert [batch["files"] for batch in third.batches] == [1]
     assert ("The giraffes are fine,",) in query(db, "SELECT text FROM quotes")
     assert query(db, "SELECT count(*) FROM quotes WHERE text = 'The penguins are fine,'") == [(0,)]
+
+    # Touched, the same bytes: read, found unchanged, and its new stat recorded by the next
+    # load (here, of a new file), so the run after that reads nothing. b.txt is read again
+    # too if it changed (utime) just before its last read (io.SETTLED_NS): no stat vouched for it.
+    [(b_unvouched,)] = query(db, "SELECT file_stat IS NULL FROM articles WHERE source_path LIKE '%/b.txt'")
+    os.utime(seeds / "a.txt")
+    (seeds / "c.txt").write_text('Farm\n\nLEEDS - "Cows are calm," said Bo Farmer.')
+    time.sleep(io.SETTLED_NS / 1e9 + 0.2)
+    fourth = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert (fourth.files_new, fourth.files_skipped) == (1, 1 + b_unvouched)
+    assert [x["files"] for x in fourth.batches] == [2 + b_unvouched]
+    a = os.stat(seeds / "a.txt")
+    assert query(db, "SELECT file_stat FROM articles WHERE source_path LIKE '%/a.txt'") == [
+        (f"{a.st_size}:{a.st_mtime_ns}:{a.st_ctime_ns}:{a.st_ino}",)]
+    fifth = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert fifth.files_skipped == 3 and [x["files"] for x in fifth.batches] == [0]
 
 
 def test_full_refresh_rebuilds_from_the_folder(tmp_path, flow):

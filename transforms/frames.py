@@ -67,6 +67,9 @@ class ChunkFrames:
     rejected: pl.DataFrame
     seconds: dict[str, float] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)  # paths loaded before with these very bytes
+    #: ``file_stat`` of those of them that stat otherwise than when loaded (see ``RawFile.stat``):
+    #: the load records it, so the next run need not read them
+    restat: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def concat(parts: list[ChunkFrames]) -> ChunkFrames:
@@ -85,6 +88,7 @@ class ChunkFrames:
             cat([p.rejected for p in parts], REJECTED_FILES.empty()),
             dict(seconds),
             [path for p in parts for path in p.unchanged],
+            {path: stat for p in parts for path, stat in p.restat.items()},
         )
 
 
@@ -184,6 +188,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
     ctx: ExtractionContext | None = None  # got on the first file to extract: a rerun of unchanged files skips it
     known = known or {}
     unchanged: list[str] = []
+    restat: dict[str, str] = {}
     arts: list[dict] = []
     ments = _MentionColumns()
     quotes = _QuoteColumns()
@@ -196,6 +201,8 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
         t0 = time.perf_counter()
         if f.path in known and len(f.data) <= max_bytes and known[f.path] == sha256_hex(f.data):
             unchanged.append(f.path)
+            if f.stat is not None:
+                restat[f.path] = f.stat
             continue
         try:
             dec = decode_bytes(f.data, max_bytes)
@@ -236,7 +243,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
         ments.add(art["article_id"], parsed, ents.resolved)
         quotes.add(art["article_id"], found)
     return ChunkFrames(ARTICLES.frame(arts), ments.frame(), quotes.frame(),
-                       REJECTED_FILES.frame(rejected), dict(seconds), unchanged)
+                       REJECTED_FILES.frame(rejected), dict(seconds), unchanged, restat)
 
 
 def duplicate_rejections(dupes: pl.DataFrame, run_id: str, now: dt.datetime) -> pl.DataFrame:

@@ -189,7 +189,7 @@ ARTICLES = Table(
                doc="when a run first found the file gone from its seeds folder; NULL while it exists"),
         Column("file_stat", S,
                doc="the file's size, mtime and ctime (ns) and inode when it was read, as "
-                   "'size:mtime:ctime:inode'; NULL when it had changed within a second of the read. "
+                   "'size:mtime:ctime:inode'; NULL when it had changed within seconds of the read. "
                    "A later run skips the file unread while it stats the same"),
     ),
 )

@@ -191,6 +191,20 @@ def _flag_missing(con: duckdb.DuckDBPyConnection, present: list[str], missing: l
                         "AND source_path IN (SELECT source_path FROM back)")
 
 
+def _restat(con: duckdb.DuckDBPyConnection, stats: dict[str, str]) -> None:
+    """Record the ``file_stat`` of loaded files this run read and found unchanged (their stat
+    had changed, or was never recorded: a warehouse from before the column, a file read
+    within seconds of its last change): the next run need not read them. Only the bookkeeping
+    column changes, inside the load's transaction; no checked value does."""
+    if not stats:
+        return
+    frame = pl.DataFrame({"source_path": list(stats), "file_stat": list(stats.values())},
+                         schema={"source_path": pl.String, "file_stat": pl.String})
+    with registered(con, "restat", frame):
+        con.execute("UPDATE articles SET file_stat = r.file_stat FROM restat r "
+                    "WHERE articles.source_path = r.source_path AND articles.file_stat IS DISTINCT FROM r.file_stat")
+
+
 def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """source_path -> content_sha256 of every loaded article: what an incremental run can skip.
     (Called after :func:`record_run_start`, which has brought the schema up to date.)"""
@@ -360,6 +374,7 @@ def load_run(
     quarantine: pl.DataFrame | None = None,
     now: dt.datetime | None = None,
     run_id: str = "",
+    restat: dict[str, str] | None = None,
 ) -> tuple[LoadResult, pl.DataFrame]:
     """Replace the run's articles (and their mentions and quotes) in one transaction.
 
@@ -375,6 +390,7 @@ def load_run(
     ``articles``, ``mentions`` and ``quotes`` are frames, or the tables of a
     :class:`warehouse.staging.StagedTable` for a run too large to hold in memory. ``run_id``
     names the commit's snapshot (time travel and rollback find the run's snapshot by it).
+    ``restat``: source_path -> ``file_stat`` of loaded files the run read and found unchanged.
     """
     ensure_schema(con)
     now = now or dt.datetime.now(dt.UTC)
@@ -388,6 +404,7 @@ def load_run(
             for table in ("mentions", "quotes", "articles"):
                 con.execute(f"DELETE FROM {table}")
         _flag_missing(con, present_paths or [], missing_paths or [], now)
+        _restat(con, restat or {})
         with ExitStack() as stack:
             incoming = (articles.sql() if isinstance(articles, StagedTable) else
                         stack.enter_context(registered(con, "incoming", articles.select("article_id", "source_path"))))
