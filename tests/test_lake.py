@@ -215,7 +215,7 @@ def test_articles_are_written_in_small_row_groups(tmp_path):
         con.execute("SET preserve_insertion_order = false")
         con.execute("""INSERT INTO articles SELECT md5(i::VARCHAR)[:16], 'f' || i, md5(i::VARCHAR) || md5(i::VARCHAR),
                        1, 'utf-8', false, 't', NULL, NULL, NULL, NULL, repeat('word ', 400), 0, [], NULL, 400, 1,
-                       'r', now(), NULL FROM range(5000) r(i)""")
+                       'r', now(), NULL, NULL FROM range(5000) r(i)""")
         files = [r[0] for r in con.execute("SELECT data_file FROM ducklake_list_files('lake', 'articles')").fetchall()]
     finally:
         con.close()
