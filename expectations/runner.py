@@ -445,7 +445,7 @@ def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
     if not _has_scope(con):
         return queries
     [(articles_run,)] = con.execute(f"SELECT articles_run FROM {LOAD_BASIS}").fetchall()
-    scoped = scoped_invariants(articles_run)
+    scoped = scoped_invariants(articles_run, keys_enforced)
     passed = {name for (name,) in con.execute(f"""
         SELECT check_name FROM dq_results
         WHERE table_name = 'warehouse' AND run_id IN (SELECT run_id FROM {LOAD_BASIS})

@@ -233,7 +233,7 @@ def _in_scope(alias: str = "") -> str:
     return f"{alias}article_id IN (SELECT article_id FROM {LOAD_SCOPE})"
 
 
-def scoped_invariants(articles_run: str | None = None) -> dict[str, str]:
+def scoped_invariants(articles_run: str | None = None, keys_enforced: bool = False) -> dict[str, str]:
     """The content invariants that judge only the rows of the load's articles (``LOAD_SCOPE``)
     when the same check passed on the rows the basis left: the SQL of each finds exactly the
     violations (and the examples) the whole-warehouse SQL of :func:`warehouse_invariants` finds
@@ -244,13 +244,14 @@ def scoped_invariants(articles_run: str | None = None) -> dict[str, str]:
     ``articles_run``: the ``run_id`` that every article of the scope carries, if the load knows
     one; the bodies are then read from that run's data files only, not from every article's.
 
-    The other invariants judge the whole warehouse: for keys and references, scoped queries
-    (measured inside a load at 21,000 articles) cost more than the whole-table ones, which read
-    one small column; the warning on duplicated bodies counts what the basis kept too.
+    So it is with the keys and the references to ``articles`` of the tables whose rows belong
+    to an article (:func:`_scoped_keys`). The references to ``entities`` judge the whole
+    warehouse (an entity the load removed may leave a mention of another article pointing
+    nowhere), and so does the warning on duplicated bodies (it counts what the basis kept too).
     """
     bodies = "articles" if articles_run is None else (
         "(SELECT * FROM articles WHERE run_id = '" + articles_run.replace("'", "''") + "')")
-    return {
+    return _scoped_keys(keys_enforced) | {
         "quote offsets slice body": f"""
         SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN {bodies} a USING (article_id)
         WHERE {_in_scope("q.")} AND {_in_scope("a.")}
@@ -261,6 +262,36 @@ def scoped_invariants(articles_run: str | None = None) -> dict[str, str]:
         WHERE m.field = 'body' AND {_in_scope("m.")} AND {_in_scope("a.")}
           AND substr(a.body, m.char_start + 1, m.char_end - m.char_start) IS DISTINCT FROM m.text""",
     }
+
+
+def _scoped_keys(enforced: bool) -> dict[str, str]:
+    """Key and ``articles`` reference checks over the rows of the load's articles, for the
+    tables whose rows each belong to one (``article_id``). Exact: the basis held no duplicate
+    and no row pointing nowhere, so a duplicate now has a row the load wrote, and a row pointing
+    nowhere is one the load wrote or one of an article it deleted, all of them in the scope.
+    Each still reads one column of the whole table, but groups or probes only the scope's keys:
+    the whole-table ``GROUP BY`` of ``mention_id`` took 0.5 s at 100,000 articles."""
+    out: dict[str, str] = {}
+    for t in WAREHOUSE_TABLES:
+        if "article_id" not in t.names:
+            continue
+        keys = [c.name for c in t.columns if c.unique]
+        if not enforced and t.row_key is not None:
+            keys.insert(0, t.row_key)
+        for col in keys:
+            out[f"{t.name}.{col} unique"] = f"""
+        SELECT {col} AS example FROM {t.name}
+        WHERE {col} IN (SELECT {col} FROM {t.name} WHERE {_in_scope()})
+        GROUP BY {col} HAVING count(*) > 1"""
+        key = t.row_key or t.key[0]
+        for c in t.columns:
+            if c.references is None or c.target[0] != "articles":
+                continue
+            target, target_col = c.target
+            out[f"{t.name}.{c.name} points at {target}"] = f"""
+        SELECT {key} || ' -> {c.name} ' || {c.name} AS example FROM {t.name}
+        WHERE {_in_scope()} AND {c.name} IS NOT NULL AND {c.name} NOT IN (SELECT {target_col} FROM {target})"""
+    return out
 
 
 def warehouse_invariants(enforced: bool) -> dict[str, tuple[vocab.Severity, str]]:

@@ -179,7 +179,7 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
     from functools import partial
 
     from expectations.runner import Validator, invariant_queries
-    from expectations.suites import warehouse_invariants
+    from expectations.suites import _scoped_keys, warehouse_invariants
 
     def frames(run, files):
         f = frames_for(files)
@@ -190,7 +190,9 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
              partial(Validator(tmp_path / "gx" / "w.duckdb", "r1").validate_warehouse, keys_enforced=False),
              run_id="r1")  # the checks' results name the run
     old = first.mentions.filter(pl.col("field") == "body").head(1)
-    scoped_names = {"quote offsets slice body", "body mention offsets slice body"}
+    scoped_names = {"quote offsets slice body", "body mention offsets slice body", *_scoped_keys(False)}
+    assert {"mentions.mention_id unique", "mentions.article_id points at articles", "quotes.quote_id unique",
+            "articles.source_path unique"} <= scoped_names
     for run, points_elsewhere in (("r2", False), ("r3", True)):
         text = f"Kerry {run}\n\nJohn Kerry flew to Geneva, said \"we are fine and well\"."
         f = frames(run, [(f"/s/{run}.txt", text)])
@@ -227,5 +229,5 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
         scoped, whole = (found[k].select(cols).sort("table_name", "check_name") for k in ("scoped", "whole"))
         assert scoped.equals(whole)
         failed = set(whole.filter(~pl.col("success"))["check_name"])
-        assert scoped_names | {"mentions.mention_id unique"} <= failed
+        assert {"quote offsets slice body", "body mention offsets slice body", "mentions.mention_id unique"} <= failed
         assert ("mentions.article_id points at articles" in failed) is points_elsewhere
