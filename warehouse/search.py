@@ -242,10 +242,11 @@ def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: b
                {key} AS name
         FROM {t} WHERE NOT EXISTS (SELECT 1 FROM {s}.docs d WHERE d.name = {t}.{key})""")
     if con.execute("SELECT count(*) FROM fts_new").fetchone()[0]:
+        rows = _rows_of_new_docs(con, ix)
         words = " UNION ALL ".join(f"""
             SELECT n.docid, (SELECT fieldid FROM {s}.fields WHERE field = '{f}') AS fieldid,
                    unnest({WORDS.format(f'x."{f}"')}) AS w
-            FROM fts_new n JOIN {t} x ON x.{key} = n.name""" for f in ix.fields)
+            FROM fts_new n JOIN {rows} x ON x.{key} = n.name""" for f in ix.fields)
         # Each distinct word is stemmed once, not once per occurrence.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE fts_tokens AS
@@ -275,6 +276,23 @@ def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: b
     con.execute(STATS.format(s=s))
     con.execute("DROP TABLE fts_stale")
     con.execute("DROP TABLE fts_new")
+
+
+def _rows_of_new_docs(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> str:
+    """The table's rows to read the text of the new documents from: for a table with a
+    ``run_id`` (``articles``), those of the runs that wrote them, named as constants so that
+    DuckDB skips the other runs' row groups by their statistics and reads only the bodies
+    the load brought in (the join alone read every body: 0.2 s more at 100,000 articles).
+    The same rows either way."""
+    cols = {r[0] for r in con.execute(f"DESCRIBE {ix.table}").fetchall()}
+    if "run_id" not in cols:
+        return ix.table
+    runs = [r for (r,) in con.execute(
+        f"SELECT DISTINCT run_id FROM {ix.table} WHERE {ix.key} IN (SELECT name FROM fts_new)").fetchall()]
+    if not runs or len(runs) > 100:
+        return ix.table
+    listed = ", ".join(f"'{sql_string(r)}'" for r in runs)
+    return f"(SELECT * FROM {ix.table} WHERE run_id IN ({listed}))"
 
 
 def _schemas(con: duckdb.DuckDBPyConnection) -> set[str]:
