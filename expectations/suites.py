@@ -215,11 +215,31 @@ CONTENT_INVARIANTS: dict[str, tuple[vocab.Severity, str]] = {
 WAREHOUSE_TABLES: tuple[Table, ...] = (ARTICLES, MENTIONS, ENTITIES, QUOTES)
 
 
-def _unique_sql(table: str, column: str) -> str:
+def _unique_sql(table: str, column: str, scoped: bool = False) -> str:
     """One row per value held by more than one row (a hash aggregate: cheaper than numbering
-    every row of the table in a window)."""
+    every row of the table in a window); ``scoped``: of the values the rows of the load's
+    articles hold (``LOAD_SCOPE``)."""
+    where = f"\n        WHERE {column} IN (SELECT {column} FROM {table} WHERE {_in_scope()})" if scoped else ""
     return f"""
-        SELECT {column} AS example FROM {table} GROUP BY {column} HAVING count(*) > 1"""
+        SELECT {column} AS example FROM {table}{where} GROUP BY {column} HAVING count(*) > 1"""
+
+
+def _key_columns(table: Table, enforced: bool) -> list[str]:
+    """The columns that must be unique: the declared unique ones, and the row key where the
+    store does not enforce it."""
+    keys = [table.row_key] if not enforced and table.row_key is not None else []
+    return keys + [c.name for c in table.columns if c.unique]
+
+
+def _reference_sql(table: Table, column: Column, scoped: bool = False) -> str:
+    """One row per row whose ``column`` points at no row of its target; ``scoped``: of the
+    rows of the load's articles."""
+    target, target_col = column.target
+    key = table.row_key or table.key[0]
+    scope = f"{_in_scope()} AND " if scoped else ""
+    return f"""
+        SELECT {key} || ' -> {column.name} ' || {column.name} AS example FROM {table.name}
+        WHERE {scope}{column.name} IS NOT NULL AND {column.name} NOT IN (SELECT {target_col} FROM {target})"""
 
 
 #: Temp tables a load leaves for the warehouse suite (``warehouse.loader``): ``load_scope``
@@ -275,22 +295,11 @@ def _scoped_keys(enforced: bool) -> dict[str, str]:
     for t in WAREHOUSE_TABLES:
         if "article_id" not in t.names:
             continue
-        keys = [c.name for c in t.columns if c.unique]
-        if not enforced and t.row_key is not None:
-            keys.insert(0, t.row_key)
-        for col in keys:
-            out[f"{t.name}.{col} unique"] = f"""
-        SELECT {col} AS example FROM {t.name}
-        WHERE {col} IN (SELECT {col} FROM {t.name} WHERE {_in_scope()})
-        GROUP BY {col} HAVING count(*) > 1"""
-        key = t.row_key or t.key[0]
+        for col in _key_columns(t, enforced):
+            out[f"{t.name}.{col} unique"] = _unique_sql(t.name, col, scoped=True)
         for c in t.columns:
-            if c.references is None or c.target[0] != "articles":
-                continue
-            target, target_col = c.target
-            out[f"{t.name}.{c.name} points at {target}"] = f"""
-        SELECT {key} || ' -> {c.name} ' || {c.name} AS example FROM {t.name}
-        WHERE {_in_scope()} AND {c.name} IS NOT NULL AND {c.name} NOT IN (SELECT {target_col} FROM {target})"""
+            if c.references is not None and c.target[0] == "articles":
+                out[f"{t.name}.{c.name} points at articles"] = _reference_sql(t, c, scoped=True)
     return out
 
 
@@ -304,20 +313,12 @@ def warehouse_invariants(enforced: bool) -> dict[str, tuple[vocab.Severity, str]
     """
     out: dict[str, tuple[vocab.Severity, str]] = {}
     for t in WAREHOUSE_TABLES:
-        if not enforced and t.row_key is not None:
-            out[f"{t.name}.{t.row_key} unique"] = (CRITICAL, _unique_sql(t.name, t.row_key))
-        for c in t.columns:
-            if c.unique:
-                out[f"{t.name}.{c.name} unique"] = (CRITICAL, _unique_sql(t.name, c.name))
+        for col in _key_columns(t, enforced):
+            out[f"{t.name}.{col} unique"] = (CRITICAL, _unique_sql(t.name, col))
     for t in WAREHOUSE_TABLES:
-        key = t.row_key or t.key[0]
         for c in t.columns:
-            if c.references is None:
-                continue
-            target, target_col = c.target
-            out[f"{t.name}.{c.name} points at {target}"] = (CRITICAL, f"""
-        SELECT {key} || ' -> {c.name} ' || {c.name} AS example FROM {t.name}
-        WHERE {c.name} IS NOT NULL AND {c.name} NOT IN (SELECT {target_col} FROM {target})""")
+            if c.references is not None:
+                out[f"{t.name}.{c.name} points at {c.target[0]}"] = (CRITICAL, _reference_sql(t, c))
     return out | CONTENT_INVARIANTS
 
 
