@@ -436,6 +436,10 @@ def _checked_columns(checks: list[Check]) -> set[str] | None:
     return found
 
 
+#: The most runs a scoped check names as constants (``scoped_invariants``' ``runs``).
+MAX_SCOPE_RUNS = 100
+
+
 def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
     """The SQL of each warehouse invariant for this load: the whole-warehouse query, or, where
     the load left a scope and a basis (``LOAD_SCOPE``, ``LOAD_BASIS``) and the basis run passed
@@ -444,8 +448,11 @@ def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
     queries = {name: sql for name, (_, sql) in warehouse_invariants(keys_enforced).items()}
     if not _has_scope(con):
         return queries
-    [(articles_run,)] = con.execute(f"SELECT articles_run FROM {LOAD_BASIS}").fetchall()
-    scoped = scoped_invariants(articles_run, keys_enforced)
+    [(articles_run, runs)] = con.execute(f"SELECT articles_run, scope_runs FROM {LOAD_BASIS}").fetchall()
+    # a load of a few runs' rows names them (their files are read, no other); one that
+    # replaced the rows of many runs reads every file anyway
+    runs = runs if runs and None not in runs and len(runs) <= MAX_SCOPE_RUNS else []
+    scoped = scoped_invariants(articles_run, keys_enforced, runs)
     passed = {name for (name,) in con.execute(f"""
         SELECT check_name FROM dq_results
         WHERE table_name = 'warehouse' AND run_id IN (SELECT run_id FROM {LOAD_BASIS})

@@ -183,7 +183,8 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
 
     def frames(run, files):
         f = frames_for(files)
-        return dataclasses.replace(f, articles=f.articles.with_columns(pl.lit(run).alias("run_id")))
+        return dataclasses.replace(f, articles=f.articles.with_columns(pl.lit(run).alias("run_id")),
+                                   mentions=f.mentions.with_columns(pl.lit(run).alias("run_id")))
 
     first = frames("r1", [("/s/a.txt", seed_text)])
     load_run(con, first.articles, first.mentions, first.quotes, first.rejected, DQ_RESULTS.empty(),
@@ -202,13 +203,15 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
         mentions = pl.concat([
             f.mentions.with_columns(pl.when(broken).then(pl.col("char_start") + 1).otherwise(pl.col("char_start"))
                                     .alias("char_start")),
-            old.with_columns(pl.lit(new_id).alias("article_id")),  # an old mention_id again
+            # an old mention_id again
+            old.with_columns(pl.lit(new_id).alias("article_id"), pl.lit(run).alias("run_id")),
         ])
         if points_elsewhere:  # mentions of this run: a broken offset into an article of the first; no article
             mentions = pl.concat([mentions, old.with_columns(pl.lit(f"{run}-m").alias("mention_id"),
-                                                             (pl.col("char_end") + 1).alias("char_end")),
+                                                             (pl.col("char_end") + 1).alias("char_end"),
+                                                             pl.lit(run).alias("run_id")),
                                   old.with_columns(pl.lit(f"{run}-o").alias("mention_id"),
-                                                   pl.lit("nowhere").alias("article_id"))])
+                                                   pl.lit("nowhere").alias("article_id"), pl.lit(run).alias("run_id"))])
         quotes = f.quotes.with_columns((pl.col("char_end") - 1).alias("char_end"))
         validator = Validator(tmp_path / "gx" / "w.duckdb", run)
         found = {}
@@ -218,6 +221,9 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
             whole = {name: sql for name, (_, sql) in warehouse_invariants(False).items()}
             assert {n for n in whole if scoped[n] != whole[n]} == scoped_names
             assert (f"run_id = '{run}'" in scoped["quote offsets slice body"]) is not points_elsewhere
+            # mentions are read from the data files of this run only: the first run's are skipped
+            assert f"m.run_id IN ('{run}') AND" in scoped["body mention offsets slice body"]
+            assert f"WHERE run_id IN ('{run}') AND" in scoped["mentions.mention_id unique"]
             found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)
             c.execute("DROP TABLE temp.load_basis")  # no basis: the checks judge the whole warehouse
             found["whole"] = validator.validate_warehouse(c, keys_enforced=False)

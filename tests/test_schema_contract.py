@@ -2,12 +2,13 @@
 the columns users query (the warehouse contract) stay declared."""
 
 import datetime as dt
+import hashlib
 
 import duckdb
 import pytest
 
 from transforms.frames import RawFile, process_files
-from transforms.schema import ALL_TABLES, DATA_TABLES, MENTIONS, RUNS, Column, RunRecord, Table, sql_type
+from transforms.schema import ALL_TABLES, ARTICLES, DATA_TABLES, MENTIONS, RUNS, Column, RunRecord, Table, sql_type
 from warehouse.ddl import DUCKDB, DUCKLAKE, create_table, ensure_schema, missing_columns, view_statements
 
 # The columns of the public warehouse contract: what users and the held-out evaluation query.
@@ -155,3 +156,34 @@ def test_a_new_required_column_is_refused_rather_than_migrated(tmp_path):
     nullable = Table("t", key=("id",), columns=(Column("id", pl.Utf8, False), Column("n", pl.Int64)))
     assert missing_columns(old, nullable) == ['ALTER TABLE t ADD COLUMN "n" BIGINT']
     old.close()
+
+
+def test_columns_with_a_backfill_arrive_filled_and_required_in_an_older_lake(tmp_path):
+    """``articles.body_sha256`` and ``mentions.run_id`` came after warehouses held rows: a lake
+    of an older newsetl gains them computed for its rows (the hash of each body, the run of each
+    mention's article) and NOT NULL, in one migration."""
+    import dataclasses
+
+    from warehouse.connection import connect
+
+    con = connect(tmp_path / "old.ducklake")
+    added = {"articles": "body_sha256", "mentions": "run_id"}
+    for table in (ARTICLES, MENTIONS):
+        older = dataclasses.replace(table, columns=tuple(c for c in table.columns if c.name != added[table.name]))
+        con.execute(create_table(older, DUCKLAKE))
+    values = {"article_id": "'a1'", "source_path": "'/s/a.txt'", "content_sha256": "'x'", "size_bytes": "3",
+              "encoding": "'utf-8'", "encoding_fallback": "false", "body": "'Body.'", "body_offset": "0",
+              "headings": "[]", "word_count": "1", "paragraph_count": "1", "run_id": "'r0'", "loaded_at": "now()"}
+    con.execute(f"INSERT INTO articles ({', '.join(values)}) VALUES ({', '.join(values.values())})")
+    con.execute("INSERT INTO mentions (mention_id, article_id, entity_id, text, entity_type, entity_name, field, "
+                "char_start, char_end) VALUES ('m1', 'a1', 'e1', 'Body', 'ORG', 'Body', 'body', 0, 4)")
+    assert missing_columns(con, ARTICLES) == [
+        'ALTER TABLE articles ADD COLUMN "body_sha256" VARCHAR', 'UPDATE articles SET "body_sha256" = sha256(body)',
+        'ALTER TABLE articles ALTER COLUMN "body_sha256" SET NOT NULL']
+    ensure_schema(con, DUCKLAKE)
+    assert con.execute("SELECT body_sha256 FROM articles").fetchone()[0] == hashlib.sha256(b"Body.").hexdigest()
+    assert con.execute("SELECT run_id FROM mentions").fetchall() == [("r0",)]
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO mentions (mention_id, article_id, entity_id, text, entity_type, entity_name, field, "
+                    "char_start, char_end) VALUES ('m2', 'a1', 'e1', 'Body', 'ORG', 'Body', 'body', 0, 4)")
+    con.close()

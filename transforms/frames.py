@@ -107,7 +107,7 @@ def article_row(parsed: ParsedArticle, f: RawFile, sha: str, size: int, encoding
         "standfirst": parsed.standfirst, "body": parsed.body, "body_offset": parsed.body_offset,
         "headings": parsed.headings, "published_at": parsed.published_at,
         "word_count": parsed.word_count, "paragraph_count": len(parsed.blocks),
-        "run_id": run_id, "loaded_at": now, "file_stat": f.stat,
+        "run_id": run_id, "loaded_at": now, "file_stat": f.stat, "body_sha256": sha256_hex(parsed.body.encode()),
     }
 
 
@@ -121,11 +121,12 @@ class _MentionColumns:
     def __init__(self) -> None:
         self.cols: dict[str, list] = {name: [] for name in MENTIONS.names}
 
-    def add(self, article_id: str, parsed: ParsedArticle, resolved: list[Resolved]) -> None:
+    def add(self, article_id: str, parsed: ParsedArticle, resolved: list[Resolved], run_id: str) -> None:
         if not resolved:
             return
         c = self.cols
         n = len(resolved)
+        c["run_id"].extend([run_id] * n)
         fields, starts, ends, texts, types, names, entity_ids, _ = zip(*resolved, strict=True)
         c["mention_id"].extend(row_id(article_id, f, s, e) for f, s, e in zip(fields, starts, ends, strict=True))
         c["article_id"].extend([article_id] * n)
@@ -240,7 +241,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
 
         art = article_row(parsed, f, dec.sha256, dec.size_bytes, dec.encoding, dec.fallback, run_id, now)
         arts.append(art)
-        ments.add(art["article_id"], parsed, ents.resolved)
+        ments.add(art["article_id"], parsed, ents.resolved, run_id)
         quotes.add(art["article_id"], found)
     return ChunkFrames(ARTICLES.frame(arts), ments.frame(), quotes.frame(),
                        REJECTED_FILES.frame(rejected), dict(seconds), unchanged, restat)

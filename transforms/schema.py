@@ -63,6 +63,10 @@ class Column:
     references: str | None = None
     #: No two rows share a value (besides the table's key, which is unique by being the key).
     unique: bool = False
+    #: SQL that computes the column for rows written before it was declared (an expression over
+    #: the row, e.g. ``sha256(body)``): an older warehouse gains the column filled, so it may
+    #: be NOT NULL. Without one, a column added later must be nullable (``warehouse.ddl``).
+    backfill: str | None = None
 
     @property
     def sql(self) -> str:
@@ -191,6 +195,8 @@ ARTICLES = Table(
                doc="the file's size, mtime and ctime (ns) and inode when it was read, as "
                    "'size:mtime:ctime:inode'; NULL when it had changed within seconds of the read. "
                    "A later run skips the file unread while it stats the same"),
+        Column("body_sha256", S, False, "sha256 of the body (UTF-8, hex): equal bodies, equal hashes",
+               backfill="sha256(body)"),
     ),
 )
 
@@ -209,6 +215,8 @@ MENTIONS = Table(
         Column("char_start", I32, False, "offset into the field"),
         Column("char_end", I32, False),
         Column("paragraph_index", I32, doc="body block index; NULL outside the body"),
+        Column("run_id", S, False, "the run that loaded it (its article's run_id)",
+               backfill="(SELECT a.run_id FROM articles a WHERE a.article_id = mentions.article_id)"),
     ),
 )
 

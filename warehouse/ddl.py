@@ -61,19 +61,26 @@ def view_statements() -> list[tuple[str, str]]:
 def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
     """``ALTER TABLE`` statements adding the declared columns an older warehouse lacks.
 
-    Columns are only ever added, and an added column must be nullable: rows loaded before it
-    existed have no value for it. A NOT NULL column missing from an existing table is a
-    declaration error, not something to migrate silently.
+    Columns are only ever added. Rows loaded before a column existed have no value for it: it
+    stays NULL there, unless the column declares how to compute it (``Column.backfill``); then
+    its rows are filled in the same migration and the column may be NOT NULL. A NOT NULL column
+    without a backfill missing from an existing table is a declaration error, not something to
+    migrate silently.
     """
     have = {r[0] for r in con.execute(f"DESCRIBE {table.name}").fetchall()}
     out = []
     for col in table.columns:
         if col.name in have:
             continue
-        if not col.nullable:
+        if not col.nullable and col.backfill is None:
             raise RuntimeError(f"{table.name}.{col.name} is declared NOT NULL but an older warehouse lacks it: "
-                               "declare new columns nullable")
-        out.append(f"ALTER TABLE {table.name} ADD COLUMN {quote_ident(col.name)} {col.sql}")
+                               "declare new columns nullable, or give them a backfill")
+        name = quote_ident(col.name)
+        out.append(f"ALTER TABLE {table.name} ADD COLUMN {name} {col.sql}")
+        if col.backfill is not None:
+            out.append(f"UPDATE {table.name} SET {name} = {col.backfill}")
+            if not col.nullable:
+                out.append(f"ALTER TABLE {table.name} ALTER COLUMN {name} SET NOT NULL")
     return out
 
 
