@@ -25,6 +25,7 @@ from expectations.paths import data_docs_path, gx_root
 from expectations.suites import (
     CRITICAL,
     LOAD_BASIS,
+    LOAD_GONE,
     LOAD_SCOPE,
     QUARANTINE,
     ROW_KEYS,
@@ -452,7 +453,9 @@ def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
     # a load of a few runs' rows names them (their files are read, no other); one that
     # replaced the rows of many runs reads every file anyway
     runs = runs if runs and None not in runs and len(runs) <= MAX_SCOPE_RUNS else []
-    scoped = scoped_invariants(articles_run, keys_enforced, runs)
+    gone = (con.execute(f"SELECT count(*) > 0 FROM {LOAD_GONE}").fetchone()[0]
+            if _temp_tables(con, LOAD_GONE) else None)
+    scoped = scoped_invariants(articles_run, keys_enforced, runs, gone)
     passed = {name for (name,) in con.execute(f"""
         SELECT check_name FROM dq_results
         WHERE table_name = 'warehouse' AND run_id IN (SELECT run_id FROM {LOAD_BASIS})
@@ -461,8 +464,14 @@ def invariant_queries(con, keys_enforced: bool) -> dict[str, str]:
 
 
 def _has_scope(con) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'temp' AND table_name IN (?, ?)",
-                       [LOAD_SCOPE, LOAD_BASIS]).fetchone()[0] == 2
+    return _temp_tables(con, LOAD_SCOPE, LOAD_BASIS)
+
+
+def _temp_tables(con, *names: str) -> bool:
+    """Whether the connection holds every one of these temp tables."""
+    return con.execute("SELECT count(DISTINCT table_name) FROM duckdb_tables() "
+                       "WHERE database_name = 'temp' AND list_contains(?, table_name)",
+                       [list(names)]).fetchone()[0] == len(names)
 
 
 def _examples_named(vr) -> bool:

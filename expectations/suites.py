@@ -233,15 +233,15 @@ def _key_columns(table: Table, enforced: bool) -> list[str]:
     return keys + [c.name for c in table.columns if c.unique]
 
 
-def _reference_sql(table: Table, column: Column, scoped: bool = False, runs: Sequence[str] = ()) -> str:
-    """One row per row whose ``column`` points at no row of its target; ``scoped``: of the
-    rows of the load's articles (``runs``: see ``_in_scope``)."""
+def _reference_sql(table: Table, column: Column, scope: str | None = None) -> str:
+    """One row per row whose ``column`` points at no row of its target; ``scope``: of the rows
+    that predicate selects only."""
     target, target_col = column.target
     key = table.row_key or table.key[0]
-    scope = f"{_in_scope(table, runs=runs)} AND " if scoped else ""
+    where = f"{scope} AND " if scope else ""
     return f"""
         SELECT {key} || ' -> {column.name} ' || {column.name} AS example FROM {table.name}
-        WHERE {scope}{column.name} IS NOT NULL AND {column.name} NOT IN (SELECT {target_col} FROM {target})"""
+        WHERE {where}{column.name} IS NOT NULL AND {column.name} NOT IN (SELECT {target_col} FROM {target})"""
 
 
 #: Temp tables a load leaves for the warehouse suite (``warehouse.loader``): ``load_scope``
@@ -251,6 +251,8 @@ def _reference_sql(table: Table, column: Column, scoped: bool = False, runs: Seq
 #: knows of no such run, and every check judges the whole warehouse.
 LOAD_SCOPE = "load_scope"
 LOAD_BASIS = "load_basis"
+#: And ``load_gone_entities``: the entity_id of every entity row the load removed.
+LOAD_GONE = "load_gone_entities"
 def _in_scope(table: Table, alias: str = "", runs: Sequence[str] = ()) -> str:
     """The rows of ``table`` that belong to the load's articles.
 
@@ -270,7 +272,7 @@ def _in_scope(table: Table, alias: str = "", runs: Sequence[str] = ()) -> str:
 
 
 def scoped_invariants(articles_run: str | None = None, keys_enforced: bool = False,
-                      runs: Sequence[str] = ()) -> dict[str, str]:
+                      runs: Sequence[str] = (), entities_gone: bool | None = None) -> dict[str, str]:
     """The content invariants that judge only the rows of the load's articles (``LOAD_SCOPE``)
     when the same check passed on the rows the basis left: the SQL of each finds exactly the
     violations (and the examples) the whole-warehouse SQL of :func:`warehouse_invariants` finds
@@ -284,13 +286,15 @@ def scoped_invariants(articles_run: str | None = None, keys_enforced: bool = Fal
     knows them (``_in_scope``).
 
     So it is with the keys and the references to ``articles`` of the tables whose rows belong
-    to an article (:func:`_scoped_keys`). The references to ``entities`` judge the whole
-    warehouse (an entity the load removed may leave a mention of another article pointing
-    nowhere), and so does the warning on duplicated bodies (it counts what the basis kept too).
+    to an article (:func:`_scoped_keys`), and, where the load lists the entities it removed
+    (``entities_gone``: whether it removed any; None: it does not say), with the references to
+    ``entities`` (:func:`_scoped_entity_references`). The warning on duplicated bodies judges
+    the whole warehouse (it counts what the basis kept too).
     """
     bodies = "articles" if articles_run is None else (
         "(SELECT * FROM articles WHERE run_id = '" + articles_run.replace("'", "''") + "')")
-    return _scoped_keys(keys_enforced, runs) | {
+    entity_refs = {} if entities_gone is None else _scoped_entity_references(runs, entities_gone)
+    return _scoped_keys(keys_enforced, runs) | entity_refs | {
         "quote offsets slice body": f"""
         SELECT a.source_path || ': quote ' || q.quote_id AS example FROM quotes q JOIN {bodies} a USING (article_id)
         WHERE {_in_scope(QUOTES, "q.", runs)} AND {_in_scope(ARTICLES, "a.", runs)}
@@ -318,7 +322,27 @@ def _scoped_keys(enforced: bool, runs: Sequence[str] = ()) -> dict[str, str]:
             out[f"{t.name}.{col} unique"] = _unique_sql(t, col, scoped=True, runs=runs)
         for c in t.columns:
             if c.references is not None and c.target[0] == "articles":
-                out[f"{t.name}.{c.name} points at articles"] = _reference_sql(t, c, scoped=True, runs=runs)
+                out[f"{t.name}.{c.name} points at articles"] = _reference_sql(t, c, _in_scope(t, runs=runs))
+    return out
+
+
+def _scoped_entity_references(runs: Sequence[str], gone: bool) -> dict[str, str]:
+    """The references to ``entities`` over the rows of the load's articles, and, if the load
+    removed an entity row (``gone``), over the rows that point at one it removed (``LOAD_GONE``).
+    Exact: the basis held no row pointing nowhere, and an entity row goes only in a load (the
+    loader removes one whose mentions all went), so a row pointing nowhere now is one the load
+    wrote or one that points at an entity it removed. The whole-warehouse anti-join probed every
+    mention against every entity: 0.19 s at 100,000 articles."""
+    out: dict[str, str] = {}
+    for t in WAREHOUSE_TABLES:
+        if "article_id" not in t.names:
+            continue
+        for c in t.columns:
+            if c.references is not None and c.target[0] == "entities":
+                scope = _in_scope(t, runs=runs)
+                if gone:
+                    scope = f"({scope} OR {c.name} IN (SELECT entity_id FROM {LOAD_GONE}))"
+                out[f"{t.name}.{c.name} points at entities"] = _reference_sql(t, c, scope)
     return out
 
 

@@ -191,9 +191,12 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
              partial(Validator(tmp_path / "gx" / "w.duckdb", "r1").validate_warehouse, keys_enforced=False),
              run_id="r1")  # the checks' results name the run
     old = first.mentions.filter(pl.col("field") == "body").head(1)
-    scoped_names = {"quote offsets slice body", "body mention offsets slice body", *_scoped_keys(False)}
+    entity_refs = {"mentions.entity_id points at entities", "quotes.speaker_entity_id points at entities"}
+    scoped_names = {"quote offsets slice body", "body mention offsets slice body", *_scoped_keys(False), *entity_refs}
     assert {"mentions.mention_id unique", "mentions.article_id points at articles", "quotes.quote_id unique",
             "articles.source_path unique"} <= scoped_names
+    # an entity of the first run's article only, which r3 pretends its load removed
+    lone = first.mentions.group_by("entity_id").len().filter(pl.col("len") == 1)["entity_id"][0]
     for run, points_elsewhere in (("r2", False), ("r3", True)):
         text = f"Kerry {run}\n\nJohn Kerry flew to Geneva, said \"we are fine and well\"."
         f = frames(run, [(f"/s/{run}.txt", text)])
@@ -217,6 +220,9 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
         found = {}
 
         def both(c, run=run, points_elsewhere=points_elsewhere, validator=validator, found=found):
+            if points_elsewhere:  # as if the load had removed an entity an old mention still names
+                c.execute("DELETE FROM entities WHERE entity_id = ?", [lone])
+                c.execute("INSERT INTO temp.load_gone_entities VALUES (?)", [lone])
             scoped = invariant_queries(c, False)
             whole = {name: sql for name, (_, sql) in warehouse_invariants(False).items()}
             assert {n for n in whole if scoped[n] != whole[n]} == scoped_names
@@ -224,6 +230,8 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
             # mentions are read from the data files of this run only: the first run's are skipped
             assert f"m.run_id IN ('{run}') AND" in scoped["body mention offsets slice body"]
             assert f"WHERE run_id IN ('{run}') AND" in scoped["mentions.mention_id unique"]
+            # the rows naming a removed entity are read only when the load removed one
+            assert ("load_gone_entities" in scoped["mentions.entity_id points at entities"]) is points_elsewhere
             found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)
             c.execute("DROP TABLE temp.load_basis")  # no basis: the checks judge the whole warehouse
             found["whole"] = validator.validate_warehouse(c, keys_enforced=False)
@@ -237,3 +245,4 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
         failed = set(whole.filter(~pl.col("success"))["check_name"])
         assert {"quote offsets slice body", "body mention offsets slice body", "mentions.mention_id unique"} <= failed
         assert ("mentions.article_id points at articles" in failed) is points_elsewhere
+        assert ("mentions.entity_id points at entities" in failed) is points_elsewhere
