@@ -257,7 +257,7 @@ def _in_scope(table: Table, alias: str = "", runs: Sequence[str] = ()) -> str:
     """The rows of ``table`` that belong to the load's articles.
 
     ``runs``: the ``run_id`` of every row the load wrote or deleted in a table that carries one
-    below ``articles`` (``mentions``): named as constants, they let DuckDB skip every other
+    below ``articles`` (``mentions``, ``quotes``): named as constants, they let DuckDB skip every other
     run's data files by their statistics instead of reading the whole ``article_id`` column
     (0.35 s of the checks at 100,000 articles). What that leaves out is a row of an article the
     load neither wrote nor deleted that the load did not write either: as the checked basis

@@ -145,6 +145,7 @@ def test_migrate_imports_an_old_duckdb_warehouse_row_for_row(tmp_path):
     # columns newer than that newsetl, which the import computes (Column.backfill)
     con.execute("ALTER TABLE articles DROP COLUMN body_sha256")
     con.execute("ALTER TABLE mentions DROP COLUMN run_id")
+    con.execute("ALTER TABLE quotes DROP COLUMN run_id")
     con.close()
 
     refused = newsetl("sql", "--db", str(old), "SELECT 1")

@@ -184,7 +184,8 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
     def frames(run, files):
         f = frames_for(files)
         return dataclasses.replace(f, articles=f.articles.with_columns(pl.lit(run).alias("run_id")),
-                                   mentions=f.mentions.with_columns(pl.lit(run).alias("run_id")))
+                                   mentions=f.mentions.with_columns(pl.lit(run).alias("run_id")),
+                                   quotes=f.quotes.with_columns(pl.lit(run).alias("run_id")))
 
     first = frames("r1", [("/s/a.txt", seed_text)])
     load_run(con, first.articles, first.mentions, first.quotes, first.rejected, DQ_RESULTS.empty(),
@@ -230,6 +231,7 @@ def test_scoped_warehouse_checks_find_what_whole_ones_find(con, seed_text, tmp_p
             # mentions are read from the data files of this run only: the first run's are skipped
             assert f"m.run_id IN ('{run}') AND" in scoped["body mention offsets slice body"]
             assert f"WHERE run_id IN ('{run}') AND" in scoped["mentions.mention_id unique"]
+            assert f"q.run_id IN ('{run}') AND" in scoped["quote offsets slice body"]
             # the rows naming a removed entity are read only when the load removed one
             assert ("load_gone_entities" in scoped["mentions.entity_id points at entities"]) is points_elsewhere
             found["scoped"] = validator.validate_warehouse(c, keys_enforced=False)

@@ -8,7 +8,18 @@ import duckdb
 import pytest
 
 from transforms.frames import RawFile, process_files
-from transforms.schema import ALL_TABLES, ARTICLES, DATA_TABLES, MENTIONS, RUNS, Column, RunRecord, Table, sql_type
+from transforms.schema import (
+    ALL_TABLES,
+    ARTICLES,
+    DATA_TABLES,
+    MENTIONS,
+    QUOTES,
+    RUNS,
+    Column,
+    RunRecord,
+    Table,
+    sql_type,
+)
 from warehouse.ddl import DUCKDB, DUCKLAKE, create_table, ensure_schema, missing_columns, view_statements
 
 # The columns of the public warehouse contract: what users and the held-out evaluation query.
@@ -159,16 +170,16 @@ def test_a_new_required_column_is_refused_rather_than_migrated(tmp_path):
 
 
 def test_columns_with_a_backfill_arrive_filled_and_required_in_an_older_lake(tmp_path):
-    """``articles.body_sha256`` and ``mentions.run_id`` came after warehouses held rows: a lake
-    of an older newsetl gains them computed for its rows (the hash of each body, the run of each
-    mention's article) and NOT NULL, in one migration."""
+    """``articles.body_sha256``, ``mentions.run_id`` and ``quotes.run_id`` came after warehouses
+    held rows: a lake of an older newsetl gains them computed for its rows (the hash of each
+    body, the run of each row's article) and NOT NULL, in one migration."""
     import dataclasses
 
     from warehouse.connection import connect
 
     con = connect(tmp_path / "old.ducklake")
-    added = {"articles": "body_sha256", "mentions": "run_id"}
-    for table in (ARTICLES, MENTIONS):
+    added = {"articles": "body_sha256", "mentions": "run_id", "quotes": "run_id"}
+    for table in (ARTICLES, MENTIONS, QUOTES):
         older = dataclasses.replace(table, columns=tuple(c for c in table.columns if c.name != added[table.name]))
         con.execute(create_table(older, DUCKLAKE))
     values = {"article_id": "'a1'", "source_path": "'/s/a.txt'", "content_sha256": "'x'", "size_bytes": "3",
@@ -183,6 +194,8 @@ def test_columns_with_a_backfill_arrive_filled_and_required_in_an_older_lake(tmp
     ensure_schema(con, DUCKLAKE)
     assert con.execute("SELECT body_sha256 FROM articles").fetchone()[0] == hashlib.sha256(b"Body.").hexdigest()
     assert con.execute("SELECT run_id FROM mentions").fetchall() == [("r0",)]
+    assert con.execute("SELECT count(*) FROM quotes").fetchone()[0] == 0  # none to fill: still added
+    assert "run_id" in {r[0] for r in con.execute("DESCRIBE quotes").fetchall()}
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO mentions (mention_id, article_id, entity_id, text, entity_type, entity_name, field, "
                     "char_start, char_end) VALUES ('m2', 'a1', 'e1', 'Body', 'ORG', 'Body', 'body', 0, 4)")

@@ -152,11 +152,12 @@ class _QuoteColumns:
     def __init__(self) -> None:
         self.cols: dict[str, list] = {name: [] for name in QUOTES.names}
 
-    def add(self, article_id: str, found: list[Quote]) -> None:
+    def add(self, article_id: str, found: list[Quote], run_id: str) -> None:
         c = self.cols
         for q in found:
             c["quote_id"].append(row_id(article_id, q.start, q.end))
             c["article_id"].append(article_id)
+            c["run_id"].append(run_id)
             c["char_start"].append(q.start)
             c["char_end"].append(q.end)
             for name in _QUOTE_ATTRIBUTES:
@@ -242,7 +243,7 @@ def process_files(files: list[RawFile], run_id: str, now: dt.datetime,
         art = article_row(parsed, f, dec.sha256, dec.size_bytes, dec.encoding, dec.fallback, run_id, now)
         arts.append(art)
         ments.add(art["article_id"], parsed, ents.resolved, run_id)
-        quotes.add(art["article_id"], found)
+        quotes.add(art["article_id"], found, run_id)
     return ChunkFrames(ARTICLES.frame(arts), ments.frame(), quotes.frame(),
                        REJECTED_FILES.frame(rejected), dict(seconds), unchanged, restat)
 

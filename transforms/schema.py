@@ -254,6 +254,8 @@ QUOTES = Table(
         Column("cue", S, doc="attribution verb or phrase: said, wrote, according to..."),
         Column("kind", S, False, "full, partial, continuation, multi-paragraph", allowed=vocab.QUOTE_KINDS),
         Column("word_count", I32, False),
+        Column("run_id", S, False, "the run that loaded it (its article's run_id)",
+               backfill="(SELECT a.run_id FROM articles a WHERE a.article_id = quotes.article_id)"),
     ),
 )
 

@@ -77,7 +77,10 @@ def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
                                "declare new columns nullable, or give them a backfill")
         name = quote_ident(col.name)
         out.append(f"ALTER TABLE {table.name} ADD COLUMN {name} {col.sql}")
-        if col.backfill is not None:
+        # An empty table has nothing to fill, and DuckLake cannot SET NOT NULL on a table
+        # without statistics: there the column stays nullable (the frame checks still refuse
+        # a NULL in every row a load brings).
+        if col.backfill is not None and con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.name})").fetchone()[0]:
             out.append(f"UPDATE {table.name} SET {name} = {col.backfill}")
             if not col.nullable:
                 out.append(f"ALTER TABLE {table.name} ALTER COLUMN {name} SET NOT NULL")

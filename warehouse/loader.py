@@ -330,7 +330,7 @@ def _load_scope(con: duckdb.DuckDBPyConnection, replaced: str, articles: Rows, m
     ``temp.load_basis`` the run whose checked load left every other row as it stands
     (:func:`checked_basis`) with the ``run_id`` that every article of the scope still there
     carries, if one does (a filter on it skips the data files of other runs), and the runs of
-    every mention of the scope (``scope_runs``, to the same end). A check may then
+    every mention and quote of the scope (``scope_runs``, to the same end). A check may then
     judge the rows of those articles only, where that finds every violation (see
     ``expectations.suites.scoped_invariants``). Without a basis no scope is made, and every
     check scans the whole warehouse."""
@@ -339,7 +339,7 @@ def _load_scope(con: duckdb.DuckDBPyConnection, replaced: str, articles: Rows, m
     with ExitStack() as stack:
         men = _source(con, stack, "mentions", mentions, "article_id", "run_id")
         art = _source(con, stack, "articles", articles, "article_id", "run_id")
-        quo = _source(con, stack, "quotes", quotes, "article_id")
+        quo = _source(con, stack, "quotes", quotes, "article_id", "run_id")
         written = f"SELECT article_id FROM {men} UNION SELECT article_id FROM {quo}"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE load_scope AS
@@ -347,15 +347,16 @@ def _load_scope(con: duckdb.DuckDBPyConnection, replaced: str, articles: Rows, m
         # The run_id every article of the scope that still exists carries, when one does: the
         # articles the load wrote carry it, and no mention or quote points at another (the
         # usual case); the replaced articles that did not come back are gone. And the runs of
-        # the rows the load wrote and of the articles it deleted, whose mentions carry their
-        # article's run (none is left, unless the delete failed).
+        # the rows the load wrote and of the articles it deleted, whose mentions and quotes
+        # carry their article's run (none is left, unless the delete failed).
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE load_basis AS
             SELECT ? AS run_id, CASE WHEN count(DISTINCT run_id) = 1 AND count(run_id) = count(*)
                 AND NOT EXISTS ({written} EXCEPT SELECT article_id FROM {art})
                 THEN min(run_id) END AS articles_run,
                 (SELECT list(DISTINCT r ORDER BY r) FROM (SELECT run_id AS r FROM {art}
-                 UNION ALL SELECT run_id FROM {men} UNION ALL SELECT run_id FROM {replaced})) AS scope_runs
+                 UNION ALL SELECT run_id FROM {men} UNION ALL SELECT run_id FROM {quo}
+                 UNION ALL SELECT run_id FROM {replaced})) AS scope_runs
             FROM {art}""", [basis])
 
 
