@@ -19,7 +19,7 @@ from transforms.schema import ALL_TABLES, RunRecord
 from transforms.vocab import COMPLETED, FAILED, RUNNING
 from warehouse import upkeep
 from warehouse.connection import LAKE, Location, WarehouseUnavailable, attach, connect
-from warehouse.ddl import ensure_schema, quote_ident
+from warehouse.ddl import copy_rows, ensure_schema
 from warehouse.loader import record_run_end, record_run_start, table_counts, transaction
 from warehouse.runlock import warehouse_lock
 from warehouse.search import ensure_indexes, sync_indexes
@@ -145,11 +145,7 @@ def migrate(old: Path, loc: Location, wait: float) -> dict[str, int]:
                     [table.name]).fetchall()}
                 # columns the old file lacks that the declaration says how to compute are
                 # computed from its rows (or those imported before, ALL_TABLES order)
-                cols = [c for c in table.columns if c.name in old_cols or c.backfill is not None]
-                names = ", ".join(quote_ident(c.name) for c in cols)
-                values = ", ".join(quote_ident(c.name) if c.name in old_cols else str(c.backfill) for c in cols)
-                con.execute(f"INSERT INTO {LAKE}.{table.name} ({names}) "
-                            f"SELECT {values} FROM old.{table.name} AS {table.name}")
+                con.execute(copy_rows(table, old_cols, f"old.{table.name}", f"{LAKE}.{table.name}"))
             ensure_indexes(con)
             sync_indexes(con, "SELECT article_id FROM articles WHERE false", reset=True)
         con.execute("DETACH old")

@@ -200,3 +200,46 @@ def test_columns_with_a_backfill_arrive_filled_and_required_in_an_older_lake(tmp
         con.execute("INSERT INTO mentions (mention_id, article_id, entity_id, text, entity_type, entity_name, field, "
                     "char_start, char_end) VALUES ('m2', 'a1', 'e1', 'Body', 'ORG', 'Body', 'body', 0, 4)")
     con.close()
+
+
+def test_backfilled_columns_survive_orphans_empty_tables_and_a_rollback_past_them(tmp_path):
+    """What the review of the backfill found: a mention of no article still gets a run (the
+    migration completes, and the checks then name it); a table empty at the migration gains
+    the column nullable and is filled and constrained once it holds rows; a rollback to a
+    snapshot from before the columns computes them for the restored rows."""
+    import dataclasses
+
+    from warehouse.connection import LAKE, Location, attach, connect
+    from warehouse.snapshots import restore
+
+    db = tmp_path / "old.ducklake"
+    con = connect(db)
+    added = {"articles": "body_sha256", "mentions": "run_id", "quotes": "run_id"}
+    for table in (ARTICLES, MENTIONS, QUOTES):
+        con.execute(create_table(dataclasses.replace(
+            table, columns=tuple(c for c in table.columns if c.name != added[table.name])), DUCKLAKE))
+    con.execute("INSERT INTO articles (article_id, source_path, content_sha256, size_bytes, encoding, "
+                "encoding_fallback, body, body_offset, headings, word_count, paragraph_count, run_id, loaded_at) "
+                "VALUES ('a1', '/s/a.txt', 'x', 3, 'utf-8', false, 'Body.', 0, [], 1, 1, 'r0', now())")
+    mention = ("INSERT INTO mentions (mention_id, article_id, entity_id, text, entity_type, entity_name, field, "
+               "char_start, char_end) VALUES ('{m}', '{a}', 'e1', 'Body', 'ORG', 'Body', 'body', 0, 4)")
+    con.execute(mention.format(m="m1", a="a1"))
+    con.execute(mention.format(m="m2", a="gone"))  # points at no article
+    before = con.execute(f"SELECT max(snapshot_id) FROM {LAKE}.snapshots()").fetchone()[0]
+    ensure_schema(con, DUCKLAKE)
+    assert dict(con.execute("SELECT mention_id, run_id FROM mentions").fetchall()) == {"m1": "r0", "m2": "unknown"}
+    nullable = {r[0]: r[2] for r in con.execute("DESCRIBE quotes").fetchall()}
+    assert nullable["run_id"] == "YES"  # empty: DuckLake cannot SET NOT NULL without statistics
+    con.execute("INSERT INTO quotes (quote_id, article_id, text, char_start, char_end, paragraph_index, "
+                "paragraph_count, kind, word_count) VALUES ('q1', 'a1', 'Body', 0, 4, 0, 1, 'partial', 1)")
+    ensure_schema(con, DUCKLAKE)  # the next open fills and constrains it
+    assert con.execute("SELECT run_id FROM quotes").fetchall() == [("r0",)]
+    assert {r[0]: r[2] for r in con.execute("DESCRIBE quotes").fetchall()}["run_id"] == "NO"
+
+    attach(con, Location(str(db)), alias="lake_then", read_only=True, snapshot=before)
+    con.execute("BEGIN TRANSACTION")
+    restore(con, "lake_then")  # rows of a snapshot without the columns, into NOT NULL ones
+    con.execute("COMMIT")
+    assert con.execute("SELECT body_sha256 FROM articles").fetchone()[0] == hashlib.sha256(b"Body.").hexdigest()
+    assert dict(con.execute("SELECT mention_id, run_id FROM mentions").fetchall()) == {"m1": "r0", "m2": "unknown"}
+    con.close()

@@ -158,6 +158,14 @@ class Table:
         return df.select(exprs)
 
 
+def _run_of_article(table: str) -> str:
+    """The backfill of a row's ``run_id``: its article's. A row pointing at no article (or at
+    an id two articles hold) still gets one ('unknown', or the least), so the migration
+    completes and the warehouse checks then name the row."""
+    return (f"coalesce((SELECT min(a.run_id) FROM articles a WHERE a.article_id = {table}.article_id), "
+            "'unknown')")
+
+
 S = pl.Utf8
 I32 = pl.Int32
 I64 = pl.Int64
@@ -216,7 +224,7 @@ MENTIONS = Table(
         Column("char_end", I32, False),
         Column("paragraph_index", I32, doc="body block index; NULL outside the body"),
         Column("run_id", S, False, "the run that loaded it (its article's run_id)",
-               backfill="(SELECT a.run_id FROM articles a WHERE a.article_id = mentions.article_id)"),
+               backfill=_run_of_article("mentions")),
     ),
 )
 
@@ -255,7 +263,7 @@ QUOTES = Table(
         Column("kind", S, False, "full, partial, continuation, multi-paragraph", allowed=vocab.QUOTE_KINDS),
         Column("word_count", I32, False),
         Column("run_id", S, False, "the run that loaded it (its article's run_id)",
-               backfill="(SELECT a.run_id FROM articles a WHERE a.article_id = quotes.article_id)"),
+               backfill=_run_of_article("quotes")),
     ),
 )
 

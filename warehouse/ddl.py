@@ -67,10 +67,20 @@ def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
     without a backfill missing from an existing table is a declaration error, not something to
     migrate silently.
     """
-    have = {r[0] for r in con.execute(f"DESCRIBE {table.name}").fetchall()}
+    described = {r[0]: r[2] for r in con.execute(f"DESCRIBE {table.name}").fetchall()}  # name -> null YES/NO
+    have = set(described)
     out = []
+    rows: bool | None = None  # whether the table holds rows, asked once if needed
     for col in table.columns:
         if col.name in have:
+            if col.backfill is not None and not col.nullable and described[col.name] == "YES":
+                # added while the table was empty (or NULLs were written since): fill and
+                # constrain it once the table has rows
+                rows = rows if rows is not None else _has_rows(con, table)
+                if rows:
+                    name = quote_ident(col.name)
+                    out += [f"UPDATE {table.name} SET {name} = {col.backfill} WHERE {name} IS NULL",
+                            f"ALTER TABLE {table.name} ALTER COLUMN {name} SET NOT NULL"]
             continue
         if not col.nullable and col.backfill is None:
             raise RuntimeError(f"{table.name}.{col.name} is declared NOT NULL but an older warehouse lacks it: "
@@ -80,11 +90,28 @@ def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
         # An empty table has nothing to fill, and DuckLake cannot SET NOT NULL on a table
         # without statistics: there the column stays nullable (the frame checks still refuse
         # a NULL in every row a load brings).
-        if col.backfill is not None and con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.name})").fetchone()[0]:
+        rows = rows if rows is not None else _has_rows(con, table)
+        if col.backfill is not None and rows:
             out.append(f"UPDATE {table.name} SET {name} = {col.backfill}")
             if not col.nullable:
                 out.append(f"ALTER TABLE {table.name} ALTER COLUMN {name} SET NOT NULL")
     return out
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
+    return bool(con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.name})").fetchone()[0])
+
+
+def copy_rows(table: Table, have: set[str], source: str, target: str) -> str:
+    """``INSERT`` of the rows of ``source`` (a table of an older schema, with the columns
+    ``have``) into ``target``: the columns both know, and those ``source`` lacks computed
+    by their ``backfill`` (the others NULL). ``source`` is read under the table's own name, as
+    a backfill refers to it; the other tables it refers to are the connection's (copy them
+    first: ``ALL_TABLES`` order)."""
+    cols = [c for c in table.columns if c.name in have or c.backfill is not None]
+    names = ", ".join(quote_ident(c.name) for c in cols)
+    values = ", ".join(quote_ident(c.name) if c.name in have else str(c.backfill) for c in cols)
+    return f"INSERT INTO {target} ({names}) SELECT {values} FROM {source} AS {table.name}"
 
 
 def _view_version(sql: str) -> str:

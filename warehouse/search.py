@@ -289,7 +289,7 @@ def _rows_of_new_docs(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> str:
         return ix.table
     runs = [r for (r,) in con.execute(
         f"SELECT DISTINCT run_id FROM {ix.table} WHERE {ix.key} IN (SELECT name FROM fts_new)").fetchall()]
-    if not runs or len(runs) > 100:
+    if not runs or len(runs) > 100 or None in runs:
         return ix.table
     listed = ", ".join(f"'{sql_string(r)}'" for r in runs)
     return f"(SELECT * FROM {ix.table} WHERE run_id IN ({listed}))"

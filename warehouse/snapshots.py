@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from transforms.schema import DATA_TABLES, ENTITIES
+from transforms.schema import DATA_TABLES, ENTITIES, TABLES
 from warehouse.connection import LAKE
+from warehouse.ddl import copy_rows
 from warehouse.extensions import sql_string
 
 #: The author of every commit newsetl makes.
@@ -115,7 +116,8 @@ def restore(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, int]:
     """Inside the caller's transaction: make every restored table of the lake hold the rows of
     the same table in the lake attached as ``alias`` (pinned at an older snapshot); a table the
     lake has now but did not have then is emptied. Columns are matched by name: a column added
-    since then is NULL in the restored rows.
+    since then is computed for the restored rows where it declares how (``Column.backfill``:
+    it may be NOT NULL), else NULL.
 
     Read from a second attachment, not with ``AT (VERSION => n)`` in the same transaction:
     there DuckLake 1.5.5 applies the transaction's own DELETE to the old version too and the
@@ -124,7 +126,13 @@ def restore(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, int]:
     counts = {}
     for name in sorted(set(restored_tables(con, LAKE)) | then):
         con.execute(f"DELETE FROM {LAKE}.{name}")
-        if name in then:
+        schema, _, table = name.partition(".")
+        if name in then and schema == "main" and table in TABLES:
+            have = {r[0] for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+                "AND table_name = ?", [alias, table]).fetchall()}
+            con.execute(copy_rows(TABLES[table], have, f"{alias}.{name}", f"{LAKE}.{name}"))
+        elif name in then:
             con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM {alias}.{name}")
         counts[name] = con.execute(f"SELECT count(*) FROM {LAKE}.{name}").fetchone()[0]
     return counts
