@@ -68,31 +68,28 @@ def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
     migrate silently.
     """
     described = {r[0]: r[2] for r in con.execute(f"DESCRIBE {table.name}").fetchall()}  # name -> null YES/NO
-    have = set(described)
     out = []
     rows: bool | None = None  # whether the table holds rows, asked once if needed
     for col in table.columns:
-        if col.name in have:
-            if col.backfill is not None and not col.nullable and described[col.name] == "YES":
-                # added while the table was empty (or NULLs were written since): fill and
-                # constrain it once the table has rows
-                rows = rows if rows is not None else _has_rows(con, table)
-                if rows:
-                    name = quote_ident(col.name)
-                    out += [f"UPDATE {table.name} SET {name} = {col.backfill} WHERE {name} IS NULL",
-                            f"ALTER TABLE {table.name} ALTER COLUMN {name} SET NOT NULL"]
-            continue
-        if not col.nullable and col.backfill is None:
-            raise RuntimeError(f"{table.name}.{col.name} is declared NOT NULL but an older warehouse lacks it: "
-                               "declare new columns nullable, or give them a backfill")
         name = quote_ident(col.name)
-        out.append(f"ALTER TABLE {table.name} ADD COLUMN {name} {col.sql}")
-        # An empty table has nothing to fill, and DuckLake cannot SET NOT NULL on a table
-        # without statistics: there the column stays nullable (the frame checks still refuse
-        # a NULL in every row a load brings).
+        added = col.name not in described
+        if added:
+            if not col.nullable and col.backfill is None:
+                raise RuntimeError(f"{table.name}.{col.name} is declared NOT NULL but an older warehouse lacks "
+                                   "it: declare new columns nullable, or give them a backfill")
+            out.append(f"ALTER TABLE {table.name} ADD COLUMN {name} {col.sql}")
+        elif col.nullable or col.backfill is None or described[col.name] == "NO":
+            continue  # as declared; a column still nullable here was added while its table was empty
+        # Fill it and constrain it once the table has rows: an empty table has nothing to fill,
+        # and DuckLake cannot SET NOT NULL on a table without statistics, so there the column
+        # stays nullable until then (the frame checks still refuse a NULL in every row a load
+        # brings).
+        if col.backfill is None:
+            continue
         rows = rows if rows is not None else _has_rows(con, table)
-        if col.backfill is not None and rows:
-            out.append(f"UPDATE {table.name} SET {name} = {col.backfill}")
+        if rows:
+            only_nulls = "" if added else f" WHERE {name} IS NULL"
+            out.append(f"UPDATE {table.name} SET {name} = {col.backfill}{only_nulls}")
             if not col.nullable:
                 out.append(f"ALTER TABLE {table.name} ALTER COLUMN {name} SET NOT NULL")
     return out

@@ -361,13 +361,11 @@ def _load_scope(con: duckdb.DuckDBPyConnection, replaced: str, articles: Rows, m
 
 
 def _gone_entities(con: duckdb.DuckDBPyConnection) -> None:
-    """``temp.load_gone_entities``, with a scope: the entities the load removed (touched, and
-    no row left), for the checks of the references to ``entities`` (see
+    """``temp.load_gone_entities``, beside the scope: the entities the load removed (touched,
+    and no row left), for the checks of the references to ``entities`` (see
     ``expectations.suites.scoped_invariants``)."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'temp' "
-                   "AND table_name = 'load_scope'").fetchone()[0]:
-        con.execute("CREATE OR REPLACE TEMP TABLE load_gone_entities AS SELECT entity_id FROM touched_entities "
-                    "WHERE entity_id NOT IN (SELECT entity_id FROM entities)")
+    con.execute("CREATE OR REPLACE TEMP TABLE load_gone_entities AS SELECT entity_id FROM touched_entities "
+                "WHERE entity_id NOT IN (SELECT entity_id FROM entities)")
 
 
 def _drop_scope(con: duckdb.DuckDBPyConnection) -> None:
@@ -447,7 +445,8 @@ def load_run(
             # Full-text search always matches the tables: the indexes follow the rows changed.
             sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
         con.execute("DROP TABLE replaced")
-        _gone_entities(con)
+        if basis is not None and not rebuild:  # a scope was made (_load_scope)
+            _gone_entities(con)
         con.execute("DROP TABLE touched_entities")
         _fault_point("BEFORE_COMMIT")
         try:
