@@ -393,3 +393,52 @@ def test_each_expectation_is_configured_once_per_validation_with_the_same_result
     assert 4 * per_expectation < len(builds) / len(SUITES["quotes"]), (per_expectation, len(builds))
     assert kept.drop("evaluated_at").equals(rebuilt.drop("evaluated_at"))
     assert kept.filter(~pl.col("success")).height  # the comparison includes failing checks' examples
+
+
+def test_remembered_metric_ids_and_first_failing_rows_give_gx_own_results(frames, monkeypatch):
+    """The validator has GX remember metric ids by their arguments and list only the failing
+    rows a summary keeps (expectations/runner.py). Every remembered id is the one GX computes,
+    a summary's listing is given at most the rows it keeps (a quarantine check's complete
+    listing every failing row), and the results (counts, examples naming the
+    first failing rows) equal those of GX as it comes, with more failing rows than examples."""
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.expectations.metrics.map_metric_provider import (
+        map_condition_auxilliary_methods as caller,
+    )
+
+    detached = Validator(None, "remembered")
+    remembered, first_rows = IDDict.to_id, caller.compute_unexpected_pandas_indices
+    assert getattr(remembered, "newsetl_remembered", False) and getattr(first_rows, "newsetl_first_rows", False)
+    computed_by_gx, listed_by_gx = remembered.computed_by_gx, first_rows.listed_by_gx
+    compared, listed = [], []
+
+    def checked_id(self, id_keys=None, id_ignore_keys=None):
+        ours = remembered(self, id_keys, id_ignore_keys)
+        compared.append(ours == computed_by_gx(self, id_keys, id_ignore_keys))
+        return ours
+
+    def counted(**kwargs):
+        listed.append((kwargs["result_format"]["result_format"], len(kwargs["domain_records_df"])))
+        return listed_by_gx(**kwargs)
+
+    frame = prepare_quotes(frames.quotes, frames.articles, frames.mentions)
+    bad = pl.int_range(pl.len()) < 8  # more failing rows than the 5 examples a summary keeps
+    frame = frame.with_columns(pl.when(bad).then(pl.lit("bogus")).otherwise(pl.col("kind")).alias("kind"),
+                               pl.when(bad).then(-5).otherwise(pl.col("char_start")).alias("char_start"))
+    assert frame.height > 8
+    monkeypatch.setattr(IDDict, "to_id", checked_id)
+    monkeypatch.setattr(first_rows, "listed_by_gx", counted)
+    ours = detached.validate("quotes", SUITES["quotes"], frame).rows
+    assert compared and all(compared), f"{compared.count(False)} of {len(compared)} ids differ from GX's"
+    summaries = [n for fmt, n in listed if fmt != "COMPLETE"]
+    assert max(summaries) <= 5
+    assert max(n for fmt, n in listed if fmt == "COMPLETE") >= 8  # a quarantine check lists every row
+    with monkeypatch.context() as m:  # GX as it comes
+        m.setattr(IDDict, "to_id", computed_by_gx)
+        m.setattr(caller, "compute_unexpected_pandas_indices", counted)
+        listed.clear()
+        theirs = detached.validate("quotes", SUITES["quotes"], frame).rows
+    assert max(n for fmt, n in listed if fmt != "COMPLETE") >= 8
+    assert ours.drop("evaluated_at").equals(theirs.drop("evaluated_at"))
+    failing = ours.filter(pl.col("unexpected_count") >= 8)
+    assert failing.height >= 2 and all(len(json.loads(e)) == 5 for e in failing["unexpected_examples"])
