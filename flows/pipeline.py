@@ -50,7 +50,7 @@ from flows.settings import RunSettings
 from transforms.frames import ChunkFrames
 from transforms.schema import QUARANTINE, REJECTED_FILES
 from transforms.vocab import ARTICLE_SET_ASIDE
-from warehouse.connection import LOAD_MEMORY_LIMIT, Location, connect
+from warehouse.connection import Location, connect_for_load
 from warehouse.loader import LoadResult, load_run
 from warehouse.staging import StagedTable, StagingArea
 
@@ -124,8 +124,7 @@ def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, 
         raise_on_critical(post)  # vetoes the commit
         return post
 
-    con = connect(location, memory_limit=LOAD_MEMORY_LIMIT)
-    con.execute("SET preserve_insertion_order = false")  # rows have keys; order costs memory in big inserts
+    con = connect_for_load(location)
     try:
         return load_run(con, staged["articles"], staged["mentions"], staged["quotes"], gate.rejected, gate.dq_rows,
                         check, full_refresh=full_refresh, present_paths=present, missing_paths=missing,

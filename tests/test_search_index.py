@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import frames_for
 from transforms.schema import TABLES
-from warehouse.connection import connect, locate
+from warehouse.connection import connect, connect_for_load, every_core, locate
 from warehouse.ddl import DUCKLAKE, ensure_schema
 from warehouse.extensions import extension_path, offline_settings, sql_string
 from warehouse.search import (
@@ -58,8 +58,9 @@ def offline_duckdb() -> duckdb.DuckDBPyConnection:
 
 @pytest.fixture
 def lake(tmp_path):
-    """A new lake with the warehouse tables, open for writing."""
-    con = connect(tmp_path / "w.ducklake")
+    """A new lake with the warehouse tables, open for writing as a pipeline load opens it
+    (one thread, save the word split)."""
+    con = connect_for_load(tmp_path / "w.ducklake")
     ensure_schema(con, DUCKLAKE)
     yield con
     con.close()
@@ -261,3 +262,20 @@ def test_other_readers_see_the_index(lake, tmp_path):
     assert proc.returncode == 0, proc.stderr
     rows = [line.split(",") for line in proc.stdout.split()]
     assert [(k, float(s)) for k, s in rows] == expected[("quotes", CALLS[0], "giraffes zoo")] != []
+
+
+def test_the_load_runs_on_one_thread_and_the_word_split_on_every_core(lake):
+    """A load's connection runs its statements on one thread (on two they cost more CPU and
+    took no less time); ``every_core`` gives the statements within DuckDB's default and
+    restores the one thread, also when a statement fails."""
+    threads = "SELECT current_setting('threads')"
+    assert lake.execute(threads).fetchone()[0] == 1
+    with every_core(lake):
+        default = lake.execute(threads).fetchone()[0]
+    assert lake.execute(threads).fetchone()[0] == 1
+    with pytest.raises(duckdb.Error), every_core(lake):
+        lake.execute("SELECT * FROM no_such_table")
+    assert lake.execute(threads).fetchone()[0] == 1
+    fresh = duckdb.connect()
+    assert default == fresh.execute(threads).fetchone()[0]
+    fresh.close()

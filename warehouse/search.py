@@ -44,6 +44,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.connection import every_core
 from warehouse.extensions import ExtensionMissing, load, sql_string
 
 #: The extension's default stemmer, used for the documents here and for queries by match_bm25.
@@ -247,13 +248,15 @@ def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: b
             SELECT n.docid, (SELECT fieldid FROM {s}.fields WHERE field = '{f}') AS fieldid,
                    unnest({WORDS.format(f'x."{f}"')}) AS w
             FROM fts_new n JOIN {rows} x ON x.{key} = n.name""" for f in ix.fields)
-        # Each distinct word is stemmed once, not once per occurrence.
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE fts_tokens AS
-            WITH words AS ({words}),
-            stems AS (SELECT w, stem(w, '{STEMMER}') AS term FROM (SELECT DISTINCT w FROM words)
-                      WHERE len(w) > 0 AND w NOT IN (SELECT sw FROM {s}.stopwords))
-            SELECT docid, fieldid, term FROM words JOIN stems USING (w)""")
+        # Each distinct word is stemmed once, not once per occurrence. The split is the one
+        # statement of a load that runs twice as fast on two cores.
+        with every_core(con):
+            con.execute(f"""
+                CREATE OR REPLACE TEMP TABLE fts_tokens AS
+                WITH words AS ({words}),
+                stems AS (SELECT w, stem(w, '{STEMMER}') AS term FROM (SELECT DISTINCT w FROM words)
+                          WHERE len(w) > 0 AND w NOT IN (SELECT sw FROM {s}.stopwords))
+                SELECT docid, fieldid, term FROM words JOIN stems USING (w)""")
         con.execute(f"""
             INSERT INTO {s}.docs (docid, name, len)
             SELECT n.docid, n.name, coalesce(k.len, 0)
