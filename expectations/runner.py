@@ -102,9 +102,13 @@ MAX_REMEMBERED_IDS = 20_000
 
 
 def _plain_form(value: Any) -> Any:
-    """``value`` as a hashable key that keeps its types (``True``, ``1`` and ``1.0`` give
-    different ids), or None when it holds anything but plain values, lists and tuples."""
+    """``value`` as a hashable key that keeps what GX's id sees of it: its type (``True``,
+    ``1`` and ``1.0`` give different ids), a float's sign (``-0.0`` is not ``0.0``, though
+    they compare equal) and a dict's key order (an argument's id is ``key=<its str>`` when it
+    is the only one). None when it holds anything but plain values, lists, tuples and dicts."""
     kind = type(value)
+    if kind is float:
+        return (kind, repr(value))
     if kind in _PLAIN:
         return (kind, value)
     if kind is list or kind is tuple:
@@ -116,10 +120,11 @@ def _plain_form(value: Any) -> Any:
 
 
 def _plain_items(mapping: dict) -> tuple | None:
-    """A dict's items as a key for :func:`_plain_form`, in key order; None if not plain."""
+    """A dict's items as a key for :func:`_plain_form`, in their order (two orders of the
+    same items only miss each other); None if not plain."""
     if not all(type(k) is str for k in mapping):
         return None
-    items = tuple(sorted((k, _plain_form(v)) for k, v in mapping.items()))
+    items = tuple((k, _plain_form(v)) for k, v in mapping.items())
     return None if any(form is None for _, form in items) else (dict, items)
 
 
@@ -168,8 +173,9 @@ def _first_failing_rows_named() -> None:
     them unless the format is ``COMPLETE``. A warning such as "most quotes have a speaker" fails
     on a fifth of the quotes by design: a sixth of the frame suites' CPU went into lists thrown
     away. With this, a summary's listing is given only the rows it keeps (the same first rows
-    in the same order); ``COMPLETE``, ``exclude_unexpected_values`` and frames with a named
-    index are GX's own path. ``tests/test_expectations.py`` compares the results with GX's."""
+    in the same order); ``COMPLETE``, ``exclude_unexpected_values``, no examples asked, and
+    frames with a named index or repeated index labels (where GX's ``.at`` returns every row
+    of a label) are GX's own path. ``tests/test_expectations.py`` compares the results with GX's."""
     from great_expectations.expectations.metrics.map_metric_provider import (
         map_condition_auxilliary_methods as caller,
     )
@@ -181,10 +187,10 @@ def _first_failing_rows_named() -> None:
     def compute_unexpected_pandas_indices(domain_records_df, expectation_domain_column_list, result_format,
                                           execution_engine, metrics):
         keep = result_format.get("partial_unexpected_count")
-        if (result_format.get("result_format") != "COMPLETE" and isinstance(keep, int) and keep >= 0
+        if (result_format.get("result_format") != "COMPLETE" and isinstance(keep, int) and keep > 0
                 and result_format.get("unexpected_index_column_names")
                 and not result_format.get("exclude_unexpected_values", False)
-                and domain_records_df.index.names == [None]):
+                and domain_records_df.index.names == [None] and domain_records_df.index.is_unique):
             domain_records_df = domain_records_df.iloc[:keep]
         return compute_unexpected_pandas_indices.listed_by_gx(  # type: ignore[attr-defined]
             domain_records_df=domain_records_df,

@@ -442,3 +442,27 @@ def test_remembered_metric_ids_and_first_failing_rows_give_gx_own_results(frames
     assert ours.drop("evaluated_at").equals(theirs.drop("evaluated_at"))
     failing = ours.filter(pl.col("unexpected_count") >= 8)
     assert failing.height >= 2 and all(len(json.loads(e)) == 5 for e in failing["unexpected_examples"])
+
+
+#: Argument sets whose ids GX tells apart though Python holds some of their values equal.
+ID_CASES = [
+    {"min_value": 0.0, "max_value": 1, "strict": False}, {"min_value": -0.0, "max_value": 1, "strict": False},
+    {"min_value": 1.0, "max_value": True, "strict": 1}, {"min_value": 1, "max_value": 1.0, "strict": True},
+    {"result_format": {"b": 2, "a": 1}}, {"result_format": {"a": 1, "b": 2}}, {"value": -0.0}, {"value": 0.0},
+    {"value_set": [1, "1", 1.0, None, [True]], "column": "kind"}, {"value": float("nan"), "other": [0.5]},
+]
+
+
+@pytest.mark.parametrize("args", ID_CASES, ids=str)
+def test_a_remembered_metric_id_is_gx_own_for_values_equal_in_python(args):
+    """Values Python holds equal but GX's id tells apart (``1``, ``1.0`` and ``True``; ``0.0``
+    and ``-0.0``; the key order of a dict that is an argument's only value), each asked after
+    all the others were remembered: every id is the one GX computes."""
+    from great_expectations.core.id_dict import IDDict
+
+    Validator(None, "ids")  # installs the remembering
+    remembered = IDDict.to_id
+    computed_by_gx = remembered.computed_by_gx
+    for earlier in ID_CASES:
+        remembered(IDDict(earlier))
+    assert remembered(IDDict(args)) == computed_by_gx(IDDict(args))

@@ -267,7 +267,8 @@ def test_other_readers_see_the_index(lake, tmp_path):
 def test_the_load_runs_on_one_thread_and_the_word_split_on_every_core(lake):
     """A load's connection runs its statements on one thread (on two they cost more CPU and
     took no less time); ``every_core`` gives the statements within DuckDB's default and
-    restores the one thread, also when a statement fails."""
+    restores the one thread, also when a statement fails (and reports that statement's error
+    when its failure aborted the transaction)."""
     threads = "SELECT current_setting('threads')"
     assert lake.execute(threads).fetchone()[0] == 1
     with every_core(lake):
@@ -276,6 +277,12 @@ def test_the_load_runs_on_one_thread_and_the_word_split_on_every_core(lake):
     with pytest.raises(duckdb.Error), every_core(lake):
         lake.execute("SELECT * FROM no_such_table")
     assert lake.execute(threads).fetchone()[0] == 1
+    # Inside a load's transaction a failed statement aborts it, and the aborted transaction
+    # refuses the SET that restores one thread: the statement's own error must be the one raised.
+    lake.execute("BEGIN")
+    with pytest.raises(duckdb.ConversionException), every_core(lake):
+        lake.execute("SELECT CAST('x' AS INTEGER)")
+    lake.execute("ROLLBACK")
     fresh = duckdb.connect()
     assert default == fresh.execute(threads).fetchone()[0]
     fresh.close()

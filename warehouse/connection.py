@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -201,8 +201,14 @@ def every_core(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("RESET threads")
     try:
         yield
-    finally:
-        con.execute(f"SET threads = {int(threads)}")
+    except BaseException:
+        # A statement that failed inside a transaction aborted it, and the aborted transaction
+        # refuses the SET too: the statement's own error is the one to report. (A SET is not
+        # undone by ROLLBACK; the load's connection is closed after a failed load anyway.)
+        with suppress(duckdb.Error):
+            con.execute(f"SET threads = {int(threads)}")
+        raise
+    con.execute(f"SET threads = {int(threads)}")
 
 
 def open_duckdb(memory_limit: str | None = None, temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
