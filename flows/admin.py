@@ -140,12 +140,9 @@ def migrate(old: Path, loc: Location, wait: float) -> dict[str, int]:
             for table in ALL_TABLES:
                 if table.name not in have:
                     continue
-                old_cols = {r[0] for r in con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 'old' AND table_name = ?",
-                    [table.name]).fetchall()}
                 # columns the old file lacks that the declaration says how to compute are
                 # computed from its rows (or those imported before, ALL_TABLES order)
-                con.execute(copy_rows(table, old_cols, f"old.{table.name}", f"{LAKE}.{table.name}"))
+                copy_rows(con, table, "old", f"{LAKE}.{table.name}")
             ensure_indexes(con)
             sync_indexes(con, "SELECT article_id FROM articles WHERE false", reset=True)
         con.execute("DETACH old")

@@ -78,7 +78,7 @@ def missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> list[str]:
                 raise RuntimeError(f"{table.name}.{col.name} is declared NOT NULL but an older warehouse lacks "
                                    "it: declare new columns nullable, or give them a backfill")
             out.append(f"ALTER TABLE {table.name} ADD COLUMN {name} {col.sql}")
-        elif col.nullable or col.backfill is None or described[col.name] == "NO":
+        elif col.nullable or described[col.name] == "NO":
             continue  # as declared; a column still nullable here was added while its table was empty
         # Fill it and constrain it once the table has rows: an empty table has nothing to fill,
         # and DuckLake cannot SET NOT NULL on a table without statistics, so there the column
@@ -99,16 +99,19 @@ def _has_rows(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
     return bool(con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.name})").fetchone()[0])
 
 
-def copy_rows(table: Table, have: set[str], source: str, target: str) -> str:
-    """``INSERT`` of the rows of ``source`` (a table of an older schema, with the columns
-    ``have``) into ``target``: the columns both know, and those ``source`` lacks computed
-    by their ``backfill`` (the others NULL). ``source`` is read under the table's own name, as
+def copy_rows(con: duckdb.DuckDBPyConnection, table: Table, source_db: str, target: str) -> None:
+    """Insert the rows of ``table`` as the attached database ``source_db`` holds it (an older
+    schema, maybe) into ``target``: the columns both know, and those the source lacks computed
+    by their ``backfill`` (the others NULL). The source is read under the table's own name, as
     a backfill refers to it; the other tables it refers to are the connection's (copy them
     first: ``ALL_TABLES`` order)."""
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
+        "AND table_name = ?", [source_db, table.name]).fetchall()}
     cols = [c for c in table.columns if c.name in have or c.backfill is not None]
     names = ", ".join(quote_ident(c.name) for c in cols)
     values = ", ".join(quote_ident(c.name) if c.name in have else str(c.backfill) for c in cols)
-    return f"INSERT INTO {target} ({names}) SELECT {values} FROM {source} AS {table.name}"
+    con.execute(f"INSERT INTO {target} ({names}) SELECT {values} FROM {source_db}.main.{table.name} AS {table.name}")
 
 
 def _view_version(sql: str) -> str:

@@ -128,10 +128,7 @@ def restore(con: duckdb.DuckDBPyConnection, alias: str) -> dict[str, int]:
         con.execute(f"DELETE FROM {LAKE}.{name}")
         schema, _, table = name.partition(".")
         if name in then and schema == "main" and table in TABLES:
-            have = {r[0] for r in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
-                "AND table_name = ?", [alias, table]).fetchall()}
-            con.execute(copy_rows(TABLES[table], have, f"{alias}.{name}", f"{LAKE}.{name}"))
+            copy_rows(con, TABLES[table], alias, f"{LAKE}.{name}")
         elif name in then:
             con.execute(f"INSERT INTO {LAKE}.{name} BY NAME SELECT * FROM {alias}.{name}")
         counts[name] = con.execute(f"SELECT count(*) FROM {LAKE}.{name}").fetchone()[0]
