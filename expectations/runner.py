@@ -586,11 +586,17 @@ def _temp_tables(con, *names: str) -> bool:
 def _examples_named(vr) -> bool:
     """Give each expectation's result that names its examples only in
     ``partial_unexpected_index_list`` (a SUMMARY result) the same list as its
-    ``unexpected_index_list``, the one Data Docs render with the naming columns; whether any was."""
+    ``unexpected_index_list``, the one Data Docs render with the naming columns; whether any was.
+
+    Only results whose examples are named by columns (``unexpected_index_column_names``): a
+    list of bare row numbers (the warehouse suite's one row per invariant) is rendered by GX
+    only beside ``unexpected_list``, which a SUMMARY result lacks; given one, GX's page logged
+    a ``RenderingError`` and showed no table for the failed check."""
     changed = False
     for r in vr.results:
         res = r.result
-        if isinstance(res, dict) and res.get("partial_unexpected_index_list") and "unexpected_index_list" not in res:
+        if (isinstance(res, dict) and res.get("partial_unexpected_index_list")
+                and res.get("unexpected_index_column_names") and "unexpected_index_list" not in res):
             res["unexpected_index_list"] = list(res["partial_unexpected_index_list"])
             changed = True
     return changed

@@ -466,3 +466,23 @@ def test_a_remembered_metric_id_is_gx_own_for_values_equal_in_python(args):
     for earlier in ID_CASES:
         remembered(IDDict(earlier))
     assert remembered(IDDict(args)) == computed_by_gx(IDDict(args))
+
+
+def test_a_failed_warehouse_check_renders_in_data_docs_without_a_rendering_error(tmp_path, caplog):
+    """The warehouse suite's rows are named by number, not by columns: its failed check must
+    render as a table of the value found, not as GX's "issue while building count and index
+    table" error (which a page of every run with a warning showed before)."""
+    v = Validator(tmp_path / "w.duckdb", "r-render")
+    invariants = warehouse_invariants(False)
+    failing = next(name for name, (severity, _) in invariants.items() if severity != CRITICAL)
+    inv = pl.DataFrame({"check": list(invariants), "violations": [34 if n == failing else 0 for n in invariants]})
+    from expectations.suites import warehouse_checks
+
+    rows = v.validate("warehouse", warehouse_checks(invariants), inv).rows
+    assert rows.filter(pl.col("check_name") == failing)["success"].to_list() == [False]
+    with caplog.at_level("ERROR"):
+        index = v.build_docs()
+    assert not [r for r in caplog.records if "issue while building" in r.getMessage()]
+    page = next(index.parent.rglob("validations/warehouse/**/*.html"))
+    html = page.read_text(encoding="utf-8")
+    assert "issue while building" not in html and ">34<" in html
