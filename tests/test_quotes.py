@@ -531,3 +531,31 @@ def test_a_capital_that_only_opens_the_sentence_names_no_speaker(quotes_of):
     _, qs = quotes_of("Title\n\n\"It was chaos,\" one attendee said.\n\n"
                       "One attendee said: \"It was chaos.\"\n\n\"We are ready,\" Microsoft said.\n")
     assert [q.speaker for q in qs] == [None, None, "Microsoft"]
+
+
+def test_an_appositive_between_the_source_and_its_verb_is_part_of_the_source(quotes_of):
+    # PolNeAR writes the source with its appositive; the canonical speaker stays the name's
+    _, qs = quotes_of("Title\n\nMike Huckabee, the former Arkansas governor, proposed a \"fair tax\" on Monday.\n\n"
+                      "Jason Sims — a teacher from Mount Pleasant — says the plan is \"a start.\"\n\n"
+                      "Ann Lee, 34, is promising \"a gift.\"\n")
+    assert [(q.speaker_text, q.speaker) for q in qs] == [
+        ("Mike Huckabee, the former Arkansas governor", "Mike Huckabee"),
+        ("Jason Sims — a teacher from Mount Pleasant —", "Jason Sims"),
+        ("Ann Lee, 34", "Ann Lee")]
+
+
+def test_an_aside_or_a_clause_after_the_source_is_no_appositive():
+    from transforms.attribution import appositive_before_verb
+
+    def grown(text: str, name: str) -> str:
+        return text[:appositive_before_verb(text, len(name), len(text))]
+
+    assert grown("Clinton, however, said", "Clinton") == "Clinton"  # an aside
+    assert grown("Clinton, for her part, said", "Clinton") == "Clinton"
+    assert grown("Obama, Clinton, and Sanders said", "Obama") == "Obama"  # a list
+    # a clause that reports something else
+    assert grown('the playbook, his salespersons were told, "You sell," said', "the playbook") == "the playbook"
+    assert grown("Trump, who backs it, was", "Trump") == "Trump, who backs it"  # a relative clause is one
+    assert grown("Smith, executive director of the group, said", "Smith") == "Smith, executive director of the group"
+    quoted = 'Hemsley, the co-author of "Going Viral," said'
+    assert grown(quoted, "Hemsley") == 'Hemsley, the co-author of "Going Viral,"'

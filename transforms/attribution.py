@@ -239,6 +239,40 @@ def with_appositive(body: str, end: int, seg_end: int) -> int:
     return _with_appositive(body, end, seg_end)
 
 
+# A verb right after a source and its appositive: a cue, a past tense or participle, an
+# auxiliary, a present tense ("..., the former Arkansas governor, proposed", ", 34, writing").
+_VERB_NEXT: Final = (r"(?=\s+(?:\w+ly\s+)?(?:" + _CUE_ALT + r"|[a-z]{2,}ed|[a-z]{3,}ing|is|are|was|were|has|have|"
+                     r"had|will|would|can|could|may|might|should|does|did|[a-z]{3,}[^s\W]s)\b)")
+# What may open an appositive set off between a source and its verb: a determiner, a relative
+# pronoun, an age, or a role "of" something; not an aside (", however,", ", for his part,").
+_APPOS_OPENER: Final = (r"(?:(?:the|a|an|his|her|their|its|one|another|who|whose|which)\s|\d+\b|"
+                        r"(?:[a-z][\w\-]*\s+){1,3}of\s)")
+_APPOS_BEFORE_VERB: Final = re.compile(
+    r"(?:\s*\([^()\n]{1,40}\))?(?:"
+    r",\s+(?P<comma>" + _APPOS_OPENER + r"[^;:!?\n—–()]{0,200}?(?:,[”\"]|[”\"]?(?=,))),?"
+    r"|\s+(?P<dash>[—–]|--)\s*(?P<dashed>" + _APPOS_OPENER + r"[^;:!?\n—–]{0,200}?)\s*(?P=dash))"
+    + _VERB_NEXT)
+
+
+_FINITE_VERB: Final = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|said|says|told|did|does)\b")
+
+
+def appositive_before_verb(body: str, end: int, hi: int) -> int:
+    """Where a source phrase ending at ``end`` ends as written when an appositive, set off by
+    commas or dashes, stands between it and its verb (before ``hi``): "Mike Huckabee| , the
+    former Arkansas governor,| proposed", "Jason Sims| — a teacher from Mount Pleasant —| says".
+    The appositive names the same source, so only the phrase grows; ``end`` when none."""
+    m = _APPOS_BEFORE_VERB.match(body, end, hi)
+    if m is None:
+        return end
+    appos = m.group("comma") or m.group("dashed")
+    if not appos.startswith(("who ", "which ", "whose ")) and _FINITE_VERB.search(appos):
+        return end  # a clause, not a description: ', his salespersons were told, "..."'
+    # a comma that closes the appositive is no part of it, as after a name ("Michael Tyler, a
+    # spokesman for the campaign"); a closing dash is
+    return m.end("comma") if m.group("comma") else m.end()
+
+
 def _attribution(cue: str, body: str, np: str, start: int, seg_end: int | None = None) -> Attribution | None:
     trimmed = _trim_np(np, start)
     if not trimmed:

@@ -26,6 +26,7 @@ from transforms.attribution import (
     WORDS,
     Attribution,
     after_attribution,
+    appositive_before_verb,
     before_attribution,
     sentence_subject,
     with_appositive,
@@ -373,6 +374,26 @@ def _embedding(c: Candidate, sent_start: int, open_pos: int, par_start: int, cue
     return out
 
 
+def _with_appositive_before_verb(body: str, q: Quote, sp: QuoteSpan, blocks: list[Block]) -> None:
+    """The speaker phrase as written when an appositive stands between it and its verb:
+    "Mike Huckabee, the former Arkansas governor, proposed ...". Whichever rule or the ranker
+    named the source, the appositive is part of it (PolNeAR annotates it so); the speaker
+    (canonical) and its entity stay those of the name."""
+    if q.speaker_start is None or q.speaker_end is None:
+        return
+    end = q.speaker_end
+    if end <= sp.open_pos:
+        hi = sp.open_pos  # a source before the quote: its verb comes before the quote opens
+    elif sp.close_pos is not None and end > sp.close_pos:
+        hi = sentence_end(body, end, blocks[sp.last_block].end)
+    else:
+        return
+    grown = appositive_before_verb(body, end, hi)
+    if grown > end:
+        q.speaker_end = grown
+        q.speaker_text = body[q.speaker_start:grown]
+
+
 def _article_facts(quotes: list[Quote]) -> ArticleFacts:
     """The speakers of the quotes so far."""
     facts = ArticleFacts()
@@ -543,6 +564,8 @@ def extract_quotes(body: str, blocks: list[Block], entities: ArticleEntities,
                 q.speaker, q.speaker_entity_id = c[5], c[6]
                 if c[4] and q.cue is None:
                     q.cue = c[4]
+        if q.speaker_text is not None:
+            _with_appositive_before_verb(body, q, sp, blocks)
         quotes.append(q)
         prev, prev_span = q, sp
         if facts is not None and q.speaker_text is not None:
