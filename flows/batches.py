@@ -67,7 +67,7 @@ class RunPlan:
 
     batches: list[Batch]
     present: list[str]  # every file found, sorted
-    missing: list[str]  # loaded files from this seeds folder that are gone from it
+    missing: list[str]  # loaded files from this seeds folder gone from it since the last run (not yet flagged)
     loaded: dict[str, str]  # source_path -> sha256 of the loaded files (none on a full refresh)
     held: dict[str, str]  # source_path -> sha256 of files set aside before by this very extractor
     seen: dict[str, str]  # article_id -> path of articles loaded from a path still present
@@ -107,7 +107,11 @@ def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: d
     other file is read, and skipped there if its bytes hash as loaded."""
     root = str(Path(cfg.seeds_dir).resolve()) + "/"
     present = set(paths)
-    missing = [] if cfg.full_refresh else sorted(p for p in loaded if p.startswith(root) and p not in present)
+    flagged = flagged or set()
+    # Gone since the last run: a file already flagged gone is no news (counting it again made
+    # every later run a full one, with GX checks on nothing and a new snapshot)
+    missing = [] if cfg.full_refresh else sorted(p for p in loaded if p.startswith(root) and p not in present
+                                                  and p not in flagged)
     loaded = {} if cfg.full_refresh else loaded
     held = {} if cfg.full_refresh or held is None else {p: sha for p, sha in held.items() if p not in loaded}
     seen = {sha[:16]: path for path, sha in loaded.items() if path in present}
@@ -119,7 +123,7 @@ def plan_run(cfg: RunSettings, paths: list[str], loaded: dict[str, str], held: d
     chunked = cfg.batches(paths)
     batches = [Batch(k, len(chunked), chunks) for k, chunks in enumerate(chunked)]
     workers = max(1, min(cfg.workers or os.cpu_count() or 1, sum(len(c) for c in chunked)))
-    returning = sorted(present & (flagged or set()))
+    returning = sorted(present & flagged)
     return RunPlan(batches, sorted(present), missing, loaded, held, seen, workers, returning, cfg.full_refresh,
                    unread)
 
@@ -169,6 +173,16 @@ class BatchResult:
     cpu_seconds: float = 0.0  # CPU of its extraction, checks and staging
     wall_seconds: float = 0.0
     restat: dict[str, str] = field(default_factory=dict)  # path -> file_stat of unchanged files, for the load
+
+
+def gone_paths(plan: RunPlan, results: list[BatchResult]) -> list[str]:
+    """The files of ``plan.missing`` whose rows stay, flagged gone: not those whose article
+    (same bytes, same ``article_id``) this run loads from another path, a file renamed or
+    moved within the folder, whose rows the load moves to the new path."""
+    if not plan.missing:
+        return []
+    moved = {aid for r in results for aid, path in r.articles.items() if path in set(r.loaded)}
+    return [p for p in plan.missing if plan.loaded.get(p, "")[:16] not in moved]
 
 
 def extract_batch(batch: Batch, extractor: Extractor, root: str, progress: Callable[[int], None]) -> ExtractedBatch:

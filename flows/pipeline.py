@@ -41,6 +41,7 @@ from flows.batches import (
     RunPlan,
     check_batch,
     extract_batch,
+    gone_paths,
     plan_run,
     refused_rows,
 )
@@ -272,7 +273,8 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             gate = gate_task([r.rows for r in results], [r.quarantine for r in results], rejected,
                              sum(r.extracted for r in results), book.validator, book.unattributed_baseline)
             summary.clock("gate", time.perf_counter() - t)  # the run-level checks, in the flow's process
-            book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan)
+            book.gated(gate.dq_rows, gate.rejected, gate.quarantine, [p for r in results for p in r.loaded], plan,
+                       gone_paths(plan, results))
             t = time.perf_counter()
             staged = {table: StagedTable.concat(table, (r.staged[table] for r in results)) for table in STAGED}
             restat = {path: stat for r in results for path, stat in r.restat.items()}

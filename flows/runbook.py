@@ -242,20 +242,21 @@ class RunBook:
         return self
 
     def gated(self, dq_rows: pl.DataFrame, rejected: pl.DataFrame, quarantine: pl.DataFrame, loaded: list[str],
-              plan: RunPlan) -> None:
+              plan: RunPlan, gone: list[str]) -> None:
         """Take the gate's verdict before the load: count the files, say what was set aside or
-        rejected, and raise :class:`DataQualityError` when a critical check failed."""
+        rejected, and raise :class:`DataQualityError` when a critical check failed. ``gone``:
+        the files flagged gone (``batches.gone_paths``: not those renamed or moved)."""
         s = self.summary
         self.dq_rows, self.rejected, self.quarantine = dq_rows, rejected, quarantine
-        s.count_files(loaded, plan.loaded, plan.missing, rejected, quarantine)
+        s.count_files(loaded, plan.loaded, gone, rejected, quarantine)
         if s.files_quarantined:
             self.log.warning("quarantined %d article(s) (%d rows) that failed row-level checks: see table quarantine",
                              s.files_quarantined, s.rows_quarantined)
         for path, reason, detail in s.rejected:
             self.log.warning("rejected %s: %s (%s)", path, reason, detail)
-        if plan.missing:
+        if gone:
             self.log.warning("%d loaded file(s) are gone from %s: their rows are kept, flagged missing_since",
-                             len(plan.missing), s.seeds_dir)
+                             len(gone), s.seeds_dir)
         raise_on_critical(dq_rows)
 
     def idle(self, rejected: pl.DataFrame, plan: RunPlan) -> None:

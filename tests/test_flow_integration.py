@@ -199,10 +199,36 @@ def test_incremental_runs_skip_unchanged_add_new_replace_changed_and_flag_delete
                     f"WHERE run_id = '{third.run_id}'")
     assert run == [(1, 1, 0, 1)]
 
+    # a.txt is still gone: no news, so nothing to check or load, and its flag keeps its date
+    flagged = query(db, "SELECT missing_since FROM articles WHERE source_path LIKE '%/a.txt'")
+    quiet = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert (quiet.files_deleted, quiet.files_loaded, quiet.files_skipped) == (0, 0, 2)
+    assert any(n.startswith("nothing new or changed") for n in quiet.notes)
+    assert query(db, "SELECT missing_since FROM articles WHERE source_path LIKE '%/a.txt'") == flagged
+    loads = f"SELECT count(*) FROM lake.snapshots() WHERE commit_message = 'run {quiet.run_id}: load'"
+    assert query(db, loads) == [(0,)] and query(db, loads.replace(quiet.run_id, third.run_id)) == [(1,)]
+
     copy_seed(seeds, "a.txt")  # it comes back unchanged: skipped, and no longer flagged
     fourth = flow(seeds_dir=str(seeds), db_path=str(db))
     assert fourth.files_skipped == 3
     assert query(db, "SELECT count(*) FROM articles WHERE missing_since IS NOT NULL") == [(0,)]
+
+
+def test_a_renamed_file_moves_its_rows_and_is_not_counted_gone(tmp_path, flow):
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds, "a.txt")
+    (seeds / "b.txt").write_text('Zoo\n\nLONDON - "The penguins are fine," said Ann Keeper.')
+    db = tmp_path / "news.duckdb"
+    flow(seeds_dir=str(seeds), db_path=str(db))
+    before = counts(db)
+    (seeds / "b.txt").rename(seeds / "zoo.txt")  # renamed: the same bytes under a new name
+    (seeds / "a.txt").unlink()  # gone
+    run = flow(seeds_dir=str(seeds), db_path=str(db))
+    assert (run.files_deleted, run.files_new) == (1, 1)
+    assert query(db, "SELECT regexp_extract(source_path, '[^/]+$'), missing_since IS NOT NULL FROM articles "
+                     "ORDER BY 1") == [("a.txt", True), ("zoo.txt", False)]
+    assert counts(db) == before  # rows moved, none added or lost
+    assert query(db, f"SELECT files_deleted FROM runs WHERE run_id = '{run.run_id}'") == [(1,)]
 
 
 def test_files_that_stat_as_when_loaded_are_not_read_again_and_a_changed_one_is(tmp_path, flow):
