@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from expectations.quarantine import set_aside
-from expectations.runner import Validator
+from expectations.runner import Validator, examples_json
 from expectations.suites import SPEAKER_CHECK, SUITES, prepare_articles, prepare_mentions, prepare_quotes, run_metrics
 from transforms.frames import ChunkFrames
 from transforms.schema import DQ_RESULTS
@@ -79,7 +79,7 @@ def merge_batches(batch_rows: list[pl.DataFrame]) -> pl.DataFrame:
         for ex in group["unexpected_examples"].to_list():
             examples += json.loads(ex or "[]") if (ex or "").startswith("[") else []
         out.append({**first, "success": success, "element_count": elements, "unexpected_count": unexpected,
-                    "unexpected_examples": json.dumps(examples[:MAX_EXAMPLES], default=str),
+                    "unexpected_examples": examples_json(examples[:MAX_EXAMPLES]),
                     "evaluated_at": group["evaluated_at"].max()})
     return DQ_RESULTS.frame(out)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -388,9 +389,9 @@ class Validator:
                 "element_count": res.get("element_count"),
                 "unexpected_count": res.get("unexpected_count",
                                             0 if r.success else res.get("observed_value")),
-                "unexpected_examples": json.dumps(
+                "unexpected_examples": examples_json(
                     (res.get("partial_unexpected_index_list") if key is not None else None)
-                    or res.get("partial_unexpected_list") or [], default=str),
+                    or res.get("partial_unexpected_list") or []),
                 "details": json.dumps(kwargs, default=str), "evaluated_at": now,
             })
             if severity == QUARANTINE and not r.success and key is not None:
@@ -637,6 +638,23 @@ def html_escaped(value: Any) -> Any:
             return value
         return tuple(seq) if isinstance(value, tuple) else seq
     return value
+
+
+def examples_json(examples: list) -> str:
+    """A check's failing examples as JSON that any reader parses: a missing value that pandas
+    made NaN (a quote's NULL speaker, as GX lists it) is null, not Python's ``NaN``, which is no
+    JSON (DuckDB's ``json`` functions and ``JSON.parse`` refuse it); an infinity and other odd
+    values are text."""
+    def plain(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None if math.isnan(v) else str(v)
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    return json.dumps(plain(examples), default=str, allow_nan=False)
 
 
 def critical_failures(rows: pl.DataFrame) -> pl.DataFrame:

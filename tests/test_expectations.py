@@ -486,3 +486,20 @@ def test_a_failed_warehouse_check_renders_in_data_docs_without_a_rendering_error
     page = next(index.parent.rglob("validations/warehouse/**/*.html"))
     html = page.read_text(encoding="utf-8")
     assert "issue while building" not in html and ">34<" in html
+
+
+def test_examples_of_quotes_without_a_speaker_are_strict_json(validator, frames):
+    """GX lists a NULL speaker as pandas' NaN; stored as Python's ``NaN`` it was no JSON
+    (DuckDB's json functions and browsers refuse it): it must be null."""
+    from expectations.suites import SPEAKER_CHECK
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    nameless = frames.quotes.with_columns(pl.lit(None, pl.Utf8).alias("speaker"),
+                                          pl.lit(None, pl.Utf8).alias("speaker_entity_id"))
+    rows = check_frames(validator, with_table(frames, "quotes", nameless), NOW).rows
+    for ex in rows["unexpected_examples"].to_list():
+        json.loads(ex or "[]", parse_constant=refuse)
+    [speaker] = rows.filter(pl.col("check_name") == SPEAKER_CHECK)["unexpected_examples"].to_list()
+    assert {e["speaker"] for e in json.loads(speaker)} == {None}
