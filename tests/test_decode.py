@@ -54,3 +54,21 @@ def test_too_large():
     with pytest.raises(Rejection) as exc:
         decode_bytes(b"a" * 101, max_bytes=100)
     assert exc.value.reason == "too_large" and "101" in exc.value.detail
+
+
+def test_utf8_with_a_stray_legacy_byte_keeps_its_utf8_and_reads_the_byte_as_cp1252():
+    # a "£" typed on a Windows machine into a UTF-8 article: the whole file read as cp1252 or
+    # latin-1 turned its curly quotes into mojibake and its quotes were lost
+    text = "Title\n\nHe said “the economy is strong” for José, at ".encode() + b"\xa3" + b"5.\n"
+    d = decode_bytes(text)
+    assert d.text == "Title\n\nHe said “the economy is strong” for José, at £5.\n"
+    assert (d.encoding, d.fallback) == ("utf-8", True)
+    # a byte cp1252 leaves undefined is U+FFFD, not a C1 control character
+    d = decode_bytes("x “y” ".encode() + b"\x81\x8d")
+    assert d.text == "x “y” \ufffd\ufffd" and d.fallback
+
+
+def test_a_legacy_file_is_not_read_as_utf8_with_stray_bytes():
+    # its accented letters are stray bytes to UTF-8, and none of it is UTF-8 beyond ASCII
+    d = decode_bytes("Le café, la thé, l'été à Noël".encode("cp1252"))
+    assert d.encoding == "cp1252" and d.text == "Le café, la thé, l'été à Noël"

@@ -73,11 +73,39 @@ def _control_share(text: str) -> float:
     return len(_CONTROL.findall(sample)) / len(sample)
 
 
+# A byte that is no UTF-8, as ``surrogateescape`` leaves it (U+DC80-U+DCFF).
+_STRAY: Final = re.compile("[" + chr(0xDC80) + "-" + chr(0xDCFF) + "]")  # (mypyc takes no surrogate literal)
+
+
+def _legacy_char(m: re.Match[str]) -> str:
+    """A stray byte read as cp1252 ("\\xa3" is "£"); one cp1252 leaves undefined is U+FFFD."""
+    try:
+        return bytes([ord(m.group()) - 0xDC00]).decode(CP1252)
+    except UnicodeDecodeError:
+        return "\ufffd"
+
+
+def _utf8_with_stray_bytes(data: bytes) -> str | None:
+    """UTF-8 text with a few bytes of a legacy encoding pasted in (a "£" typed on a Windows
+    machine into a UTF-8 article): each stray byte read as cp1252 and the rest as the UTF-8 it
+    is, or None when the file is no UTF-8 at all (no UTF-8 character beyond ASCII, or fewer
+    of them than stray bytes: a cp1252 file's "é" is a stray byte, and valid UTF-8 pairs are rare
+    there by chance). Decoding the whole file as cp1252 or latin-1 turned every curly quote of
+    such a file into mojibake ("â€œ", C1 controls) and lost its quotes."""
+    text = data.decode(UTF_8_SIG, errors="surrogateescape")
+    stray = len(_STRAY.findall(text))
+    beyond_ascii = sum(1 for ch in text if ord(ch) > 0x7F) - stray
+    if beyond_ascii == 0 or beyond_ascii < stray:
+        return None
+    return _STRAY.sub(_legacy_char, text)
+
+
 def decode_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
     """Decode a file's bytes to normalised text, or raise :class:`Rejection`.
 
-    Order: UTF-16/32 with BOM, UTF-8 (BOM stripped), then cp1252 and finally latin-1, the
-    last two flagged as ``fallback``. NUL bytes without a UTF-16/32 BOM, or more than 1% of
+    Order: UTF-16/32 with BOM, UTF-8 (BOM stripped), UTF-8 with a few stray legacy bytes
+    (read as cp1252: ``_utf8_with_stray_bytes``), then cp1252 and finally latin-1, the last
+    three flagged as ``fallback``. NUL bytes without a UTF-16/32 BOM, or more than 1% of
     control characters after decoding, mean the file is binary.
     """
     size = len(data)
@@ -106,10 +134,14 @@ def decode_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
             encoding = UTF_8_SIG if data.startswith(codecs.BOM_UTF8) else UTF_8
         except UnicodeDecodeError:
             fallback = True
-            try:
-                text, encoding = data.decode(CP1252), CP1252
-            except UnicodeDecodeError:
-                text, encoding = data.decode(LATIN_1), LATIN_1
+            text = _utf8_with_stray_bytes(data)
+            if text is not None:
+                encoding = UTF_8_SIG if data.startswith(codecs.BOM_UTF8) else UTF_8
+            else:
+                try:
+                    text, encoding = data.decode(CP1252), CP1252
+                except UnicodeDecodeError:
+                    text, encoding = data.decode(LATIN_1), LATIN_1
     text = text.lstrip("\ufeff")
     if _control_share(text) > 0.01:
         raise Rejection(BINARY, f"more than 1% control characters after decoding as {encoding}")

@@ -183,7 +183,7 @@ ARTICLES = Table(
         Column("content_sha256", S, False, "sha256 of the file's raw bytes"),
         Column("size_bytes", I64, False),
         Column("encoding", S, False, "codec the bytes were decoded with", allowed=vocab.ENCODINGS),
-        Column("encoding_fallback", B, False, "true when not UTF-8"),
+        Column("encoding_fallback", B, False, "true when not clean UTF-8 (a legacy codec, or stray legacy bytes)"),
         Column("title", S),
         Column("publisher", S),
         Column("agency", S, doc="wire service named in the dateline, e.g. AFP"),
