@@ -229,6 +229,10 @@ def test_a_renamed_file_moves_its_rows_and_is_not_counted_gone(tmp_path, flow):
                      "ORDER BY 1") == [("a.txt", True), ("zoo.txt", False)]
     assert counts(db) == before  # rows moved, none added or lost
     assert query(db, f"SELECT files_deleted FROM runs WHERE run_id = '{run.run_id}'") == [(1,)]
+    # the summary (what --summary-json writes) says when the run ended, as its runs row does
+    [(finished,)] = query(db, f"SELECT finished_at FROM runs WHERE run_id = '{run.run_id}'")
+    assert run.finished_at is not None and run.started_at <= run.finished_at
+    assert abs((run.finished_at - finished).total_seconds()) < 1e-3
 
 
 def test_files_that_stat_as_when_loaded_are_not_read_again_and_a_changed_one_is(tmp_path, flow):

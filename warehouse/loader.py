@@ -140,9 +140,10 @@ def record_run_start(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
 
 
 def record_run_end(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    """Write the run's whole record over its row (``finished_at`` now, unless the record says)."""
+    """Write the run's whole record over its row (``finished_at`` now, unless the record says;
+    set on the record too, so that the summary a script reads says when the run ended)."""
+    record.finished_at = record.finished_at or dt.datetime.now(dt.UTC)
     row = record.row()
-    row["finished_at"] = row["finished_at"] or dt.datetime.now(dt.UTC)
     fields = {k: v for k, v in row.items() if k not in RUNS.key}
     sets = ", ".join(f"{quote_ident(k)} = ?" for k in fields)
     with transaction(con, record.run_id, f"run {record.run_id} {record.status}"):
