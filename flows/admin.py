@@ -36,7 +36,13 @@ def _new_run_id(kind: str) -> tuple[str, dt.datetime]:
 def writing(loc: Location, wait: float, what: str, create: bool = False) -> Iterator[tuple[duckdb.DuckDBPyConnection,
                                                                                         dt.datetime]]:
     """The lake open for writing under the run lock; yields the connection and when the lock
-    was taken."""
+    was taken.
+
+    Unless it may ``create`` the lake, a missing one is refused before the lock is taken:
+    taking it makes the warehouse's folder and lock file, which ``compact`` or ``rollback`` of
+    a mistyped ``--db`` would leave behind with their "no warehouse" (``connect`` says the same)."""
+    if not create and not loc.exists():
+        raise WarehouseUnavailable(f"no warehouse at {loc.db}: run `newsetl run --db {loc.db}` first")
     run_id, started = _new_run_id(what)
     with warehouse_lock(loc, run_id, started.isoformat(timespec="seconds"), wait):
         locked_at = dt.datetime.now(dt.UTC)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import logging
 import os
 import shutil
 import sys
@@ -54,15 +55,27 @@ def _print_summary(s, out=sys.stdout) -> None:
             p(f"    {s.files_quarantined} article(s) set aside, the rest loaded: "
               f"SELECT * FROM quarantine WHERE run_id = '{s.run_id}'")
     if s.report_path:
-        p(f"  report:     {s.report_path}  (newsetl report --open)")
+        p(f"  report:     {s.report_path}  (newsetl report --open{_warehouse_flags(s)})")
     if s.error:
         p(f"  error:      {s.error}")
     if ok:
-        from flows.settings import DEFAULT_DB
-
-        db = "" if Path(s.db_path) == Path(DEFAULT_DB).resolve() else f" --db {s.db_path}"
-        p(f"  try:        newsetl sql{db} \"SELECT speaker, count(*) AS quotes FROM quotes "
+        p(f"  try:        newsetl sql{_warehouse_flags(s)} \"SELECT speaker, count(*) AS quotes FROM quotes "
           "GROUP BY ALL ORDER BY quotes DESC LIMIT 10\"")
+
+
+def _warehouse_flags(s) -> str:
+    """What the summary's hints add to a command so that it finds this run's warehouse from any
+    folder: nothing for the default one (the README's form), else ``--db`` (and ``--data-path``,
+    which a PostgreSQL catalog's report needs), quoted for a shell, without a password."""
+    import shlex
+
+    from flows.settings import DEFAULT_DB
+
+    loc = s.location
+    if not loc.is_postgres and Path(s.db_path) == Path(DEFAULT_DB).resolve():
+        return ""
+    flags = f" --db {shlex.quote(loc.describe())}"
+    return flags + (f" --data-path {shlex.quote(str(Path(s.data_path).resolve()))}" if s.data_path else "")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -71,6 +84,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.summary_json and not Path(args.summary_json).resolve().parent.is_dir():
         print(f"newsetl run: --summary-json {args.summary_json}: its folder does not exist", file=sys.stderr)
         return 2
+    seeds_problem = _seeds_problem(args.seeds)
+    if seeds_problem:
+        print(f"newsetl run: {seeds_problem}", file=sys.stderr)
+        return 2
+    held = _wait_for_other_run(args)
+    if held:
+        print(f"newsetl run: {held}", file=sys.stderr)
+        _write_failed_summary_json(args, held)
+        return 1
 
     server = TemporaryServer.launch()  # boots on the other core while this process imports
     idle = _idle_run(args)  # nothing to do: recorded without Prefect (flows/preflight.py)
@@ -80,6 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return idle
     from flows.pipeline import RunFailed, newsetl_flow
 
+    _quiet_explained_failures()
     temporary = None
     if server is not None:
         import great_expectations  # noqa: F401  (every run validates: import it while the server boots)
@@ -104,6 +127,95 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds_problem(seeds: str) -> str | None:
+    """Why ``--seeds`` names no folder, or None. Asked before anything starts: the flow finds it
+    out too (``flows.io.discover``, in the same words), but only after Prefect's server has
+    booted, an empty warehouse was made and Prefect logged two tracebacks of it."""
+    path = Path(seeds)
+    if not path.exists():
+        return f"seeds folder {seeds} does not exist"
+    if not path.is_dir():
+        return f"seeds path {seeds} is not a folder"
+    return None
+
+
+def _wait_for_other_run(args: argparse.Namespace) -> str | None:
+    """Wait up to ``--wait`` seconds while another run holds the warehouse's lock file, before
+    Prefect starts; the message naming it if it still holds it then, else None.
+
+    The flow takes the lock itself (``warehouse.runlock``) and would fail the same way, but as
+    a Prefect flow run: a server booted for nothing and Prefect's traceback of the failure. This
+    only looks (it takes no lock and creates no file), so a run that takes the warehouse after
+    the look is still refused by the flow; the seconds waited here are taken off ``args.wait``
+    so that the run waits no longer than ``--wait`` in all."""
+    import time
+
+    from warehouse.connection import WarehouseUnavailable
+    from warehouse.runlock import active_run
+
+    loc = _location(args)
+    try:
+        local = loc.local
+    except WarehouseUnavailable:  # a PostgreSQL catalog without --data-path: the flow says so
+        return None
+    deadline = time.monotonic() + args.wait
+    while (holder := active_run(local)) is not None:
+        if time.monotonic() >= deadline:
+            return (f"the warehouse {loc.describe()} is being loaded by {holder}; waited {args.wait:.0f} s. "
+                    "Try again when it has finished.")
+        time.sleep(0.2)
+    args.wait = max(0.0, deadline - time.monotonic())
+    return None
+
+
+def _write_failed_summary_json(args: argparse.Namespace, error: str) -> None:
+    """``--summary-json`` of a run refused before it started: a script reads ``failed`` and why,
+    as it would from the flow's summary."""
+    if args.summary_json:
+        from flows.runbook import RunSummary
+
+        summary = RunSummary.begin(_run_settings(args), None)
+        summary.fail(error)
+        _write_summary_json(summary, args.summary_json)
+
+
+class _NoTracebackOfExplainedFailures(logging.Filter):
+    """Drops the traceback (not the line) of a log record of a ``failed`` whose cause is one of
+    ``explained`` (see :func:`_quiet_explained_failures`)."""
+
+    def __init__(self, failed: type[BaseException], explained: tuple[type[BaseException], ...]):
+        super().__init__()
+        self.failed, self.explained = failed, explained
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, self.failed) and (exc.__cause__ is None or isinstance(exc.__cause__, self.explained)):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_explained_failures() -> None:
+    """No traceback from Prefect for a run that failed for a reason newsetl explains.
+
+    Prefect's flow engine logs whatever a flow raised with its traceback ("Encountered exception
+    during execution"). A :class:`RunFailed` is newsetl's own account of a failed run: the
+    runbook logged why, and :func:`cmd_run` prints its summary with the error. When that error
+    is one newsetl words for the user (another run holds the warehouse, a missing or damaged
+    warehouse, a seeds folder that is not there, a refused run, failed critical checks), the
+    ~40 lines of Prefect's and our frames only bury it, so the record goes without them. Any
+    other cause (a bug) keeps its traceback. For this process's ``newsetl run`` only: a served
+    deployment logs as Prefect does."""
+    from expectations.runner import DataQualityError
+    from flows.io import SeedsNotFound
+    from flows.runbook import RunFailed, RunRefused
+    from warehouse.connection import WarehouseLocked, WarehouseUnavailable
+
+    logger = logging.getLogger("prefect.flow_runs")  # the flow engine's logger (Prefect 3.9)
+    if not any(isinstance(f, _NoTracebackOfExplainedFailures) for f in logger.filters):
+        explained = (WarehouseLocked, WarehouseUnavailable, SeedsNotFound, RunRefused, DataQualityError)
+        logger.addFilter(_NoTracebackOfExplainedFailures(RunFailed, explained))
+
+
 def _no_heartbeats():
     """Prefect settings without flow-run heartbeats, for a run on its own temporary server.
 
@@ -119,11 +231,8 @@ def _idle_run(args: argparse.Namespace) -> int | None:
     """The exit status of a run found to have nothing to do, recorded; None: run the flow."""
     from flows import preflight
     from flows.runbook import RunFailed
-    from flows.settings import RunSettings
 
-    cfg = RunSettings(args.seeds, args.db, args.chunk_size, args.batch_size, full_refresh=args.full_refresh,
-                      lock_wait=args.wait, workers=args.workers, data_path=args.data_path,
-                      follow_symlinks=args.follow_symlinks)
+    cfg = _run_settings(args)
     try:
         plan = preflight.idle_plan(cfg)
     except Exception:  # any doubt: the flow runs, and reports what is wrong in its own words
@@ -139,6 +248,15 @@ def _idle_run(args: argparse.Namespace) -> int | None:
     _print_summary(summary)
     _write_summary_json(summary, args.summary_json)
     return 0
+
+
+def _run_settings(args: argparse.Namespace):
+    """The :class:`flows.settings.RunSettings` of ``newsetl run``'s arguments."""
+    from flows.settings import RunSettings
+
+    return RunSettings(args.seeds, args.db, args.chunk_size, args.batch_size, full_refresh=args.full_refresh,
+                       lock_wait=args.wait, workers=args.workers, data_path=args.data_path,
+                       follow_symlinks=args.follow_symlinks)
 
 
 def _write_summary_json(summary, path: str | None) -> None:
@@ -355,6 +473,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.maintenance import compact_flow
     from flows.pipeline import newsetl_flow
 
+    unreachable = _unreachable_api(os.environ["PREFECT_API_URL"])
+    if unreachable:
+        print(f"newsetl serve: {unreachable}", file=sys.stderr)
+        return 2
     loc = _location(args)
     params = {"seeds_dir": str(Path(args.seeds).resolve()), "db_path": loc.db, "data_path": args.data_path,
               "cluster": args.cluster}
@@ -386,6 +508,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unreachable_api(url: str) -> str | None:
+    """What is wrong with the Prefect API at ``url``, said with what to do; None when it answers.
+
+    Asked before serving: registering the deployments is the first call to the API, and a
+    server that is not there made it end in a long httpx traceback after "serving deployment"
+    was already printed. Prefect's own client asks, with its settings (API key, TLS, timeout)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        exc = client.api_healthcheck()
+    if exc is None:
+        return None
+    why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (f"cannot reach the Prefect API at {url} ({why}): start the server first (`make server`) or set "
+            "PREFECT_API_URL to a running server's API")
+
+
 def _refresh_report(loc) -> None:
     """Rebuild the report page from the warehouse's last snapshot (keep the page if it cannot)."""
     from flows.report import write_report
@@ -403,6 +542,10 @@ def _has_display() -> bool:
     return sys.platform in ("darwin", "win32") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+class PortUnavailable(OSError):
+    """The report's port cannot be listened on; the message says which and what to do."""
+
+
 def serve_folder(root: Path, port: int, ready=None) -> None:
     """Serve the report folder ``root`` on 127.0.0.1 only: the report page and the Data Docs,
     never a listing, the GX configuration or the warehouse; only to a Host of 127.0.0.1 or
@@ -411,7 +554,11 @@ def serve_folder(root: Path, port: int, ready=None) -> None:
 
     from flows.report import report_handler
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), report_handler(root))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), report_handler(root))
+    except OSError as exc:  # the port taken (EADDRINUSE), or below 1024 without the right to it (EACCES)
+        raise PortUnavailable(f"cannot serve the report on 127.0.0.1:{port}: {exc.strerror or exc} "
+                              "(another --port, or --port 0 for any free one)") from None
     server.daemon_threads = True
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     print(f"serving the data-quality report at {url}  (Ctrl-C to stop)", flush=True)
@@ -450,7 +597,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         if webbrowser.open(path.resolve().as_uri()):
             return 0
     # No screen here (a server, a container, ssh): serve it for a browser elsewhere.
-    serve_folder(path.parent, args.port)
+    try:
+        serve_folder(path.parent, args.port)
+    except PortUnavailable as exc:
+        return _fail("report", exc)
     return 0
 
 
@@ -475,6 +625,18 @@ def count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 1 <= value <= 10**9:
         raise argparse.ArgumentTypeError(f"{text} is out of range (1 to 1,000,000,000)")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port for ``--port``: 1 to 65535, or 0 for any free one (a larger number gave a raw
+    OverflowError from ``bind``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (1 to 65535, or 0 for any free port)")
     return value
 
 
@@ -606,7 +768,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--open", action="store_true",
                      help="open it in a browser, or serve it on 127.0.0.1 when this machine has no display")
     rep.add_argument("--serve", action="store_true", help="serve it on 127.0.0.1 for a browser (Ctrl-C stops)")
-    rep.add_argument("--port", type=int, default=8765,
+    rep.add_argument("--port", type=port, default=8765,
                      help="port for --serve/--open (0: any free port; default %(default)s)")
     rep.set_defaults(func=cmd_report)
     return ap

@@ -139,9 +139,11 @@ def test_report_prints_stable_path(cli_warehouse):
 
 
 def test_run_on_missing_folder_fails_with_message(tmp_path):
+    """Said before anything starts (tests/test_cli_errors.py); the flow's own check of it is
+    tests/test_flow_integration.py's."""
     proc = newsetl("run", "--seeds", str(tmp_path / "missing"), "--db", str(tmp_path / "w.duckdb"))
-    assert proc.returncode == 1
-    assert "FAILED" in proc.stderr and "does not exist" in proc.stderr
+    assert proc.returncode == 2
+    assert f"seeds folder {tmp_path / 'missing'} does not exist" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_sql_path_imports_neither_prefect_nor_gx(cli_warehouse):
