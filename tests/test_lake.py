@@ -205,6 +205,24 @@ def test_a_moved_or_copied_lake_reads_and_loads_its_own_files(tmp_path):
     assert not list(tmp_path.glob("first*"))
 
 
+def test_a_lake_made_with_a_data_path_elsewhere_is_written_without_repeating_it(tmp_path):
+    """Readers found the recorded data path; writers (run, compact, rollback) named the default
+    folder beside the catalog and failed ("DATA_PATH parameter ... does not match")."""
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    db, files = tmp_path / "wh" / "n.ducklake", tmp_path / "elsewhere"
+    made = newsetl("run", "--seeds", str(seeds), "--db", str(db), "--data-path", str(files))
+    assert made.returncode == 0, made.stderr[-2000:]
+    add_new_articles(seeds)
+    for cmd in (["run", "--seeds", str(seeds)], ["compact"]):
+        proc = newsetl(*cmd, "--db", str(db))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    out = newsetl("sql", "--db", str(db), "--format", "csv", "SELECT count(*) FROM articles")
+    assert out.returncode == 0 and int(out.stdout.splitlines()[1]) > 1, out.stderr
+    assert not (tmp_path / "wh" / "n.files").exists()  # nothing written beside the catalog
+    assert list(files.rglob("*.parquet"))
+
+
 def test_articles_are_written_in_small_row_groups(tmp_path):
     """A reader holds a whole row group of a column: with DuckLake's default (122,880 rows) the
     bodies of 100,000 articles were one 240 MB block, and the 512 MB load failed its own

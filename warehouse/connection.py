@@ -261,7 +261,12 @@ def relocated(loc: Location) -> bool:
 def attach_options(loc: Location, read_only: bool, create: bool, snapshot: int | None = None,
                    moved: bool = False) -> str:
     opts = []
-    if loc.files and (not read_only or moved):
+    # A writer names the data path when it makes the lake, when one is given (--data-path), or
+    # when the lake moved; otherwise DuckLake uses the one its catalog recorded, so a lake made
+    # with --data-path elsewhere is written to without repeating it (naming the default folder
+    # beside the catalog failed: "DATA_PATH parameter ... does not match", as readers never did)
+    recorded = not loc.data_path and stored_data_path(loc) is not None
+    if loc.files and ((not read_only and not recorded) or moved):
         opts.append(f"DATA_PATH '{sql_string(loc.files)}'")
     if moved:
         opts.append("OVERRIDE_DATA_PATH true")
