@@ -72,3 +72,8 @@ def test_a_legacy_file_is_not_read_as_utf8_with_stray_bytes():
     # its accented letters are stray bytes to UTF-8, and none of it is UTF-8 beyond ASCII
     d = decode_bytes("Le café, la thé, l'été à Noël".encode("cp1252"))
     assert d.encoding == "cp1252" and d.text == "Le café, la thé, l'été à Noël"
+
+
+def test_html_character_references_are_the_characters_they_stand_for():
+    d = decode_bytes(b"Beyonc&#233; won &#163;5m &amp; more &lt;sic&gt; at &#x41;B; AT&T and &bogus; stay.\n")
+    assert d.text == "Beyoncé won £5m & more <sic> at AB; AT&T and &bogus; stay.\n"

@@ -1,4 +1,5 @@
-"""Bytes to text: decide the encoding, refuse what is not text, normalise line ends.
+"""Bytes to text: decide the encoding, refuse what is not text, normalise line ends and
+HTML character references.
 
 Why a module of its own: news archives mix UTF-8 (with and without BOM) with legacy
 Windows files. A silent latin-1 fallback corrupts curly quotes into mojibake that then breaks
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -64,6 +66,22 @@ def sha256_hex(data: bytes) -> str:
 def normalise_newlines(text: str) -> str:
     """CRLF and lone CR become LF, so that offsets mean the same on every platform."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# An HTML character reference left in the text by the scraper that saved it ("Beyonc&#233;",
+# "&#163;5m", "&lt;"): numeric, or a name, always with its semicolon.
+_ENTITY: Final = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _entity(m: re.Match[str]) -> str:
+    return html.unescape(m.group())
+
+
+def unescape_entities(text: str) -> str:
+    """The characters that HTML character references in a plain-text article stand for: a
+    name written "Beyonc&#233;" is "Beyoncé" to the mention and quote rules and to a search.
+    Only references with their semicolon; an unknown name stays as written."""
+    return _ENTITY.sub(_entity, text) if "&" in text else text
 
 
 def _control_share(text: str) -> float:
@@ -145,7 +163,7 @@ def decode_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
     text = text.lstrip("\ufeff")
     if _control_share(text) > 0.01:
         raise Rejection(BINARY, f"more than 1% control characters after decoding as {encoding}")
-    text = normalise_newlines(text)
+    text = unescape_entities(normalise_newlines(text))
     if not text.strip():
         raise Rejection(EMPTY, "the file holds only whitespace")
     return Decoded(text=text, encoding=encoding or UTF_8, fallback=fallback,
