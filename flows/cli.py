@@ -25,7 +25,7 @@ def _print_summary(s, out=sys.stdout) -> None:
     p("")
     p(f"newsetl run {s.run_id}: {s.status.upper()} in {s.seconds:.1f} s")
     p(f"  seeds:      {s.seeds_dir}")
-    p(f"  warehouse:  {s.db_path}")
+    p(f"  warehouse:  {s.location.describe()}")  # a PostgreSQL URL without its password
     if ok:
         p(f"  files:      {s.files_seen} seen, {s.files_loaded} loaded ({s.files_new} new, {s.files_changed} changed), "
           f"{s.files_skipped} unchanged, {s.files_deleted} gone (rows kept), {s.files_rejected} rejected"
@@ -265,8 +265,10 @@ def _write_summary_json(summary, path: str | None) -> None:
         import dataclasses
         import json
 
+        record = dataclasses.asdict(summary)
+        record["db_path"] = summary.location.describe()  # a file scripts pass around: no password
         try:
-            Path(path).write_text(json.dumps(dataclasses.asdict(summary), indent=1, default=str), encoding="utf-8")
+            Path(path).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
         except OSError as exc:  # the run's outcome stands; a script sees the missing file
             print(f"newsetl run: could not write the summary to {path}: {exc.strerror or exc}", file=sys.stderr)
 

@@ -244,3 +244,25 @@ def test_the_summary_of_the_default_warehouse_reads_as_the_readme_shows():
     _print_summary(s, out)
     assert "  report:     /x/warehouse/news.gx/index.html  (newsetl report --open)\n" in out.getvalue()
     assert '  try:        newsetl sql "SELECT speaker' in out.getvalue()
+
+
+def test_the_summary_and_its_json_name_a_postgresql_catalog_without_its_password(tmp_path):
+    """The hints already left the password out; the 'warehouse:' line and --summary-json, a file
+    scripts pass around, printed the URL as given."""
+    import io
+    import json
+
+    from flows.cli import _print_summary, _write_summary_json
+    from flows.runbook import RunSummary
+    from flows.settings import RunSettings
+
+    url = "postgresql://etl:s3cret@db.example:5432/news"
+    s = RunSummary.begin(RunSettings(str(tmp_path), url, data_path=str(tmp_path / "files")))
+    s.fail("cannot reach the catalog")
+    out = io.StringIO()
+    _print_summary(s, out)
+    _write_summary_json(s, str(tmp_path / "s.json"))
+    written = (tmp_path / "s.json").read_text(encoding="utf-8")
+    assert "s3cret" not in out.getvalue() and "s3cret" not in written
+    assert "postgresql://etl@db.example:5432/news" in out.getvalue()
+    assert json.loads(written)["db_path"] == "postgresql://etl@db.example:5432/news"
