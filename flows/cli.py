@@ -54,7 +54,7 @@ def _print_summary(s, out=sys.stdout) -> None:
         if s.files_quarantined:
             p(f"    {s.files_quarantined} article(s) set aside, the rest loaded: "
               f"SELECT * FROM quarantine WHERE run_id = '{s.run_id}'")
-    if s.report_path:
+    if s.report_path and (ok or Path(s.report_path).is_file()):  # a run that failed early wrote none
         p(f"  report:     {s.report_path}  (newsetl report --open{_warehouse_flags(s)})")
     if s.error:
         p(f"  error:      {s.error}")
@@ -475,6 +475,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.maintenance import compact_flow
     from flows.pipeline import newsetl_flow
 
+    seeds_problem = _seeds_problem(args.seeds)  # else every scheduled run would fail on it
+    if seeds_problem:
+        print(f"newsetl serve: {seeds_problem}", file=sys.stderr)
+        return 2
     unreachable = _unreachable_api(os.environ["PREFECT_API_URL"])
     if unreachable:
         print(f"newsetl serve: {unreachable}", file=sys.stderr)

@@ -178,6 +178,30 @@ def test_serve_against_an_unreachable_prefect_api_says_so_before_serving(tmp_pat
     assert "make server" in proc.stderr
 
 
+def test_serve_of_a_seeds_folder_that_is_not_there_is_refused_first(tmp_path):
+    """Every scheduled run would have failed on it, one an hour."""
+    url = f"http://127.0.0.1:{closed_port()}/api"
+    proc = newsetl("serve", "--seeds", str(tmp_path / "nowhere"), "--db", str(tmp_path / "w.ducklake"),
+                   env=environment(PREFECT_API_URL=url), timeout=120)
+    assert proc.returncode == 2 and "serving" not in proc.stdout
+    assert proc.stderr.strip() == f"newsetl serve: seeds folder {tmp_path / 'nowhere'} does not exist"
+
+
+def test_the_summary_of_a_run_that_wrote_no_report_points_at_none(tmp_path):
+    import io
+
+    from flows.cli import _print_summary
+    from flows.runbook import RunSummary
+    from flows.settings import RunSettings
+
+    s = RunSummary.begin(RunSettings(str(tmp_path), str(tmp_path / "w.ducklake")))
+    s.report_path = str(tmp_path / "w.gx" / "index.html")  # where it would be: never written
+    s.fail("cannot open the warehouse")
+    out = io.StringIO()
+    _print_summary(s, out)
+    assert "report:" not in out.getvalue()
+
+
 # 4. report --serve on a bad or busy port
 
 
