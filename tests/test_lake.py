@@ -223,6 +223,29 @@ def test_a_lake_made_with_a_data_path_elsewhere_is_written_without_repeating_it(
     assert list(files.rglob("*.parquet"))
 
 
+def test_a_catalog_copied_alone_never_writes_into_the_original_lake(tmp_path):
+    """A copy of the catalog file records the original's data folder: a writer on it that used
+    that folder would have its upkeep delete the original's newer files as orphans."""
+    import shutil
+
+    from warehouse.connection import WarehouseUnavailable
+
+    seeds = tmp_path / "seeds"
+    copy_seed(seeds)
+    original = tmp_path / "news.ducklake"
+    assert newsetl("run", "--seeds", str(seeds), "--db", str(original)).returncode == 0
+    copy = tmp_path / "copy.ducklake"
+    shutil.copy2(original, copy)
+    files = sorted((tmp_path / "news.files").rglob("*.parquet"))
+    with pytest.raises(WarehouseUnavailable, match="does not match"):
+        connect(copy)
+    run = newsetl("run", "--seeds", str(seeds), "--db", str(copy))
+    assert run.returncode == 1 and "does not match" in run.stdout + run.stderr
+    assert sorted((tmp_path / "news.files").rglob("*.parquet")) == files
+    out = newsetl("sql", "--db", str(original), "--format", "csv", "SELECT count(*) FROM mentions")
+    assert out.returncode == 0, out.stderr
+
+
 def test_articles_are_written_in_small_row_groups(tmp_path):
     """A reader holds a whole row group of a column: with DuckLake's default (122,880 rows) the
     bodies of 100,000 articles were one 240 MB block, and the 512 MB load failed its own

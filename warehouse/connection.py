@@ -20,6 +20,7 @@ attached as ``lake`` and made the default catalog, so SQL says ``FROM quotes``.
 
 from __future__ import annotations
 
+import glob
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager, suppress
@@ -245,6 +246,26 @@ def stored_data_path(loc: Location) -> str | None:
     return str(row[0]) if row else None
 
 
+def _recorded_folder_is_its_own(loc: Location) -> bool:
+    """Whether a writer may use the data path an embedded lake's catalog recorded without being
+    told it: the folder is there, and it is no other catalog's default folder. A catalog copied
+    on its own (``cp news.ducklake copy.ducklake``, a backup restored elsewhere) records the
+    original's ``news.files/``, whose files the copy's upkeep would delete as orphans; and a
+    recorded share that is not mounted would be made anew on the local disk. Both are refused
+    (the default folder is named, which does not match) as before."""
+    stored = stored_data_path(loc)
+    if stored is None:
+        return False
+    folder = Path(stored.rstrip("/"))
+    if not folder.is_dir():
+        return False
+    if folder == loc.catalog.with_suffix(".files"):
+        return True
+    if folder.suffix == ".files":  # the default folder of a catalog beside it?
+        return not any(p.is_file() for p in folder.parent.glob(glob.escape(folder.stem) + ".*"))
+    return True
+
+
 def relocated(loc: Location) -> bool:
     """Whether an embedded lake's files are to be read from ``loc.files`` rather than from the
     path its catalog recorded: the lake was moved or copied (``mv``, ``cp -r``) with its data
@@ -265,7 +286,7 @@ def attach_options(loc: Location, read_only: bool, create: bool, snapshot: int |
     # when the lake moved; otherwise DuckLake uses the one its catalog recorded, so a lake made
     # with --data-path elsewhere is written to without repeating it (naming the default folder
     # beside the catalog failed: "DATA_PATH parameter ... does not match", as readers never did)
-    recorded = not loc.data_path and stored_data_path(loc) is not None
+    recorded = not loc.data_path and _recorded_folder_is_its_own(loc)
     if loc.files and ((not read_only and not recorded) or moved):
         opts.append(f"DATA_PATH '{sql_string(loc.files)}'")
     if moved:
