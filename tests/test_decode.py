@@ -64,16 +64,26 @@ def test_utf8_with_a_stray_legacy_byte_keeps_its_utf8_and_reads_the_byte_as_cp12
     assert d.text == "Title\n\nHe said “the economy is strong” for José, at £5.\n"
     assert (d.encoding, d.fallback) == ("utf-8", True)
     # a byte cp1252 leaves undefined is U+FFFD, not a C1 control character
-    d = decode_bytes("x “y” ".encode() + b"\x81\x8d")
-    assert d.text == "x “y” \ufffd\ufffd" and d.fallback
+    d = decode_bytes("x “y” “z” ".encode() + b"\x81\x8d")
+    assert d.text == "x “y” “z” \ufffd\ufffd" and d.fallback
+    # a UTF-8 BOM says UTF-8, however few its characters beyond ASCII
+    d = decode_bytes(codecs.BOM_UTF8 + "Café costs ".encode() + b"\xa35 or \xa36.")
+    assert (d.text, d.encoding) == ("Café costs £5 or £6.", "utf-8-sig")
 
 
 def test_a_legacy_file_is_not_read_as_utf8_with_stray_bytes():
     # its accented letters are stray bytes to UTF-8, and none of it is UTF-8 beyond ASCII
     d = decode_bytes("Le café, la thé, l'été à Noël".encode("cp1252"))
     assert d.encoding == "cp1252" and d.text == "Le café, la thé, l'été à Noël"
+    # "É" before a curly quote is a valid UTF-8 pair by chance (as "ɔ"): once is no evidence
+    d = decode_bytes(b"\x93CAF\xc9\x94 said")
+    assert (d.text, d.encoding) == ("“CAFÉ” said", "cp1252")
 
 
 def test_html_character_references_are_the_characters_they_stand_for():
     d = decode_bytes(b"Beyonc&#233; won &#163;5m &amp; more &lt;sic&gt; at &#x41;B; AT&T and &bogus; stay.\n")
     assert d.text == "Beyoncé won £5m & more <sic> at AB; AT&T and &bogus; stay.\n"
+    # a name is read whole ("&notes;" is no "&not;" + "es;"); references to line ends and to a
+    # BOM are what the rest of decoding makes of them
+    d = decode_bytes(b"&#65279;Title&#13;&#10;&#13;&#10;Ltd &notes; &ltd; &region; &pounds;\n")
+    assert d.text == "Title\n\nLtd &notes; &ltd; &region; &pounds;\n"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import html
+import html.entities
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -74,7 +75,11 @@ _ENTITY: Final = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Z
 
 
 def _entity(m: re.Match[str]) -> str:
-    return html.unescape(m.group())
+    ref = m.group()
+    if ref[1] == "#":
+        return html.unescape(ref)
+    # by its whole name: html.unescape also reads legacy names as prefixes ("&notes;" -> "¬es;")
+    return html.entities.html5.get(ref[1:], ref)
 
 
 def unescape_entities(text: str) -> str:
@@ -106,14 +111,15 @@ def _legacy_char(m: re.Match[str]) -> str:
 def _utf8_with_stray_bytes(data: bytes) -> str | None:
     """UTF-8 text with a few bytes of a legacy encoding pasted in (a "£" typed on a Windows
     machine into a UTF-8 article): each stray byte read as cp1252 and the rest as the UTF-8 it
-    is, or None when the file is no UTF-8 at all (no UTF-8 character beyond ASCII, or fewer
-    of them than stray bytes: a cp1252 file's "é" is a stray byte, and valid UTF-8 pairs are rare
-    there by chance). Decoding the whole file as cp1252 or latin-1 turned every curly quote of
+    is, or None when the file is no UTF-8 at all: fewer than two UTF-8 characters beyond ASCII,
+    or fewer than twice as many as stray bytes (a cp1252 file's "é" is a stray byte; a valid
+    UTF-8 pair occurs there by chance, as "É" before a curly quote, but seldom twice). A UTF-8
+    BOM says UTF-8 whatever the count. Decoding the whole file as cp1252 or latin-1 turned every curly quote of
     such a file into mojibake ("â€œ", C1 controls) and lost its quotes."""
     text = data.decode(UTF_8_SIG, errors="surrogateescape")
     stray = len(_STRAY.findall(text))
     beyond_ascii = sum(1 for ch in text if ord(ch) > 0x7F) - stray
-    if beyond_ascii == 0 or beyond_ascii < stray:
+    if not data.startswith(codecs.BOM_UTF8) and beyond_ascii < max(2, 2 * stray):
         return None
     return _STRAY.sub(_legacy_char, text)
 
@@ -160,10 +166,10 @@ def decode_bytes(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Decoded:
                     text, encoding = data.decode(CP1252), CP1252
                 except UnicodeDecodeError:
                     text, encoding = data.decode(LATIN_1), LATIN_1
-    text = text.lstrip("\ufeff")
     if _control_share(text) > 0.01:
         raise Rejection(BINARY, f"more than 1% control characters after decoding as {encoding}")
-    text = unescape_entities(normalise_newlines(text))
+    # references first: "&#13;&#10;" is a line end like any other, "&#65279;" a BOM
+    text = normalise_newlines(unescape_entities(text).lstrip("\ufeff"))
     if not text.strip():
         raise Rejection(EMPTY, "the file holds only whitespace")
     return Decoded(text=text, encoding=encoding or UTF_8, fallback=fallback,
