@@ -87,6 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     seeds_problem = _seeds_problem(args.seeds)
     if seeds_problem:
         print(f"newsetl run: {seeds_problem}", file=sys.stderr)
+        _write_failed_summary_json(args, seeds_problem)  # a script must not read the last run's
         return 2
     held = _wait_for_other_run(args)
     if held:
@@ -488,7 +489,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "cluster": args.cluster}
     on = f", batches on the Dask cluster {args.cluster}" if args.cluster else ""
     print(f"serving deployment newsetl/{args.name}: cron {args.cron!r} ({args.timezone}), "
-          f"seeds {params['seeds_dir']} -> {params['db_path']}{on}", flush=True)
+          f"seeds {params['seeds_dir']} -> {loc.describe()}{on}", flush=True)
     # One runner holding the flows themselves, as ``Flow.serve`` does: a run executes the
     # imported flow (flows.pipeline), whose tasks a Dask worker can unpickle; a deployment
     # loaded from its file would name the module "pipeline", which no worker can import.
@@ -500,7 +501,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # The lake's upkeep, scheduled: without a merge now and then, every run's queries open
         # more small files (flows/maintenance.py).
         print(f"serving deployment newsetl-compact/{args.name}: cron {args.compact_cron!r} ({args.timezone}), "
-              f"merges {params['db_path']}'s small files", flush=True)
+              f"merges {loc.describe()}'s small files", flush=True)
         runner.add_flow(compact_flow, name=args.name, schedule=Cron(args.compact_cron, timezone=args.timezone),
                         parameters={"db_path": loc.db, "data_path": args.data_path},
                         description="newsetl compact: merge the lake's small files, expire old snapshots",

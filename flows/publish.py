@@ -61,7 +61,8 @@ def markdown(summary, report: Path | None, data_docs: Path | None, failed: list[
     if summary.error:
         lines += [*fenced(summary.error[:2000]), ""]
     if report is not None:
-        lines.append(f"Report: [{report}]({report.as_uri()}) — or run `newsetl report --open --db {summary.db_path}`.")
+        db = summary.location.describe()  # without a password: Prefect stores the artifact
+        lines.append(f"Report: [{report}]({report.as_uri()}) — or run `newsetl report --open --db {db}`.")
     if data_docs is not None and data_docs.exists():
         lines.append(f"Data Docs: [{data_docs}]({data_docs.as_uri()})")
     return "\n".join(lines)

@@ -290,3 +290,30 @@ def test_the_summary_and_its_json_name_a_postgresql_catalog_without_its_password
     assert "s3cret" not in out.getvalue() and "s3cret" not in written
     assert "postgresql://etl@db.example:5432/news" in out.getvalue()
     assert json.loads(written)["db_path"] == "postgresql://etl@db.example:5432/news"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://etl:s3cret@db:5432/news?sslmode=require", "postgresql://etl@db:5432/news?sslmode=require"),
+    ("postgresql://etl@db/news?password=s3cret&sslmode=require", "postgresql://etl@db/news?sslmode=require"),
+    ("postgresql:///news?host=/var/run/postgresql", "postgresql:///news?host=/var/run/postgresql"),
+    ("postgresql://etl:s3cret@[::1]:5432/news", "postgresql://etl@[::1]:5432/news"),
+    ("postgresql://etl:s3cret@h1:5432,h2:5433/news", "postgresql://etl@h1:5432,h2:5433/news"),
+])
+def test_a_catalog_url_is_shown_as_given_but_for_its_password(url, shown):
+    """It was rebuilt from its parts: a socket URL showed host None, IPv6 lost its brackets, the
+    query went, a multi-host URL raised ValueError."""
+    from warehouse.connection import Location
+
+    assert Location(url).describe() == shown
+
+
+def test_a_mistyped_seeds_folder_leaves_a_failed_summary_json_not_the_last_run_s(tmp_path):
+    import json
+
+    summary = tmp_path / "s.json"
+    summary.write_text('{"status": "completed", "run_id": "OLD"}')
+    proc = newsetl("run", "--seeds", str(tmp_path / "nope"), "--db", str(tmp_path / "w.ducklake"),
+                   "--summary-json", str(summary))
+    assert proc.returncode == 2
+    written = json.loads(summary.read_text())
+    assert written["status"] == "failed" and "does not exist" in written["error"] and written["run_id"] != "OLD"

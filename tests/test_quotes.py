@@ -553,6 +553,7 @@ def test_an_aside_or_a_clause_after_the_source_is_no_appositive():
     assert grown("Clinton, however, said", "Clinton") == "Clinton"  # an aside
     assert grown("Clinton, for her part, said", "Clinton") == "Clinton"
     assert grown("Obama, Clinton, and Sanders said", "Obama") == "Obama"  # a list
+    assert grown("John Smith, the mayor, and Mary Jones, the governor, said", "John Smith") == "John Smith"
     # a clause that reports something else
     assert grown('the playbook, his salespersons were told, "You sell," said', "the playbook") == "the playbook"
     assert grown("Trump, who backs it, was", "Trump") == "Trump, who backs it"  # a relative clause is one

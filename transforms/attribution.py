@@ -244,13 +244,15 @@ def with_appositive(body: str, end: int, seg_end: int) -> int:
 _VERB_NEXT: Final = (r"(?=\s+(?:\w+ly\s+)?(?:" + _CUE_ALT + r"|[a-z]{2,}ed|[a-z]{3,}ing|is|are|was|were|has|have|"
                      r"had|will|would|can|could|may|might|should|does|did|[a-z]{3,}[^s\W]s)\b)")
 # What may open an appositive set off between a source and its verb: a determiner, a relative
-# pronoun, an age, or a role "of" something; not an aside (", however,", ", for his part,").
+# pronoun, an age, or a role "of" something; not an aside (", however,", ", for his part,"). It
+# runs to no ", and": "John Smith, the mayor, and Mary Jones, the governor, said" are two.
 _APPOS_OPENER: Final = (r"(?:(?:the|a|an|his|her|their|its|one|another|who|whose|which)\s|\d+\b|"
                         r"(?:[a-z][\w\-]*\s+){1,3}of\s)")
 _APPOS_BEFORE_VERB: Final = re.compile(
     r"(?:\s*\([^()\n]{1,40}\))?(?:"
-    r",\s+(?P<comma>" + _APPOS_OPENER + r"[^;:!?\n—–()]{0,200}?(?:,[”\"]|[”\"]?(?=,))),?"
-    r"|\s+(?P<dash>[—–]|--)\s*(?P<dashed>" + _APPOS_OPENER + r"[^;:!?\n—–]{0,200}?)\s*(?P=dash))"
+    r",\s{1,3}(?P<comma>" + _APPOS_OPENER + r"(?:(?!,\s+(?:and|or|but|nor)\b)[^;:!?\n—–()]){0,200}?"
+    r"(?:,[”\"]|[”\"]?(?=,))),?"
+    r"|\s{1,3}(?P<dash>[—–]|--)\s{0,3}(?P<dashed>" + _APPOS_OPENER + r"[^;:!?\n—–]{0,200}?)\s{0,3}(?P=dash))"
     + _VERB_NEXT)
 
 

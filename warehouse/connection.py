@@ -96,9 +96,16 @@ class Location:
         """The warehouse for a message (without a password)."""
         if not self.is_postgres:
             return str(self.db)
+        # the URL as given but for the password: host-less (a socket in ?host=), IPv6 and
+        # multi-host URLs and their query stay as written
         u = urlsplit(self.db)
-        user = f"{u.username}@" if u.username else ""
-        return f"{u.scheme}://{user}{u.hostname}{f':{u.port}' if u.port else ''}{u.path}"
+        query = "&".join(p for p in u.query.split("&") if p and not p.lower().startswith("password="))
+        netloc = u.netloc
+        if "@" in netloc:
+            userinfo, hosts = netloc.rsplit("@", 1)
+            netloc = f"{userinfo.split(':', 1)[0]}@{hosts}"
+        tail = (f"?{query}" if query else "") + (f"#{u.fragment}" if u.fragment else "")
+        return f"{u.scheme}://{netloc}{u.path}{tail}"
 
     def owns(self, path: str | Path) -> bool:
         """Whether ``path`` is one of the warehouse's own files: the catalog and its SQLite
