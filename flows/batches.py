@@ -181,7 +181,10 @@ def gone_paths(plan: RunPlan, results: list[BatchResult]) -> list[str]:
     moved within the folder, whose rows the load moves to the new path."""
     if not plan.missing:
         return []
-    moved = {aid for r in results for loaded in [set(r.loaded)] for aid, path in r.articles.items() if path in loaded}
+    moved: set[str] = set()
+    for r in results:
+        loaded = set(r.loaded)
+        moved.update(aid for aid, path in r.articles.items() if path in loaded)
     return [p for p in plan.missing if plan.loaded.get(p, "")[:16] not in moved]
 
 

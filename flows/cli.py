@@ -84,10 +84,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.summary_json and not Path(args.summary_json).resolve().parent.is_dir():
         print(f"newsetl run: --summary-json {args.summary_json}: its folder does not exist", file=sys.stderr)
         return 2
-    seeds_problem = _seeds_problem(args.seeds)
-    if seeds_problem:
-        print(f"newsetl run: {seeds_problem}", file=sys.stderr)
-        _write_failed_summary_json(args, seeds_problem)  # a script must not read the last run's
+    from flows.settings import seeds_problem
+
+    problem = seeds_problem(args.seeds)  # before Prefect's server boots and a lake is made
+    if problem:
+        print(f"newsetl run: {problem}", file=sys.stderr)
+        _write_failed_summary_json(args, problem)  # a script must not read the last run's
         return 2
     held = _wait_for_other_run(args)
     if held:
@@ -127,17 +129,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     _write_summary_json(summary, args.summary_json)
     return 0
 
-
-def _seeds_problem(seeds: str) -> str | None:
-    """Why ``--seeds`` names no folder, or None. Asked before anything starts: the flow finds it
-    out too (``flows.io.discover``, in the same words), but only after Prefect's server has
-    booted, an empty warehouse was made and Prefect logged two tracebacks of it."""
-    path = Path(seeds)
-    if not path.exists():
-        return f"seeds folder {seeds} does not exist"
-    if not path.is_dir():
-        return f"seeds path {seeds} is not a folder"
-    return None
 
 
 def _wait_for_other_run(args: argparse.Namespace) -> str | None:
@@ -468,6 +459,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
               "  PREFECT_API_URL=http://127.0.0.1:4200/api .venv/bin/newsetl serve --cron \"0 * * * *\"",
               file=sys.stderr)
         return 2
+    from flows.settings import seeds_problem
+
+    problem = seeds_problem(args.seeds)  # else every scheduled run would fail on it
+    if problem:
+        print(f"newsetl serve: {problem}", file=sys.stderr)
+        return 2
     import asyncio
 
     from prefect.runner import Runner
@@ -476,10 +473,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from flows.maintenance import compact_flow
     from flows.pipeline import newsetl_flow
 
-    seeds_problem = _seeds_problem(args.seeds)  # else every scheduled run would fail on it
-    if seeds_problem:
-        print(f"newsetl serve: {seeds_problem}", file=sys.stderr)
-        return 2
     unreachable = _unreachable_api(os.environ["PREFECT_API_URL"])
     if unreachable:
         print(f"newsetl serve: {unreachable}", file=sys.stderr)

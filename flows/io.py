@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flows.settings import seeds_problem
 from transforms.decode import DEFAULT_MAX_BYTES
 from transforms.frames import RawFile
 from transforms.vocab import BAD_NAME, DUPLICATE_CONTENT, OUTSIDE_SEEDS, RejectReason
@@ -70,10 +71,9 @@ def discover(seeds_dir: str | Path, follow_symlinks: bool = False) -> Found:
     (``duplicate_content``: the file loads once, under its own name).
     """
     root = Path(seeds_dir)
-    if not root.exists():
-        raise SeedsNotFound(f"seeds folder {root} does not exist")
-    if not root.is_dir():
-        raise SeedsNotFound(f"seeds path {root} is not a folder")
+    problem = seeds_problem(root)
+    if problem:
+        raise SeedsNotFound(problem)
     root = root.resolve()
     top = str(root)
     found = dict(_walk(top))  # as found (the folder resolved, the names as they are) -> target

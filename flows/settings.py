@@ -97,3 +97,14 @@ class ClusterSpec:
 
     def __str__(self) -> str:
         return self.address or f"local:{self.local_workers}"
+
+
+def seeds_problem(seeds: str | Path) -> str | None:
+    """Why ``seeds`` names no folder to read, or None: said by the flow's discovery
+    (``flows.io.discover``) and, before anything starts, by the command line."""
+    path = Path(seeds)
+    if not path.exists():
+        return f"seeds folder {seeds} does not exist"
+    if not path.is_dir():
+        return f"seeds path {seeds} is not a folder"
+    return None

@@ -293,8 +293,8 @@ def attach_options(loc: Location, read_only: bool, create: bool, snapshot: int |
     # when the lake moved; otherwise DuckLake uses the one its catalog recorded, so a lake made
     # with --data-path elsewhere is written to without repeating it (naming the default folder
     # beside the catalog failed: "DATA_PATH parameter ... does not match", as readers never did)
-    recorded = not loc.data_path and _recorded_folder_is_its_own(loc)
-    if loc.files and ((not read_only and not recorded) or moved):
+    names = moved or (not read_only and (bool(loc.data_path) or not _recorded_folder_is_its_own(loc)))
+    if loc.files and names:
         opts.append(f"DATA_PATH '{sql_string(loc.files)}'")
     if moved:
         opts.append("OVERRIDE_DATA_PATH true")
