@@ -560,3 +560,26 @@ def test_an_aside_or_a_clause_after_the_source_is_no_appositive():
     assert grown("Smith, executive director of the group, said", "Smith") == "Smith, executive director of the group"
     quoted = 'Hemsley, the co-author of "Going Viral," said'
     assert grown(quoted, "Hemsley") == 'Hemsley, the co-author of "Going Viral,"'
+
+
+@pytest.mark.parametrize(("sentence", "subject"), [
+    # an organisation's role before a name
+    ("Clinton campaign spokesman Brian Fallon responded on Twitter, calling it “pathetic”", "Clinton campaign spokesman Brian Fallon"),
+    ("Lib Dem foreign affairs spokesman Menzies Campbell said a win was “vital”", "Lib Dem foreign affairs spokesman Menzies Campbell"),
+    # a role adjective before a name, with an appositive
+    ("Democratic front-runner Hillary Clinton, also campaigning in Wisconsin, accused him of “inciting”",
+     "Democratic front-runner Hillary Clinton, also campaigning in Wisconsin,"),
+    # a description whose verb is a plural present or an -s speech verb off the old list
+    ("Legal observers note the White House wouldn’t truly “close” the prison", "Legal observers"),
+    ("Corporate lobbyists describe the bill as “a giveaway”", "Corporate lobbyists"),
+    ("The Rove ad accuses Clinton of taking “54 times more money”", "The Rove ad"),
+    # not a role: the lowercase words are a verb and its object
+    ("Trump told reporters Monday that it was “rigged”", "Trump"),
+    # "his" is no plural head: "had his say" is not a group that says
+    ("Mourinho had his say on that game, complaining: “Five", "Mourinho"),
+])
+def test_sentence_subject_reaches_the_whole_source(sentence, subject):
+    from transforms.attribution import sentence_subject
+
+    found = sentence_subject(sentence, 0, sentence.index("“"))
+    assert found is not None and found[0].rstrip(",") == subject.rstrip(","), found

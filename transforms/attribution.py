@@ -507,7 +507,14 @@ _VERB_AHEAD: Final = (
     r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
     r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|have|was|were|is|are|said|told|sent|"
     r"made|took|gave|went|came|"
-    r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost)\b)")
+    r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost|"
+    # a speech verb, and the plural present of the commonest ("Legal observers note")
+    + _CUE_ALT + r"|note|argue|describe|warn|insist|believe|think|agree|contend|predict|suggest|"
+    r"acknowledge|expect|accuse|say|tell|write|see)\b)")
+# Lowercase words that are not part of a role ("Trump told reporters Monday" is no role).
+_NOT_ROLE_WORD: Final = (r"(?:[a-z]+ed|[a-z]+ing|" + _CUE_ALT + r"|and|or|but|of|the|a|an|to|in|on|at|for|with|by|from|"
+                         r"that|who|which|as|is|are|was|were|has|have|had|will|would|can|could|may|might|not|"
+                         r"also|then|now|just|still|only)\b")
 # Capitalised words that open a role description rather than a name.
 _ROLE_ADJECTIVE: Final = (r"Democratic|Republican|GOP|Former|Independent|Libertarian|Conservative|Liberal|Progressive|"
                           r"Veteran|Longtime|Senior|Top|Prominent|Outgoing|Incoming|Acting|Deputy")
@@ -523,9 +530,15 @@ _SUBJECT: Final = re.compile(
     # a role before a name: "Democratic presidential candidate Bernie Sanders", "Former
     # prosecutor and New York City Mayor Rudy Giuliani"
     r"|(?:" + _ROLE_ADJECTIVE + r")\s+(?:[a-z][\w\-]*\s+){1,4}(?:[A-Z][\w.’'\-]*\s+){0,5}[A-Z][\w.’'\-]*"
+    r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?"
+    # an organisation's role before a name: "Clinton campaign spokesman Brian Fallon", "Justice
+    # Department senior trial counsel Caroline Lewis Wolverton" (the lowercase words no verb)
+    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:(?!" + _NOT_ROLE_WORD + r")[a-z][\w\-]*\s+){1,4}"
+    r"(?!" + _WEEKDAYS + r")(?:[A-Z][\w.’'\-]*\s+){0,3}[A-Z][\w.’'\-]*(?:\s*\([^()]{1,20}\))?" + _VERB_AHEAD +
     # a group named by its capitalised modifier and a plural head: "Sanders supporters are",
     # "Nuclear proliferation experts have"
-    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:[a-z][\w\-]*\s+)?[a-z][\w\-]*[^s\W]s" + _VERB_AHEAD +
+    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:[a-z][\w\-]*\s+)?(?!(?:his|this|its|was|has|does|thus|us)\b)[a-z][\w\-]*[^s\W]s"
+    + _VERB_AHEAD +
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?)"
