@@ -564,8 +564,10 @@ def test_an_aside_or_a_clause_after_the_source_is_no_appositive():
 
 @pytest.mark.parametrize(("sentence", "subject"), [
     # an organisation's role before a name
-    ("Clinton campaign spokesman Brian Fallon responded on Twitter, calling it “pathetic”", "Clinton campaign spokesman Brian Fallon"),
-    ("Lib Dem foreign affairs spokesman Menzies Campbell said a win was “vital”", "Lib Dem foreign affairs spokesman Menzies Campbell"),
+    ("Clinton campaign spokesman Brian Fallon responded on Twitter, calling it “pathetic”",
+     "Clinton campaign spokesman Brian Fallon"),
+    ("Lib Dem foreign affairs spokesman Menzies Campbell said a win was “vital”",
+     "Lib Dem foreign affairs spokesman Menzies Campbell"),
     # a role adjective before a name, with an appositive
     ("Democratic front-runner Hillary Clinton, also campaigning in Wisconsin, accused him of “inciting”",
      "Democratic front-runner Hillary Clinton, also campaigning in Wisconsin,"),
