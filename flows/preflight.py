@@ -25,7 +25,7 @@ from flows.settings import RunSettings
 from transforms.decode import sha256_hex
 from transforms.schema import REJECTED_FILES
 from warehouse.connection import connect
-from warehouse.loader import flagged_missing, held_files, known_files, known_stats
+from warehouse.loader import held_files, known_state
 from warehouse.staging import remove_stale
 
 log = logging.getLogger("newsetl.run")
@@ -42,8 +42,9 @@ def idle_plan(cfg: RunSettings) -> RunPlan | None:
     try:
         if "articles" not in {t for (t,) in con.execute("SHOW TABLES").fetchall()}:
             return None
-        plan = plan_run(cfg, found.paths, known_files(con), held_files(con, extractor_version()),
-                        flagged_missing(con), found.stats, known_stats(con))
+        known = known_state(con)
+        plan = plan_run(cfg, found.paths, known.sha, held_files(con, extractor_version()), known.flagged,
+                        found.stats, known.stats)
     finally:
         con.close()
     if not plan.quiet:

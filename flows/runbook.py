@@ -38,10 +38,8 @@ from warehouse.ddl import DUCKLAKE
 from warehouse.integrity import check_whole
 from warehouse.loader import (
     LoadResult,
-    flagged_missing,
     held_files,
-    known_files,
-    known_stats,
+    known_state,
     record_diagnostics,
     record_run_end,
     record_run_start,
@@ -220,10 +218,9 @@ class RunBook:
                 check_whole(con, s.location.describe(), moved)  # a damaged lake is never written
                 record_run_start(con, s)
                 self.started = True
-                self.known = known_files(con)
-                self.stats = known_stats(con)
+                known = known_state(con)
+                self.known, self.stats, self.flagged = known.sha, known.stats, known.flagged
                 self.held = held_files(con, s.extractor_version)
-                self.flagged = flagged_missing(con)
                 self.unattributed_baseline = history.unattributed_baseline(con, MIN_QUOTES_FOR_TREND)
             finally:
                 con.close()

@@ -31,7 +31,15 @@ from transforms.vocab import QUARANTINED
 from warehouse.connection import LAKE, registered
 from warehouse.ddl import ensure_schema, quote_ident
 from warehouse.integrity import META
-from warehouse.search import ensure_indexes, has_index, sync_indexes
+from warehouse.search import (
+    INDEXES,
+    LoadDelta,
+    drop_deleted_keys,
+    ensure_indexes,
+    has_index,
+    keep_deleted_keys,
+    sync_indexes,
+)
 from warehouse.snapshots import on_lake, tag_commit
 from warehouse.staging import StagedTable
 
@@ -206,25 +214,34 @@ def _restat(con: duckdb.DuckDBPyConnection, stats: dict[str, str]) -> None:
                     "WHERE articles.source_path = r.source_path AND articles.file_stat IS DISTINCT FROM r.file_stat")
 
 
-def known_files(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """source_path -> content_sha256 of every loaded article: what an incremental run can skip.
-    (Called after :func:`record_run_start`, which has brought the schema up to date.)"""
-    return dict(con.execute("SELECT source_path, content_sha256 FROM articles").fetchall())
+@dataclass(frozen=True)
+class KnownFiles:
+    """What the warehouse holds of the files it loaded, read in one pass over ``articles``.
+
+    ``sha``: source_path -> content_sha256 of every loaded article, what an incremental run can
+    skip. ``stats``: source_path -> ``file_stat`` of those that have one: a file that stats the
+    same now is the file loaded, and a run need not read it. ``flagged``: those flagged gone
+    from their seeds folder. (Three queries read the same rows three times and built the
+    objects row by row: 0.21 s at 100,560 articles, against 0.09 s.)"""
+
+    sha: dict[str, str]
+    stats: dict[str, str]
+    flagged: set[str]
 
 
-def known_stats(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """source_path -> ``file_stat`` of the loaded articles that have one: a file that stats the
-    same now is the file loaded, and a run need not read it. Empty for a warehouse from before
-    the column (read-only, not yet brought up to date: its files are read and hashed)."""
+def known_state(con: duckdb.DuckDBPyConnection) -> KnownFiles:
+    """:class:`KnownFiles` of the warehouse (called after :func:`record_run_start`, which has
+    brought the schema up to date). A warehouse from before ``file_stat`` (read-only, not yet
+    brought up to date) has no stats: its files are read and hashed."""
+    cols = "source_path, content_sha256, {} AS file_stat, missing_since IS NOT NULL AS gone FROM articles"
     try:
-        return dict(con.execute("SELECT source_path, file_stat FROM articles WHERE file_stat IS NOT NULL").fetchall())
+        frame = con.execute("SELECT " + cols.format("file_stat")).pl()
     except duckdb.BinderException:
-        return {}
-
-
-def flagged_missing(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """source_path of the loaded articles flagged gone from their seeds folder."""
-    return {p for (p,) in con.execute("SELECT source_path FROM articles WHERE missing_since IS NOT NULL").fetchall()}
+        frame = con.execute("SELECT " + cols.format("NULL::VARCHAR")).pl()
+    with_stat = frame.filter(pl.col("file_stat").is_not_null())
+    return KnownFiles(dict(zip(frame["source_path"].to_list(), frame["content_sha256"].to_list(), strict=True)),
+                      dict(zip(with_stat["source_path"].to_list(), with_stat["file_stat"].to_list(), strict=True)),
+                      set(frame.filter(pl.col("gone"))["source_path"].to_list()))
 
 
 def held_files(con: duckdb.DuckDBPyConnection, extractor_version: str | None) -> dict[str, str]:
@@ -274,6 +291,21 @@ def _source(con: duckdb.DuckDBPyConnection, stack: ExitStack, table: str, rows: 
     return stack.enter_context(registered(con, f"incoming_{table}", TABLES[table].conform(rows).select(*columns)))
 
 
+def _index_deltas(con: duckdb.DuckDBPyConnection, stack: ExitStack, gone: dict[str, str], articles: Rows,
+                  quotes: Rows) -> dict[str, LoadDelta]:
+    """What the load changed in each indexed table: the keys it deleted (``gone``, from
+    :func:`warehouse.search.keep_deleted_keys`) and its incoming rows, the staged Parquet files
+    or the frame (its key and indexed fields) registered for the rest of ``stack``."""
+    rows = {"articles": articles, "quotes": quotes}
+    out = {}
+    for ix in INDEXES:
+        r = rows[ix.table]
+        incoming = r.sql() if isinstance(r, StagedTable) else stack.enter_context(registered(
+            con, f"fts_incoming_{ix.table}", TABLES[ix.table].conform(r).select(ix.key, *ix.fields)))
+        out[ix.table] = LoadDelta(gone[ix.table], incoming)
+    return out
+
+
 def _update_entities(con: duckdb.DuckDBPyConnection, rebuild: bool, mentions: Rows) -> None:
     """Bring ``entities`` in line with ``mentions``: all of it for a ``rebuild``; else the
     entities in ``touched_entities`` (those of the deleted mentions) aggregated again from all
@@ -307,10 +339,13 @@ def checked_basis(con: duckdb.DuckDBPyConnection) -> str | None:
     known to have been checked, and the checks judge every row."""
     if not on_lake(con):
         return None
+    # The search indexes count too: a load keeps them matching the tables, and updates them
+    # from what it changed only when this says that nothing else has changed them since.
     ids = {str(i) for (i,) in con.execute(
         f"SELECT t.table_id FROM {META}.ducklake_table t JOIN {META}.ducklake_schema s USING (schema_id) "
-        "WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL AND s.schema_name = 'main' "
-        "AND list_contains(?, t.table_name)", [list(CHECKED_TABLES)]).fetchall()}
+        "WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
+        "AND (s.schema_name = 'main' AND list_contains(?, t.table_name) OR list_contains(?, s.schema_name))",
+        [list(CHECKED_TABLES), [ix.schema for ix in INDEXES]]).fetchall()}
     rows = con.execute(f"SELECT changes, commit_message, commit_extra_info FROM {LAKE}.snapshots() "
                        "ORDER BY snapshot_id DESC").fetchall()
     for changes, message, extra in rows:
@@ -434,6 +469,8 @@ def load_run(
         # the tables as they stand (a commit of something else may have changed them)
         rebuild = full_refresh or not indexed or basis is None
         _touched_entities(con, "replaced")  # before their mentions go
+        # A checked load left the indexes matching their tables: they follow the rows changed
+        gone = None if rebuild else keep_deleted_keys(con, "SELECT article_id FROM replaced")
         for table in ("mentions", "quotes", "articles"):
             con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
         n_art = _insert(con, "articles", articles)
@@ -444,7 +481,10 @@ def load_run(
             # Nothing derived changes when no article came in: a no-change rerun skips this.
             _update_entities(con, rebuild, mentions)
             # Full-text search always matches the tables: the indexes follow the rows changed.
-            sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh)
+            with ExitStack() as stack:
+                deltas = None if gone is None else _index_deltas(con, stack, gone, articles, quotes)
+                sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh, deltas=deltas)
+        drop_deleted_keys(con)
         con.execute("DROP TABLE replaced")
         if basis is not None and not rebuild:  # a scope was made (_load_scope)
             _gone_entities(con)

@@ -208,25 +208,70 @@ def _state(con: duckdb.DuckDBPyConnection, ix: TextIndex) -> str:
     return "current" if current else "stale"
 
 
-def sync_indexes(con: duckdb.DuckDBPyConnection, replaced: str, reset: bool = False) -> None:
+@dataclass(frozen=True)
+class LoadDelta:
+    """What a load changed in one indexed table, for an index known to have matched the
+    table before it: ``gone``, a relation of the keys (column ``key``) of every row the load
+    deleted, read before the delete; ``incoming``, a relation of the rows it inserted (the
+    key and the indexed fields at least)."""
+
+    gone: str
+    incoming: str
+
+
+def sync_indexes(con: duckdb.DuckDBPyConnection, replaced: str, reset: bool = False,
+                 deltas: dict[str, LoadDelta] | None = None) -> None:
     """Bring both indexes up to date with their tables (see the module docstring), inside the
     caller's transaction, after :func:`ensure_indexes`.
 
     ``replaced`` is a query for the ``article_id`` of every article whose rows this load
     deleted and may have inserted again under the same keys; ``reset`` empties the indexes
     first (a full refresh, where every key may come back with new text). Working tables go in
-    the connection's in-memory ``temp`` catalog, never in the lake."""
+    the connection's in-memory ``temp`` catalog, never in the lake.
+
+    ``deltas`` (table -> :class:`LoadDelta`), when the caller knows that each index matched
+    its table before the load (a checked load left both as they stand): the documents that
+    leave are those of the deleted keys and the ones that come in are the inserted rows, read
+    from the load's own rows. Otherwise every document is compared with every row of its
+    table, which finds whatever differs, however it came to (0.11 s of anti-joins over the
+    quotes alone at 100,000 articles, for 2,095 new ones)."""
     load_fts(con)
     for ix in INDEXES:
-        _sync(con, ix, replaced, reset)
+        _sync(con, ix, replaced, reset, None if reset or deltas is None else deltas[ix.table])
 
 
-def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: bool) -> None:
+def keep_deleted_keys(con: duckdb.DuckDBPyConnection, replaced: str) -> dict[str, str]:
+    """Before a load deletes the rows of the articles of ``replaced`` (a query for their
+    ``article_id``): the keys of those rows in each indexed table, in ``temp`` tables (table ->
+    relation with column ``key``), for :class:`LoadDelta`'s ``gone``. No table is read when no
+    article is replaced (a load of new articles)."""
+    none = not con.execute(f"SELECT count(*) FROM ({replaced})").fetchone()[0]
+    out = {}
+    for ix in INDEXES:
+        name = f"temp.fts_gone_{ix.table}"
+        where = "false" if none else f"article_id IN ({replaced})"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE fts_gone_{ix.table} AS SELECT {ix.key} AS key FROM {ix.table} "
+                    f"WHERE {where}")
+        out[ix.table] = name
+    return out
+
+
+def drop_deleted_keys(con: duckdb.DuckDBPyConnection) -> None:
+    for ix in INDEXES:
+        con.execute(f"DROP TABLE IF EXISTS temp.fts_gone_{ix.table}")
+
+
+def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: bool, delta: LoadDelta | None) -> None:
     s, t, key = ix.schema, ix.table, ix.key
-    stale = (f"SELECT docid FROM {s}.docs" if reset else f"""
+    if reset:
+        stale = f"SELECT docid FROM {s}.docs"
+    elif delta is not None:
+        stale = f"SELECT docid FROM {s}.docs WHERE name IN (SELECT key FROM {delta.gone})"
+    else:
+        stale = f"""
         SELECT docid FROM {s}.docs d
         WHERE NOT EXISTS (SELECT 1 FROM {t} WHERE {t}.{key} = d.name)
-           OR d.name IN (SELECT {key} FROM {t} WHERE article_id IN ({replaced}))""")
+           OR d.name IN (SELECT {key} FROM {t} WHERE article_id IN ({replaced}))"""
     con.execute(f"CREATE OR REPLACE TEMP TABLE fts_stale AS {stale}")
     if con.execute("SELECT count(*) FROM fts_stale").fetchone()[0]:
         con.execute(f"""
@@ -237,13 +282,16 @@ def _sync(con: duckdb.DuckDBPyConnection, ix: TextIndex, replaced: str, reset: b
         con.execute(f"DELETE FROM {s}.terms WHERE docid IN (SELECT docid FROM fts_stale)")
         con.execute(f"DELETE FROM {s}.docs WHERE docid IN (SELECT docid FROM fts_stale)")
         con.execute(f"DELETE FROM {s}.dict WHERE df <= 0")
+    # The inserted rows are new documents: every document of a key the load deleted has gone
+    new = (f"FROM {delta.incoming}" if delta is not None else
+           f"FROM {t} WHERE NOT EXISTS (SELECT 1 FROM {s}.docs d WHERE d.name = {t}.{key})")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE fts_new AS
         SELECT (SELECT coalesce(max(docid) + 1, 0) FROM {s}.docs) + row_number() OVER () - 1 AS docid,
                {key} AS name
-        FROM {t} WHERE NOT EXISTS (SELECT 1 FROM {s}.docs d WHERE d.name = {t}.{key})""")
+        {new}""")
     if con.execute("SELECT count(*) FROM fts_new").fetchone()[0]:
-        rows = _rows_of_new_docs(con, ix)
+        rows = delta.incoming if delta is not None else _rows_of_new_docs(con, ix)
         words = " UNION ALL ".join(f"""
             SELECT n.docid, (SELECT fieldid FROM {s}.fields WHERE field = '{f}') AS fieldid,
                    unnest({WORDS.format(f'x."{f}"')}) AS w
