@@ -3,7 +3,7 @@ extraction, how that grows with the warehouse and with time, and what a run with
 costs.
 
     .venv/bin/python benchmarks/bench_ratios.py [--copies 10] [--big-copies 48] [--growth-copies N]
-        [--soak-runs 300] [--json]
+        [--growth-repeat 3] [--soak-runs 300] [--json]
 
 Rows (each printed with its parts, nothing asserted):
 
@@ -126,6 +126,8 @@ def main() -> None:
     ap.add_argument("--big-copies", type=int, default=48, help="copies for the memory row (48: 100,560 articles)")
     ap.add_argument("--growth-copies", type=int,
                     help="copies in the warehouse the growth row adds to (default --copies; 48: 100,560 articles)")
+    ap.add_argument("--growth-repeat", type=int, default=3,
+                    help="runs of each kind the growth row takes the median of (one run swings by 10-20%% here)")
     ap.add_argument("--soak-runs", type=int, default=300)
     ap.add_argument("--soak-compact-every", type=int, default=24,
                     help="runs between two upkeeps in the soak (24: hourly runs, nightly upkeep; 0: never)")
@@ -151,7 +153,7 @@ def main() -> None:
             if growth_copies != args.copies:  # a warehouse of its own size for this row
                 n, _ = build_corpus(args.corpus, base / "big", growth_copies)
                 run_flow(base / "big", base / "big.ducklake", 2)
-            out["growth"] = growth(args.corpus, base, n)
+            out["growth"] = growth(args.corpus, base, n, args.growth_repeat)
         if "nothing" not in args.skip:
             first = run_flow(args.corpus, base / "bbc.ducklake", 2)
             again = run_flow(args.corpus, base / "bbc.ducklake", 2)
