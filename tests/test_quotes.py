@@ -585,3 +585,19 @@ def test_sentence_subject_reaches_the_whole_source(sentence, subject):
 
     found = sentence_subject(sentence, 0, sentence.index("“"))
     assert found is not None and found[0].rstrip(",") == subject.rstrip(","), found
+
+
+@pytest.mark.parametrize("phrase", ["Mr. Rubio had at last", "Cruz is the only top-tier contender here to",
+                                    "The US government has faced pressure from exporter organisations which"])
+def test_a_clause_cut_out_of_a_sentence_is_no_speaker(phrase):
+    from transforms.attribution import _trim_np
+
+    assert _trim_np(phrase, 0) is None
+
+
+@pytest.mark.parametrize("phrase", ["the man who was there", "Another Muslim who worshiped here and who was not named",
+                                    "Bob Smith", "Toyota has"])
+def test_a_speaker_phrase_with_a_relative_clause_or_an_auxiliary_stays(phrase):
+    from transforms.attribution import _trim_np
+
+    assert _trim_np(phrase, 0) is not None

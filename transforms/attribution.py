@@ -208,7 +208,15 @@ def _trim_np(text: str, start: int) -> tuple[str, int] | None:
     aux = _TRAILING_AUXILIARY.search(raw)
     if aux and aux.start() > 0:  # "Toyota has", "He is", "Peter Sanders said": the subject alone
         raw = raw[:aux.start()]
+    if _CLAUSE_INSIDE.search(raw.split(",")[0]):
+        return None  # "Mr. Rubio had at last", "Cruz is the only contender here to": a clause cut
     return raw, start
+
+
+# A finite verb inside a phrase, with no relative word before it to open a clause of its own
+# ("the man who was there" is a speaker): the phrase is a clause cut out of a sentence.
+_CLAUSE_INSIDE: Final = re.compile(r"^(?!.*\b(?:who|whom|whose|which|that)\b.*\b(?:is|are|was|were|had|has|have)\s)"
+                                   r"\S.*?\s(?:is|are|was|were|had|has|have)\s")
 
 
 # Auxiliaries (or the speech verb itself) left after a subject: "Toyota has (led)", "He is
