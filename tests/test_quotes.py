@@ -579,12 +579,29 @@ def test_an_aside_or_a_clause_after_the_source_is_no_appositive():
     ("Trump told reporters Monday that it was “rigged”", "Trump"),
     # "his" is no plural head: "had his say" is not a group that says
     ("Mourinho had his say on that game, complaining: “Five", "Mourinho"),
+    # found by a review: a verb, "to", an adverb or a date is no part of the subject
+    ("The Tories want to see “real change”", "The Tories"),
+    ("Wenger believes Arsenal are “good enough” to win", "Wenger"),
+    ("Mr Smith says analysts expect “a rise”", "Mr Smith"),
+    ("Mr Blair last May said the plan was “vital”", "Mr Blair"),
+    ("Mr Brown yesterday met Mr Blair was “relaxed”", "Mr Brown"),
+    ("Mr Blair always accuses them of “spin”", "Mr Blair"),
 ])
 def test_sentence_subject_reaches_the_whole_source(sentence, subject):
     from transforms.attribution import sentence_subject
 
     found = sentence_subject(sentence, 0, sentence.index("“"))
     assert found is not None and found[0].rstrip(",") == subject.rstrip(","), found
+
+
+@pytest.mark.parametrize("sentence", ["The first call was made “in haste”", "On Saturday night I pulled “a muscle”"])
+def test_sentence_subject_is_no_cut_phrase(sentence):
+    """A noun that is also a cue ("call") ends no subject; a preposition opens no
+    organisation's name."""
+    from transforms.attribution import sentence_subject
+
+    found = sentence_subject(sentence, 0, sentence.index("“"))
+    assert found is None or found[0] not in ("The first", "On Saturday night I"), found
 
 
 @pytest.mark.parametrize("phrase", ["Mr. Rubio had at last", "Cruz is the only top-tier contender here to",

@@ -511,18 +511,31 @@ _LEAD_ADVERBIAL: Final = re.compile(
     + _WEEKDAYS + r")\b"
     r"|(?:\w+\s+){1,2}(?:years?|months?|weeks?|days?|hours?|minutes?)\s+(?:ago|later|earlier)\b"
     r"|[A-Z][a-z]+ing\b|[A-Z][a-z]+ed\b)[^,;:\"“”]{0,80},\s+)+")
+#: Cues that are as often nouns ("The first call was made", "The list of charges includes").
+_NOUN_LIKE_CUES: Final = frozenset("""call calls read reads posts charges thanks promises tweets answers demands
+counters chants quips jokes vows notes reports claims""".split())
 _VERB_AHEAD: Final = (
     r"(?=\s+(?:\w+ly\s+)?(?:[a-z]+ed|says|tells|calls|claims|writes|adds|notes|argues|insists|reads|"
     r"states|reports|warns|explains|believes|thinks|wants|sees|puts|has|had|have|was|were|is|are|said|told|sent|"
     r"made|took|gave|went|came|"
     r"wrote|spoke|put|got|saw|began|became|brought|thought|held|kept|left|met|ran|set|stood|won|lost|"
-    # a speech verb, and the plural present of the commonest ("Legal observers note")
-    + _CUE_ALT + r"|note|argue|describe|warn|insist|believe|think|agree|contend|predict|suggest|"
-    r"acknowledge|expect|accuse|say|tell|write|see)\b)")
+    # a speech verb that is rarely a noun, and the plural present of the commonest ("Legal
+    # observers note"); not after "to" ("The Tories want to see" is no subject)
+    + _alternation(sorted(set(CUES) - _NOUN_LIKE_CUES)) + r"|note|argue|describe|warn|insist|believe|think|"
+    r"agree|contend|predict|suggest|acknowledge|expect|accuse|say|tell|write|see)\b)(?<!\bto)(?<!n't)")
 # Lowercase words that are not part of a role ("Trump told reporters Monday" is no role).
 _NOT_ROLE_WORD: Final = (r"(?:[a-z]+ed|[a-z]+ing|" + _CUE_ALT + r"|and|or|but|of|the|a|an|to|in|on|at|for|with|by|from|"
                          r"that|who|which|as|is|are|was|were|has|have|had|will|would|can|could|may|might|not|"
-                         r"also|then|now|just|still|only)\b")
+                         r"also|then|now|just|still|only|last|next|this|yesterday|today|tonight|later|earlier|"
+                         r"again|already|never|always|once|here|there|even|ever|after|before|since|until|while|"
+                         r"when|where|if|because|so|than|met|gave|made|took|got|saw|won|lost|put|set|ran|let|hit|"
+                         r"cut|left|led|sent|held|kept|paid|knew|thought|felt|found|became|began|came|went|"
+                         r"[a-z]+n't)\b")
+#: What opens a sentence but no organisation's name: a preposition, a number ("On Saturday
+#: night I pulled", "Three years after Argentina").
+_NOT_ORG_OPENER: Final = (r"(?:On|In|At|For|By|With|After|Before|During|Since|Until|From|Under|Over|As|When|While|If|"
+                          r"One|Two|Three|Four|Five|Six|Seven|Eight|Nine|Ten|Moments|Hours|Days|Weeks|Months|"
+                          r"Years|Minutes)\b")
 # Capitalised words that open a role description rather than a name.
 _ROLE_ADJECTIVE: Final = (r"Democratic|Republican|GOP|Former|Independent|Libertarian|Conservative|Liberal|Progressive|"
                           r"Veteran|Longtime|Senior|Top|Prominent|Outgoing|Incoming|Acting|Deputy")
@@ -541,11 +554,14 @@ _SUBJECT: Final = re.compile(
     r"(?:\s*\([^()]{1,20}\))?(?:(?:,\s[^,;:\"“”]{2,100}){1,3},)?"
     # an organisation's role before a name: "Clinton campaign spokesman Brian Fallon", "Justice
     # Department senior trial counsel Caroline Lewis Wolverton" (the lowercase words no verb)
-    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:(?!" + _NOT_ROLE_WORD + r")[a-z][\w\-]*\s+){1,4}"
-    r"(?!" + _WEEKDAYS + r")(?:[A-Z][\w.’'\-]*\s+){0,3}[A-Z][\w.’'\-]*(?:\s*\([^()]{1,20}\))?" + _VERB_AHEAD +
+    # The head of the role is singular ("Wenger believes Arsenal" is no role)
+    r"|(?!" + _NOT_ORG_OPENER + r")(?:[A-Z][\w.’'\-]*\s+){1,3}(?:(?!" + _NOT_ROLE_WORD + r")[a-z][\w\-]*\s+){0,3}"
+    r"(?!" + _NOT_ROLE_WORD + r")[a-z][\w\-]*[^s\W\d]\s+"
+    r"(?!(?:" + _WEEKDAYS + r"|I)\b)(?:[A-Z][\w.’'\-]*\s+){0,3}[A-Z][\w.’'\-]*(?:\s*\([^()]{1,20}\))?" + _VERB_AHEAD +
     # a group named by its capitalised modifier and a plural head: "Sanders supporters are",
     # "Nuclear proliferation experts have"
-    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:[a-z][\w\-]*\s+)?(?!(?:his|this|its|was|has|does|thus|us)\b)[a-z][\w\-]*[^s\W]s"
+    r"|(?:[A-Z][\w.’'\-]*\s+){1,3}(?:(?!" + _NOT_ROLE_WORD + r")[a-z][\w\-]*\s+)?"
+    r"(?!(?:his|this|its|was|has|does|thus|us)\b)(?!" + _NOT_ROLE_WORD + r")[a-z][\w\-]*[^s\W]s"
     + _VERB_AHEAD +
     # a name, with its parenthetical and appositives: "Geoff Garin, a pollster with X, a PAC,"
     r"|(?:(?:The|A|An)\s+)?[A-Z][\w.’'\-]*(?:\s+(?:(?:of|the|de|van|der|al|for)\s+)?[A-Z][\w.’'\-]*)*"
