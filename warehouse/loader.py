@@ -294,16 +294,11 @@ def _source(con: duckdb.DuckDBPyConnection, stack: ExitStack, table: str, rows: 
 def _index_deltas(con: duckdb.DuckDBPyConnection, stack: ExitStack, gone: dict[str, str], articles: Rows,
                   quotes: Rows) -> dict[str, LoadDelta]:
     """What the load changed in each indexed table: the keys it deleted (``gone``, from
-    :func:`warehouse.search.keep_deleted_keys`) and its incoming rows, the staged Parquet files
-    or the frame (its key and indexed fields) registered for the rest of ``stack``."""
+    :func:`warehouse.search.keep_deleted_keys`) and its incoming rows (:func:`_source`: their
+    key and indexed fields)."""
     rows = {"articles": articles, "quotes": quotes}
-    out = {}
-    for ix in INDEXES:
-        r = rows[ix.table]
-        incoming = r.sql() if isinstance(r, StagedTable) else stack.enter_context(registered(
-            con, f"fts_incoming_{ix.table}", TABLES[ix.table].conform(r).select(ix.key, *ix.fields)))
-        out[ix.table] = LoadDelta(gone[ix.table], incoming)
-    return out
+    return {ix.table: LoadDelta(gone[ix.table], _source(con, stack, ix.table, rows[ix.table], ix.key, *ix.fields))
+            for ix in INDEXES}
 
 
 def _update_entities(con: duckdb.DuckDBPyConnection, rebuild: bool, mentions: Rows) -> None:
@@ -470,7 +465,8 @@ def load_run(
         rebuild = full_refresh or not indexed or basis is None
         _touched_entities(con, "replaced")  # before their mentions go
         # A checked load left the indexes matching their tables: they follow the rows changed
-        gone = None if rebuild else keep_deleted_keys(con, "SELECT article_id FROM replaced")
+        # (synced below only when an article comes in)
+        gone = keep_deleted_keys(con, "SELECT article_id FROM replaced") if not rebuild and articles.height else None
         for table in ("mentions", "quotes", "articles"):
             con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM replaced)")
         n_art = _insert(con, "articles", articles)
@@ -484,7 +480,8 @@ def load_run(
             with ExitStack() as stack:
                 deltas = None if gone is None else _index_deltas(con, stack, gone, articles, quotes)
                 sync_indexes(con, "SELECT article_id FROM replaced", reset=full_refresh, deltas=deltas)
-        drop_deleted_keys(con)
+        if gone is not None:
+            drop_deleted_keys(con)
         con.execute("DROP TABLE replaced")
         if basis is not None and not rebuild:  # a scope was made (_load_scope)
             _gone_entities(con)
