@@ -3,11 +3,13 @@
 Every commit writes new Parquet files (inserts of 10 rows or fewer are kept in the catalog
 instead), and a file replaced by a merge or a delete stays on disk as long as a snapshot still
 needs it (time travel). The policy is applied by ``newsetl compact`` (schedule it, nightly say),
-and steps 2-4 after every run that completes. Merging is not done after every run: in DuckLake
-1.5.5 a reader inside a transaction that began before a merge then finds the merged tables
-empty for the rest of that transaction (measured here: 2,095 articles read, then 0 in the same
-transaction after a run's merge; a new transaction or a time-travel query sees them all), and
-readers that hold a transaction open while runs load are what the lake is for.
+and steps 2-3 after every run that completes (step 4 too when the run before it did not
+complete: only a run that died or failed leaves files behind, and step 4 lists every file of
+the lake). Merging is not done after every run: in DuckLake 1.5.5 a reader inside a
+transaction that began before a merge then finds the merged tables empty for the rest of that
+transaction (measured here: 2,095 articles read, then 0 in the same transaction after a run's
+merge; a new transaction or a time-travel query sees them all), and readers that hold a
+transaction open while runs load are what the lake is for.
 
 1. rewrite files with many deleted rows without them, and merge adjacent small files of each
    table into bigger ones;
@@ -99,10 +101,15 @@ def cleanup_cutoff(now: dt.datetime, grace: dt.timedelta) -> dt.datetime:
 def expire_snapshots(con: duckdb.DuckDBPyConnection) -> list:
     """Expire the snapshots older than the retention, named one by one: ``older_than`` is
     compared as text on a SQLite catalog (see :func:`cleanup_cutoff`), which would expire every
-    snapshot of the cutoff's day. The newest snapshot is never expired."""
+    snapshot of the cutoff's day. The newest snapshot is never expired.
+
+    Read from the catalog's own table, not ``snapshots()``, which also lists every snapshot's
+    changes: 0.027 s against 0.003 s with 618 snapshots kept, after every run. A SQLite
+    catalog holds the times as text ('2026-12-08 03:46:34.575493+00'), hence the cast."""
+    table = f"__ducklake_metadata_{LAKE}.ducklake_snapshot"
     old = [r[0] for r in con.execute(
-        f"SELECT snapshot_id FROM {LAKE}.snapshots() WHERE snapshot_time < now() - CAST(? AS INTERVAL) "
-        f"AND snapshot_id < (SELECT max(snapshot_id) FROM {LAKE}.snapshots()) ORDER BY snapshot_id",
+        f"SELECT snapshot_id FROM {table} WHERE CAST(snapshot_time AS TIMESTAMPTZ) < now() - CAST(? AS INTERVAL) "
+        f"AND snapshot_id < (SELECT max(snapshot_id) FROM {table}) ORDER BY snapshot_id",
         [retention()]).fetchall()]
     if not old:
         return []
