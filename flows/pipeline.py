@@ -116,7 +116,7 @@ def gate_task(batch_rows: list[pl.DataFrame], quarantine: list[pl.DataFrame], re
 
 @task(name="load", cache_policy=NO_CACHE)
 def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, location: Location, run_id: str,
-              full_refresh: bool, present: list[str], missing: list[str],
+              full_refresh: bool, returning: list[str], missing: list[str],
               restat: dict[str, str]) -> tuple[LoadResult, pl.DataFrame]:
     """The staged batches into the warehouse in one transaction, checked before the commit."""
 
@@ -128,7 +128,7 @@ def load_task(staged: dict[str, StagedTable], gate: Gate, validator: Validator, 
     con = connect_for_load(location)
     try:
         return load_run(con, staged["articles"], staged["mentions"], staged["quotes"], gate.rejected, gate.dq_rows,
-                        check, full_refresh=full_refresh, present_paths=present, missing_paths=missing,
+                        check, full_refresh=full_refresh, returning_paths=returning, missing_paths=missing,
                         quarantine=gate.quarantine, run_id=run_id, restat=restat)
     finally:
         con.close()
@@ -279,7 +279,7 @@ def newsetl_flow(seeds_dir: str = settings.DEFAULT_SEEDS, db_path: str = str(set
             staged = {table: StagedTable.concat(table, (r.staged[table] for r in results)) for table in STAGED}
             restat = {path: stat for r in results for path, stat in r.restat.items()}
             loaded, post_rows = load_task(quote(staged), quote(gate), book.validator, summary.location, summary.run_id,
-                                          cfg.full_refresh, quote(plan.present), quote(plan.missing), quote(restat))
+                                          cfg.full_refresh, quote(plan.returning), quote(plan.missing), quote(restat))
             book.loaded(loaded, post_rows)
             summary.clock("load", time.perf_counter() - t)
     return summary

@@ -187,15 +187,15 @@ def _fault_point(point: str) -> None:
         time.sleep(float(pause))
 
 
-def _flag_missing(con: duckdb.DuckDBPyConnection, present: list[str], missing: list[str],
+def _flag_missing(con: duckdb.DuckDBPyConnection, returning: list[str], missing: list[str],
                   now: dt.datetime) -> None:
     paths = pl.Schema({"source_path": pl.Utf8})
     if missing:
         with registered(con, "gone", pl.DataFrame({"source_path": missing}, schema=paths)):
             con.execute("UPDATE articles SET missing_since = ? WHERE missing_since IS NULL "
                         "AND source_path IN (SELECT source_path FROM gone)", [now])
-    if present:
-        with registered(con, "back", pl.DataFrame({"source_path": present}, schema=paths)):
+    if returning:
+        with registered(con, "back", pl.DataFrame({"source_path": returning}, schema=paths)):
             con.execute("UPDATE articles SET missing_since = NULL WHERE missing_since IS NOT NULL "
                         "AND source_path IN (SELECT source_path FROM back)")
 
@@ -415,7 +415,7 @@ def load_run(
     check: Callable[[duckdb.DuckDBPyConnection], pl.DataFrame] | None = None,
     *,
     full_refresh: bool = False,
-    present_paths: list[str] | None = None,
+    returning_paths: list[str] | None = None,
     missing_paths: list[str] | None = None,
     quarantine: pl.DataFrame | None = None,
     now: dt.datetime | None = None,
@@ -431,7 +431,7 @@ def load_run(
 
     ``full_refresh`` empties the data tables first (a rebuild from scratch). ``missing_paths``
     are loaded files gone from their seeds folder: their rows stay, flagged with
-    ``missing_since``; ``present_paths`` clears that flag for files that came back.
+    ``missing_since``; ``returning_paths`` (files flagged so that are back) clears the flag.
     ``quarantine`` rows (articles set aside by the data-quality gate) are stored alongside.
     ``articles``, ``mentions`` and ``quotes`` are frames, or the tables of a
     :class:`warehouse.staging.StagedTable` for a run too large to hold in memory. ``run_id``
@@ -449,7 +449,7 @@ def load_run(
         if full_refresh:
             for table in ("mentions", "quotes", "articles"):
                 con.execute(f"DELETE FROM {table}")
-        _flag_missing(con, present_paths or [], missing_paths or [], now)
+        _flag_missing(con, returning_paths or [], missing_paths or [], now)
         _restat(con, restat or {})
         with ExitStack() as stack:
             incoming = (articles.sql() if isinstance(articles, StagedTable) else
