@@ -182,6 +182,8 @@ def main() -> None:
                            "wall_ratio": statistics.median(walls[-10:]) / statistics.median(walls[5:15]),
                            "compact_every": args.soak_compact_every,
                            "every_50th_flow_s": [round(w, 2) for w in flows[::50]],
+                           "medians_of_25_flow_s": [round(statistics.median(flows[k:k + 25]), 3)
+                                                    for k in range(0, len(flows), 25)],
                            "rss_mb_run_10": runs[9]["rss_mb"], "rss_mb_last": runs[-1]["rss_mb"]}
         if "memory" not in args.skip:
             n, _ = build_corpus(args.corpus, base / "huge", args.big_copies)
