@@ -6,10 +6,6 @@ from pathlib import Path
 
 #: Where GX's Data Docs site sits inside a warehouse's GX folder (:func:`gx_root`).
 DATA_DOCS_SITE = Path("gx") / "uncommitted" / "data_docs" / "local_site"
-#: In the meta of a validation result whose values were escaped, and beside the Data Docs'
-#: assets once every page of the site was rendered from escaped results (a site without it was
-#: built by an older newsetl, and is rendered again once).
-ESCAPED_MARK = "newsetl-escaped-values"
 
 
 def gx_root(db_path: str | Path) -> Path:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
-from expectations.paths import ESCAPED_MARK, data_docs_path, gx_root
+from expectations.paths import data_docs_path, gx_root
 from expectations.suites import (
     CRITICAL,
     LOAD_BASIS,
@@ -40,6 +40,10 @@ from expectations.suites import (
 from transforms.schema import DQ_RESULTS
 
 DATASOURCE = "newsetl"
+#: In the meta of a validation result whose values were escaped, and beside the Data Docs'
+#: assets once every page of the site was rendered from escaped results (a site without it was
+#: built by an older newsetl, and is rendered again once).
+ESCAPED_MARK = "newsetl-escaped-values"
 
 
 #: Rows that failed a ``quarantine`` check: which check, and the row's article and key.
