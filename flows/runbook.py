@@ -198,7 +198,6 @@ class RunBook:
         self.quarantine: pl.DataFrame | None = None
         self._lock: AbstractContextManager | None = None
         self.locked_at: dt.datetime | None = None
-        self.leftovers_possible = False  # the run before this one did not complete
         self.started = False  # the runs row was inserted
         self.committed = False  # the load committed: whatever happens next, the data is in
 
@@ -219,7 +218,6 @@ class RunBook:
                 check_whole(con, s.location.describe(), moved)  # a damaged lake is never written
                 record_run_start(con, s)
                 self.started = True
-                self.leftovers_possible = history.earlier_run_unfinished(con, s.run_id)
                 known = known_state(con)
                 self.known, self.stats, self.flagged = known.sha, known.stats, known.flagged
                 self.held = held_files(con, s.extractor_version)
@@ -331,13 +329,13 @@ class RunBook:
             self.log.info("removed %d file(s) the failed load had written", removed)
 
     def _upkeep(self, con) -> None:
-        """The lake's upkeep after a run (expired snapshots and files no snapshot needs
-        removed; leftovers of dead runs deleted when the run before this one did not complete),
-        while this run still holds the lock; a failure is logged, never the run's."""
+        """The lake's upkeep after a run (small files merged, expired snapshots and files no
+        snapshot needs removed, leftovers of dead runs deleted), while this run still holds
+        the lock; a failure is logged, never the run's."""
         t = time.perf_counter()
         try:
-            done = upkeep.compact(con, orphans_before=self.locked_at if self.leftovers_possible else None,
-                                  shared=self.summary.location.is_postgres, merge=False)
+            done = upkeep.compact(con, orphans_before=self.locked_at, shared=self.summary.location.is_postgres,
+                                  merge=False)
         except Exception as exc:
             self.log.warning("lake upkeep failed (the run's data is committed): %s", exc)
             return

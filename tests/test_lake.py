@@ -268,27 +268,3 @@ def test_articles_are_written_in_small_row_groups(tmp_path):
     rows = ddb.connect().execute("SELECT max(row_group_num_rows), count(DISTINCT row_group_id) "
                                  "FROM parquet_metadata(?)", [files]).fetchone()
     assert rows[0] <= 2048 and rows[1] >= 3
-
-
-@pytest.mark.parametrize(("statuses", "unfinished"), [
-    ([], False), (["completed"], False), (["running", "completed"], False),
-    (["completed", "running"], True), (["completed", "failed"], True),
-])
-def test_a_runs_upkeep_looks_for_leftovers_only_after_a_run_that_did_not_complete(tmp_path, statuses, unfinished):
-    """Only a run that died (its row still ``running``) or failed can have left files that no
-    snapshot lists; listing the whole lake for them after every run cost more with every run."""
-    import datetime as dt
-
-    from warehouse.ddl import ensure_schema
-    from warehouse.history import earlier_run_unfinished
-
-    con = connect(tmp_path / "w.ducklake")
-    try:
-        ensure_schema(con)
-        start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-        for i, status in enumerate([*statuses, "running"]):  # the last: the run asking
-            con.execute("INSERT INTO runs (run_id, started_at, status, seeds_dir) VALUES (?, ?, ?, 'seeds')",
-                        [f"r{i}", start + dt.timedelta(hours=i), status])
-        assert earlier_run_unfinished(con, f"r{len(statuses)}") is unfinished
-    finally:
-        con.close()

@@ -29,16 +29,6 @@ def unattributed_baseline(con: duckdb.DuckDBPyConnection, min_quotes: int) -> fl
     row = con.execute(UNATTRIBUTED_BASELINE, [COMPLETED, SPEAKER_CHECK, min_quotes, BASELINE_RUNS]).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 
-def earlier_run_unfinished(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
-    """Whether the run before ``run_id`` did not complete: it died (its row still says
-    ``running``) or failed, so it may have left Parquet files its load never committed. A
-    run's upkeep looks for such leftovers only then (listing every file of the lake, a cost
-    that grows with the lake); ``newsetl compact`` always does."""
-    row = con.execute("SELECT status FROM runs WHERE run_id <> ? ORDER BY started_at DESC LIMIT 1",
-                      [run_id]).fetchone()
-    return row is not None and row[0] != COMPLETED
-
-
 #: How many runs the report's trend charts show.
 TREND_RUNS = 30
 

@@ -3,13 +3,11 @@
 Every commit writes new Parquet files (inserts of 10 rows or fewer are kept in the catalog
 instead), and a file replaced by a merge or a delete stays on disk as long as a snapshot still
 needs it (time travel). The policy is applied by ``newsetl compact`` (schedule it, nightly say),
-and steps 2-3 after every run that completes (step 4 too when the run before it did not
-complete: only a run that died or failed leaves files behind, and step 4 lists every file of
-the lake). Merging is not done after every run: in DuckLake 1.5.5 a reader inside a
-transaction that began before a merge then finds the merged tables empty for the rest of that
-transaction (measured here: 2,095 articles read, then 0 in the same transaction after a run's
-merge; a new transaction or a time-travel query sees them all), and readers that hold a
-transaction open while runs load are what the lake is for.
+and steps 2-4 after every run that completes. Merging is not done after every run: in DuckLake
+1.5.5 a reader inside a transaction that began before a merge then finds the merged tables
+empty for the rest of that transaction (measured here: 2,095 articles read, then 0 in the same
+transaction after a run's merge; a new transaction or a time-travel query sees them all), and
+readers that hold a transaction open while runs load are what the lake is for.
 
 1. rewrite files with many deleted rows without them, and merge adjacent small files of each
    table into bigger ones;
