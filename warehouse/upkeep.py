@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import duckdb
 
 from warehouse.connection import LAKE
+from warehouse.integrity import META
 
 #: How long snapshots are kept for time travel and rollback, unless the setting says otherwise.
 DEFAULT_RETENTION = "7 days"
@@ -62,9 +63,8 @@ class Upkeep:
 def data_files(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """(count, bytes) of the lake's Parquet files (data and delete files) that a kept snapshot
     still needs: what is on disk once replaced files have gone."""
-    meta = f"__ducklake_metadata_{LAKE}"
     row = con.execute(f"SELECT count(*), coalesce(sum(file_size_bytes), 0) FROM (SELECT file_size_bytes FROM "
-                      f"{meta}.ducklake_data_file UNION ALL SELECT file_size_bytes FROM {meta}.ducklake_delete_file)"
+                      f"{META}.ducklake_data_file UNION ALL SELECT file_size_bytes FROM {META}.ducklake_delete_file)"
                       ).fetchone()
     return int(row[0]), int(row[1])
 
@@ -104,7 +104,7 @@ def expire_snapshots(con: duckdb.DuckDBPyConnection) -> list:
     Read from the catalog's own table, not ``snapshots()``, which also lists every snapshot's
     changes: 0.027 s against 0.003 s with 618 snapshots kept, after every run. A SQLite
     catalog holds the times as text ('2026-12-08 03:46:34.575493+00'), hence the cast."""
-    table = f"__ducklake_metadata_{LAKE}.ducklake_snapshot"
+    table = f"{META}.ducklake_snapshot"
     old = [r[0] for r in con.execute(
         f"SELECT snapshot_id FROM {table} WHERE CAST(snapshot_time AS TIMESTAMPTZ) < now() - CAST(? AS INTERVAL) "
         f"AND snapshot_id < (SELECT max(snapshot_id) FROM {table}) ORDER BY snapshot_id",
